@@ -1,0 +1,37 @@
+# The two entry points: `make demo` (main job) and `make test` (every gate and test).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+
+.PHONY: demo test venv lint typecheck unit bench clean
+
+$(BIN)/tripleo: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/tripleo
+
+venv: $(BIN)/tripleo
+
+demo: venv
+	$(BIN)/python -m tripleo.demo
+
+lint: venv
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+
+typecheck: venv
+	$(BIN)/mypy src
+
+unit: venv
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: venv
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

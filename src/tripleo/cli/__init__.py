@@ -1,0 +1,1 @@
+"""Command-line interface: parse arguments, call the public API, format the result."""

@@ -1,0 +1,1 @@
+"""Heat-compatible orchestration engine (pure: no I/O but reading template files)."""
