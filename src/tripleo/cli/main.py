@@ -39,8 +39,10 @@ def _register() -> None:
     from tripleo.cli import stack
 
     cli.add_command(stack.stack)
+    import importlib
+
     try:
-        from tripleo.cli import lab
+        lab = importlib.import_module("tripleo.cli.lab")
     except ImportError:  # the lab group lands separately
         return
     cli.add_command(lab.lab)

@@ -1,0 +1,82 @@
+"""``yaql: {expression: ..., data: ...}`` evaluated with yaql 2.0 and Heat's default limits."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import yaql
+from yaql.language import exceptions as yaql_errors
+
+from tripleo.engine.functions.base import ArgError, Context, Function
+
+__all__ = ["Yaql"]
+
+_LOCAL = threading.local()
+# Heat's defaults are 200 / 10000; TripleO's ephemeral Heat raised them, as do we.
+_OPTIONS = {"yaql.limitIterators": 9000, "yaql.memoryQuota": 900000, "yaql.convertInputData": True}
+
+
+def _engine() -> tuple[Any, Any]:
+    cached = getattr(_LOCAL, "engine", None)
+    if cached is None:
+        parser = yaql.YaqlFactory().create(options=_OPTIONS)
+        cached = (parser, yaql.create_context())
+        _LOCAL.engine = cached
+    return cached
+
+
+def _plain(value: Any) -> Any:
+    """yaql returns frozen dicts, tuples and iterators; hand back plain data."""
+    if isinstance(value, dict) or type(value).__name__ == "FrozenDict":
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__next__"):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Yaql(Function):
+    """Evaluate a yaql expression over ``data``."""
+
+    __slots__ = ()
+    _cache: dict[str, Any] = {}
+
+    def check(self) -> None:
+        if not isinstance(self.args, dict):
+            raise ArgError(f'Arguments to "{self.fn}" must be a map.')
+        if "expression" not in self.args or set(self.args) - {"expression", "data"}:
+            raise ArgError(f'"{self.fn}" syntax should be {{expression: $.data.var1.sum(), data: {{...}}}}')
+        expression = self.args["expression"]
+        if not isinstance(expression, Function):
+            self._parse(None, expression)
+
+    def _parse(self, ctx: Context | None, expression: Any) -> Any:
+        if not isinstance(expression, str):
+            message = f'The "expression" argument to {self.fn} must contain a string.'
+            if ctx is None:
+                raise ArgError(message)
+            self.fail(ctx, message)
+        parsed = self._cache.get(expression)
+        if parsed is None:
+            try:
+                parsed = _engine()[0](expression)
+            except yaql_errors.YaqlException as exc:
+                if ctx is None:
+                    raise ArgError(f"Bad expression {exc}.") from None
+                self.fail(ctx, f"Bad expression {exc}.")
+            self._cache[expression] = parsed
+        return parsed
+
+    def result(self, ctx: Context) -> Any:
+        args = self.resolved_args(ctx)
+        statement = self._parse(ctx, args["expression"])
+        data = args.get("data", {})
+        try:
+            value = statement.evaluate({"data": data}, _engine()[1].create_child_context())
+        except yaql_errors.YaqlException as exc:
+            self.fail(ctx, f"yaql evaluation failed: {exc}")
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
+            self.fail(ctx, f"yaql evaluation failed: {type(exc).__name__}: {exc}")
+        return _plain(value)

@@ -1,0 +1,1 @@
+"""Template layer: YAML loading, version tables, parameters, environments and parsed templates."""
