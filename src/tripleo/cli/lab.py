@@ -1,0 +1,99 @@
+"""``tripleo lab ...``: the virtual lab (virtual bare metal, network segments and BMCs on this host)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from tripleo.cli.output import emit_list, format_options
+from tripleo.errors import UsageError
+from tripleo.lab import ConfigDrive, Lab, Route, default_config, load_config
+
+STATUS_COLUMNS = ("name", "power", "pm_port", "ctlplane_ip", "boot_device", "profile", "networks", "macs")
+
+
+@click.group()
+def lab() -> None:
+    """The virtual lab: nodes, networks and BMCs on this host (needs root)."""
+
+
+@lab.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Lab config (YAML: networks, nodes).",
+)
+@click.option(
+    "--nodes", type=int, help="Number of nodes in the default lab (node-0 controller, rest compute)."
+)
+def up(config_file: Path | None, nodes: int | None) -> None:
+    """Create the lab's networks and nodes (powered off) and start their BMCs.
+
+    Writes $TRIPLEO_HOME/lab/instackenv.json for `overcloud node import`. Running it again changes nothing.
+    """
+    if config_file is not None and nodes is not None:
+        raise UsageError("--config and --nodes exclude each other")
+    config = load_config(config_file) if config_file is not None else default_config(nodes or 3)
+    path = Lab().up(config)
+    click.echo(f"lab up: {len(config.nodes)} nodes, {len(config.networks)} networks")
+    click.echo(f"instackenv: {path}")
+
+
+@lab.command()
+def down() -> None:
+    """Remove every namespace, bridge, veth, process, firewall rule and file of the lab."""
+    report = Lab().down()
+    click.echo(
+        f"lab down: {report.daemons} daemon(s), {report.namespaces} namespace(s), "
+        f"{report.links} interface(s) removed"
+    )
+
+
+@lab.command()
+@format_options
+def status(fmt: str, columns: tuple[str, ...]) -> None:
+    """Show every node: power state, BMC port, ctlplane address, NICs."""
+    rows = [s.to_dict() for s in Lab().status()]
+    emit_list(rows, STATUS_COLUMNS, fmt, columns)
+
+
+@lab.command(context_settings={"ignore_unknown_options": True})
+@click.argument("node")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def console(node: str, command: tuple[str, ...]) -> None:
+    """Open a root shell inside NODE (or run COMMAND there: `tripleo lab console node-0 -- hostname`)."""
+    argv = Lab().console_argv(node, command)
+    sys.stdout.flush()
+    os.execvp(argv[0], argv)
+
+
+@lab.command()
+@click.argument("node")
+@click.option("--address", required=True, help="ctlplane address with prefix, e.g. 192.168.24.10/24.")
+@click.option("--hostname", help="Hostname (default: the node's name).")
+@click.option("--route", "routes", multiple=True, metavar="CIDR=GATEWAY", help="Extra route (repeatable).")
+def provision(node: str, address: str, hostname: str | None, routes: tuple[str, ...]) -> None:
+    """Write a config drive to NODE's disk (the lab's SSH key for root); applied at its next power on."""
+    parsed = []
+    for text in routes:
+        dest, sep, gateway = text.partition("=")
+        if not sep:
+            raise UsageError(f"--route {text}: expected CIDR=GATEWAY")
+        parsed.append(Route(dest, gateway))
+    the_lab = Lab()
+    key = the_lab.ssh_key.with_suffix(".pub").read_text().strip()
+    drive = ConfigDrive(hostname or node, (key,), address, tuple(parsed))
+    the_lab.write_config_drive(node, drive)
+    click.echo(f"{node}: config drive written ({address})")
+
+
+@lab.command()
+@click.argument("node")
+def wipe(node: str) -> None:
+    """Erase NODE's disk (its own /etc, /var, /root, ... and config drive). The node must be off."""
+    Lab().wipe_disk(node)
+    click.echo(f"{node}: disk wiped")

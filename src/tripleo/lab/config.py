@@ -1,0 +1,337 @@
+"""What a lab is made of: network segments and virtual bare-metal nodes.
+
+A lab config is plain data (YAML or the ``--nodes N`` default). It is validated once, here, with errors
+that name the file and the YAML path; everything downstream trusts it.
+
+Names are chosen so every host-side object fits the kernel's 15-character interface names and carries the
+``tl-`` prefix: a bridge is ``tl-<network>`` (network names up to 12 characters), a node's host-side veth is
+``tl-<node index>-<nic index>`` (a digit after the prefix, so it never collides with a bridge), a node's
+network namespace is ``tl-<node>``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tripleo.errors import InputError
+
+__all__ = [
+    "CTLPLANE",
+    "PREFIX",
+    "LabConfig",
+    "NetworkSpec",
+    "NodeSpec",
+    "default_config",
+    "load_config",
+    "parse_config",
+]
+
+PREFIX = "tl-"
+CTLPLANE = "ctlplane"
+_NET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,11}$")
+_NODE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+_MAX_NODES = 200
+_MAX_NICS = 16
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """One lab network: an L2 segment (a Linux bridge) with an IPv4 subnet.
+
+    :param host_address: the host's own address on the segment, or None if the host does not join it.
+    """
+
+    name: str
+    cidr: str
+    host_address: str | None = None
+
+    @property
+    def bridge(self) -> str:
+        return f"{PREFIX}{self.name}"
+
+    @property
+    def subnet(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "cidr": self.cidr, "host_address": self.host_address}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One virtual bare-metal node. ``networks[i]`` is NIC ``i + 1`` (``eth<i>`` inside the node)."""
+
+    name: str
+    networks: tuple[str, ...]
+    macs: tuple[str, ...]
+    cpus: int = 2
+    memory_mb: int = 8192
+    disk_gb: int = 40
+    arch: str = "x86_64"
+    profile: str | None = None
+
+    @property
+    def netns(self) -> str:
+        return f"{PREFIX}{self.name}"
+
+    def nic_name(self, index: int) -> str:
+        """The NIC's name inside the node (``eth0`` is nic1, always ctlplane)."""
+        return f"eth{index}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "networks": list(self.networks),
+            "macs": list(self.macs),
+            "cpus": self.cpus,
+            "memory_mb": self.memory_mb,
+            "disk_gb": self.disk_gb,
+            "arch": self.arch,
+            "profile": self.profile,
+        }
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """A whole lab: its networks, its nodes and where their BMCs listen (127.0.0.1, one port per node)."""
+
+    networks: tuple[NetworkSpec, ...]
+    nodes: tuple[NodeSpec, ...]
+    bmc_port_base: int = 6230
+    bmc_user: str = "admin"
+
+    def network(self, name: str) -> NetworkSpec:
+        for net in self.networks:
+            if net.name == name:
+                return net
+        raise InputError(f"no lab network named {name!r}")
+
+    def node(self, name: str) -> NodeSpec:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        known = ", ".join(n.name for n in self.nodes) or "none"
+        raise InputError(f"no lab node named {name!r} (nodes: {known})")
+
+    def node_index(self, name: str) -> int:
+        return self.nodes.index(self.node(name))
+
+    def veth(self, node: NodeSpec, nic: int) -> str:
+        """Host-side name of a node's NIC: ``tl-<node index>-<nic index>``."""
+        return f"{PREFIX}{self.nodes.index(node)}-{nic}"
+
+    def bmc_port(self, node: NodeSpec) -> int:
+        return self.bmc_port_base + self.nodes.index(node)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "networks": [n.to_dict() for n in self.networks],
+            "nodes": [n.to_dict() for n in self.nodes],
+            "bmc_port_base": self.bmc_port_base,
+            "bmc_user": self.bmc_user,
+        }
+
+
+DEFAULT_NETWORKS: tuple[NetworkSpec, ...] = (
+    NetworkSpec(CTLPLANE, "192.168.24.0/24", "192.168.24.1"),
+    NetworkSpec("external", "10.0.0.0/24", "10.0.0.1"),
+    NetworkSpec("internal_api", "172.16.2.0/24"),
+    NetworkSpec("storage", "172.16.1.0/24"),
+    NetworkSpec("storage_mgmt", "172.16.3.0/24"),
+    NetworkSpec("tenant", "172.16.0.0/24"),
+    NetworkSpec("management", "10.0.1.0/24"),
+)
+# TripleO's default roles: a Controller joins every network, a Compute ctlplane + internal_api/tenant/storage.
+_CONTROLLER_NETS = tuple(n.name for n in DEFAULT_NETWORKS)
+_COMPUTE_NETS = (CTLPLANE, "internal_api", "tenant", "storage")
+
+
+def default_mac(node_index: int, nic_index: int) -> str:
+    """A fixed MAC per NIC, so a re-created node leaves no stale ARP entry on the host."""
+    return f"52:54:00:24:{node_index:02x}:{nic_index:02x}"
+
+
+def default_config(nodes: int) -> LabConfig:
+    """The ``--nodes N`` lab: the seven TripleO networks; node-0 a controller, the rest computes."""
+    if not 1 <= nodes <= _MAX_NODES:
+        raise InputError(f"--nodes {nodes}: expected 1 to {_MAX_NODES}")
+    specs = []
+    for i in range(nodes):
+        nets = _CONTROLLER_NETS if i == 0 else _COMPUTE_NETS
+        specs.append(
+            NodeSpec(
+                name=f"node-{i}",
+                networks=nets,
+                macs=tuple(default_mac(i, k) for k in range(len(nets))),
+                profile="control" if i == 0 else "compute",
+            )
+        )
+    return LabConfig(networks=DEFAULT_NETWORKS, nodes=tuple(specs))
+
+
+def load_config(path: Path) -> LabConfig:
+    """Read and validate a lab config file.
+
+    :raises InputError: unreadable file, bad YAML or an invalid config (with the YAML path).
+    """
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read lab config: {exc.strerror}", file=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", file=str(path)) from exc
+    return parse_config(data, file=str(path))
+
+
+class _Reader:
+    """Typed access to a YAML mapping with errors that carry file and path."""
+
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+
+    def fail(self, path: str, message: str) -> InputError:
+        return InputError(message, file=self.file, path=path)
+
+    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def seq(self, value: Any, path: str) -> Sequence[Any]:
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected a list, got {type(value).__name__}")
+        return value
+
+    def text(self, value: Any, path: str, pattern: re.Pattern[str] | None = None) -> str:
+        if not isinstance(value, str) or (pattern is not None and not pattern.match(value)):
+            want = f"a string matching {pattern.pattern}" if pattern else "a string"
+            raise self.fail(path, f"expected {want}, got {value!r}")
+        return value
+
+    def integer(self, value: Any, path: str, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(path, f"expected an integer from {low} to {high}, got {value!r}")
+        return value
+
+    def keys(self, data: Mapping[str, Any], path: str, allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else str(key)
+                raise self.fail(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+
+def parse_config(data: Any, file: str | None = None) -> LabConfig:
+    """Validate a lab config given as parsed YAML.
+
+    :raises InputError: with the file and YAML path of the first problem.
+    """
+    r = _Reader(file)
+    top = r.mapping(data if data is not None else {}, "")
+    r.keys(top, "", {"networks", "nodes", "bmc_port_base", "bmc_user"})
+    networks = _parse_networks(r, top["networks"]) if "networks" in top else DEFAULT_NETWORKS
+    names = [n.name for n in networks]
+    raw_nodes = r.seq(top.get("nodes", []), "nodes")
+    if not raw_nodes:
+        raise r.fail("nodes", "expected at least one node")
+    if len(raw_nodes) > _MAX_NODES:
+        raise r.fail("nodes", f"at most {_MAX_NODES} nodes")
+    nodes = tuple(_parse_node(r, raw, i, names) for i, raw in enumerate(raw_nodes))
+    _unique(r, "nodes", [n.name for n in nodes], "node name")
+    _unique(r, "nodes", [m for n in nodes for m in n.macs], "MAC address")
+    port_base = r.integer(top.get("bmc_port_base", 6230), "bmc_port_base", 1024, 65535 - len(nodes))
+    user = r.text(top.get("bmc_user", "admin"), "bmc_user", re.compile(r"^[A-Za-z0-9_.-]{1,16}$"))
+    return LabConfig(networks=networks, nodes=nodes, bmc_port_base=port_base, bmc_user=user)
+
+
+def _unique(r: _Reader, path: str, values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise r.fail(path, f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+def _parse_networks(r: _Reader, raw: Any) -> tuple[NetworkSpec, ...]:
+    specs: list[NetworkSpec] = []
+    for i, item in enumerate(r.seq(raw, "networks")):
+        path = f"networks.{i}"
+        net = r.mapping(item, path)
+        r.keys(net, path, {"name", "cidr", "host_address"})
+        name = r.text(net.get("name"), f"{path}.name", _NET_NAME)
+        cidr_text = r.text(net.get("cidr"), f"{path}.cidr")
+        try:
+            cidr = ipaddress.IPv4Network(cidr_text)
+        except ValueError as exc:
+            raise r.fail(f"{path}.cidr", f"expected an IPv4 network such as 10.0.0.0/24: {exc}") from exc
+        if cidr.prefixlen > 29:
+            raise r.fail(f"{path}.cidr", "expected a prefix of /29 or shorter")
+        host = net.get("host_address")
+        if host is not None:
+            host = r.text(host, f"{path}.host_address")
+            try:
+                inside = ipaddress.IPv4Address(host) in cidr
+            except ValueError:
+                inside = False
+            if not inside:
+                raise r.fail(f"{path}.host_address", f"expected an address inside {cidr}, got {host!r}")
+        for other in specs:
+            if other.subnet.overlaps(cidr):
+                raise r.fail(f"{path}.cidr", f"{cidr} overlaps network {other.name!r} ({other.cidr})")
+        specs.append(NetworkSpec(name, str(cidr), host))
+    _unique(r, "networks", [s.name for s in specs], "network name")
+    if CTLPLANE not in {s.name for s in specs}:
+        raise r.fail("networks", f"expected a network named {CTLPLANE!r}")
+    return tuple(specs)
+
+
+def _parse_node(r: _Reader, raw: Any, index: int, networks: list[str]) -> NodeSpec:
+    path = f"nodes.{index}"
+    node = r.mapping(raw, path)
+    allowed = {"name", "networks", "macs", "cpus", "memory_mb", "disk_gb", "arch", "profile"}
+    r.keys(node, path, allowed)
+    name = r.text(node.get("name", f"node-{index}"), f"{path}.name", _NODE_NAME)
+    raw_nets = r.seq(node.get("networks", [CTLPLANE]), f"{path}.networks")
+    nets = [r.text(n, f"{path}.networks.{k}") for k, n in enumerate(raw_nets)]
+    if CTLPLANE not in nets:
+        nets.insert(0, CTLPLANE)
+    if nets[0] != CTLPLANE:
+        raise r.fail(f"{path}.networks", f"nic1 is always {CTLPLANE}: list it first")
+    for k, net in enumerate(nets):
+        if net not in networks:
+            raise r.fail(f"{path}.networks", f"unknown network {net!r} (have: {', '.join(networks)})")
+        if nets.index(net) != k:
+            raise r.fail(f"{path}.networks", f"network {net!r} listed twice")
+    if len(nets) > _MAX_NICS:
+        raise r.fail(f"{path}.networks", f"at most {_MAX_NICS} NICs")
+    macs = _parse_macs(r, node.get("macs"), f"{path}.macs", index, len(nets))
+    profile = node.get("profile")
+    return NodeSpec(
+        name=name,
+        networks=tuple(nets),
+        macs=macs,
+        cpus=r.integer(node.get("cpus", 2), f"{path}.cpus", 1, 1024),
+        memory_mb=r.integer(node.get("memory_mb", 8192), f"{path}.memory_mb", 64, 1 << 24),
+        disk_gb=r.integer(node.get("disk_gb", 40), f"{path}.disk_gb", 1, 1 << 20),
+        arch=r.text(node.get("arch", "x86_64"), f"{path}.arch", re.compile(r"^[a-z0-9_]+$")),
+        profile=None if profile is None else r.text(profile, f"{path}.profile", re.compile(r"^[a-z0-9_-]+$")),
+    )
+
+
+def _parse_macs(r: _Reader, raw: Any, path: str, node_index: int, count: int) -> tuple[str, ...]:
+    if raw is None:
+        return tuple(default_mac(node_index, k) for k in range(count))
+    macs = [r.text(m, f"{path}.{k}").lower() for k, m in enumerate(r.seq(raw, path))]
+    if len(macs) != count:
+        raise r.fail(path, f"expected one MAC per network ({count}), got {len(macs)}")
+    for k, mac in enumerate(macs):
+        if not _MAC.match(mac) or int(mac[:2], 16) & 1:
+            raise r.fail(f"{path}.{k}", f"expected a unicast MAC such as 52:54:00:00:00:01, got {mac!r}")
+    return tuple(macs)

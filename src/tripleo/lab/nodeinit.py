@@ -1,0 +1,191 @@
+"""A lab node's init: PID 1 inside the node's network, mount, UTS and PID namespaces.
+
+Started by the lab daemon on power on as
+``ip netns exec tl-<node> unshare --mount --uts --pid --fork --kill-child --mount-proc python -m
+tripleo.lab.nodeinit <node dir>``. It lays the node's disk over the host (overlays for /etc, /var, /home,
+/opt, /srv; /root over /etc/skel), mounts tmpfs on /run and /tmp, makes the rest read-only, applies the config
+drive as cloud-init would (hostname, root's authorized_keys, ctlplane address, routes inside the lab) and
+starts sshd on the ctlplane address. Then it reaps orphans until SIGTERM (a soft power off); SIGKILL from
+the host (a hard power off) ends it and with it every process of the node.
+
+Everything it mounts lives in the node's own mount namespace and disappears with it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tripleo.lab.drive import ConfigDrive, read_config_drive
+from tripleo.lab.paths import DISK_DIRS, NodePaths
+
+SSHD = "/usr/sbin/sshd"
+HOST_KEY = "/etc/ssh/ssh_host_ed25519_key"
+_KEYS_MARKER = "/etc/ssh/.tl-node-host-keys"
+
+
+def log(message: str) -> None:
+    print(f"tl-init: {message}", flush=True)
+
+
+def sh(argv: Sequence[str], check: bool = True) -> int:
+    proc = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        log(f"{' '.join(argv)}: exit {proc.returncode}: {proc.stderr.strip()}")
+        if check:
+            raise SystemExit(1)
+    return proc.returncode
+
+
+def mount_disk(node: NodePaths, lab_dir: Path) -> None:
+    """The node's filesystem view: its disk over the host's, tmpfs for /run and /tmp, the rest read-only."""
+    sh(["mount", "--make-rprivate", "/"])
+    # /root goes last: the lab's directory may live below the host's /root and is hidden from then on.
+    for name in sorted(DISK_DIRS, key=lambda d: d == "root"):
+        upper, work = node.layer(name)
+        upper.mkdir(parents=True, exist_ok=True)
+        work.mkdir(parents=True, exist_ok=True)
+        lower = "/etc/skel" if name == "root" else f"/{name}"
+        opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
+        sh(["mount", "-t", "overlay", "overlay", "-o", opts, f"/{name}"])
+    if lab_dir.is_dir():  # still visible (not below /root or /tmp): hide the lab's state and secrets
+        sh(["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=0700", "tl-hidden", str(lab_dir)])
+    sh(["mount", "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "tl-run", "/run"])
+    sh(["mount", "-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tl-tmp", "/tmp"])
+    for sub in ("lock", "sshd"):
+        Path("/run", sub).mkdir(mode=0o755, exist_ok=True)
+    sh(["mount", "-o", "remount,bind,ro", "/"])
+    if os.path.ismount("/usr"):
+        sh(["mount", "-o", "remount,bind,ro", "/usr"])
+
+
+def set_hostname(name: str, with_files: bool) -> None:
+    socket.sethostname(name)
+    if with_files:
+        Path("/etc/hostname").write_text(name + "\n")
+        short = name.split(".")[0]
+        aliases = name if short == name else f"{name} {short}"
+        Path("/etc/hosts").write_text(
+            f"127.0.0.1\tlocalhost\n127.0.1.1\t{aliases}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        )
+
+
+def configure_network(boot: dict[str, Any], drive: ConfigDrive | None) -> str | None:
+    """Bring the NICs up clean; put the drive's ctlplane address and in-lab routes on. Returns the address."""
+    sh(["ip", "link", "set", "lo", "up"])
+    for nic in boot["nics"]:
+        sh(["ip", "addr", "flush", "dev", nic["name"]], check=False)
+        sh(["ip", "link", "set", nic["name"], "up"])
+    if drive is None or drive.ctlplane_address is None:
+        return None
+    ctlplane = boot["nics"][0]["name"]
+    sh(["ip", "addr", "add", drive.ctlplane_address, "dev", ctlplane])
+    lab = [ipaddress.IPv4Network(cidr) for cidr in boot["lab_subnets"]]
+    for route in drive.routes:
+        dest = ipaddress.IPv4Network(route.destination)
+        if not any(dest.subnet_of(net) for net in lab):
+            log(f"route {dest} via {route.gateway} skipped: lab nodes get no route off the lab's subnets")
+            continue
+        sh(["ip", "route", "replace", str(dest), "via", route.gateway], check=False)
+    return str(ipaddress.IPv4Interface(drive.ctlplane_address).ip)
+
+
+def install_keys(keys: Sequence[str]) -> None:
+    ssh = Path("/root/.ssh")
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    auth = ssh / "authorized_keys"
+    have = auth.read_text().splitlines() if auth.exists() else []
+    missing = [k for k in keys if k not in have]
+    if missing or not auth.exists():
+        auth.write_text("".join(line + "\n" for line in [*have, *missing]))
+    auth.chmod(0o600)
+
+
+def start_sshd(address: str) -> None:
+    """sshd on the ctlplane address, with the node's own host key (made on first boot)."""
+    if not Path(_KEYS_MARKER).exists():
+        for old in Path("/etc/ssh").glob("ssh_host_*"):
+            old.unlink()
+        sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", HOST_KEY])
+        Path(_KEYS_MARKER).touch()
+    sh([SSHD, "-o", f"ListenAddress={address}", "-o", f"HostKey={HOST_KEY}", "-o", "PidFile=/run/sshd.pid"])
+    log(f"sshd listening on {address}:22")
+
+
+class _Init:
+    """PID 1 duties: reap every orphan; on SIGTERM stop all processes and exit."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+
+    def _on_term(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+    def serve(self) -> None:
+        while not self.stopping:
+            self.reap()
+            time.sleep(0.2)
+        log("power off: stopping all processes")
+        os.kill(-1, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            self.reap()
+            try:
+                os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            time.sleep(0.05)
+
+
+def boot(node_dir: Path) -> None:
+    """Boot the node whose files are in ``node_dir``."""
+    init = _Init()
+    node = NodePaths(node_dir)
+    spec = json.loads(node.boot.read_text())
+    try:
+        drive = read_config_drive(node.config_drive)
+    except Exception as exc:  # a broken drive must not keep the node from booting
+        log(f"config drive ignored: {exc}")
+        drive = None
+    log(f"booting {spec['name']} ({'with' if drive else 'without'} config drive)")
+    mount_disk(node, Path(spec["lab_dir"]))
+    set_hostname(drive.hostname if drive else spec["name"], with_files=drive is not None)
+    address = configure_network(spec, drive)
+    if drive is not None:
+        install_keys(drive.authorized_keys)
+    if address is not None:
+        start_sshd(address)
+    log("up")
+    init.serve()
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 2 or os.getpid() != 1:
+        print("usage: python -m tripleo.lab.nodeinit NODE_DIR (as PID 1 of a lab node)", file=sys.stderr)
+        return 2
+    boot(Path(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

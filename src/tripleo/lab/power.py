@@ -1,0 +1,118 @@
+"""Power for a lab node: on starts the node's init in its namespaces, off ends every process of the node.
+
+A node is on exactly when its network namespace holds a process, so the answer survives a restart of the
+lab daemon and needs no bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+from tripleo.errors import OperationError
+from tripleo.lab.config import NodeSpec
+from tripleo.lab.paths import NodePaths
+from tripleo.lab.system import Runner, kill_netns_processes, netns_pids, pid_ns_init
+
+__all__ = ["NODE_ENV", "NodePower", "node_argv"]
+
+LOG = logging.getLogger(__name__)
+
+# A node starts with a clean environment: nothing of the operator's (TRIPLEO_HOME, SSH agent, ...) leaks in.
+NODE_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG": "C.UTF-8",
+    "HOME": "/root",
+}
+
+
+def node_argv(node: NodeSpec, paths: NodePaths, python: str = sys.executable) -> list[str]:
+    """The command that boots ``node``: its init as PID 1 of new mount, UTS, PID namespaces in its netns."""
+    unshare = ["unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    return [
+        "ip",
+        "netns",
+        "exec",
+        node.netns,
+        *unshare,
+        python,
+        "-m",
+        "tripleo.lab.nodeinit",
+        str(paths.root),
+    ]
+
+
+class NodePower:
+    """Power and boot device of one node (the :class:`~tripleo.lab.bmc.PowerControl` the BMC drives)."""
+
+    def __init__(
+        self,
+        node: NodeSpec,
+        paths: NodePaths,
+        runner: Runner,
+    ) -> None:
+        self.node = node
+        self.paths = paths
+        self.runner = runner
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def is_on(self) -> bool:
+        self.reap()
+        return self._proc is not None or bool(netns_pids(self.runner, self.node.netns))
+
+    def power_on(self) -> None:
+        """Boot the node (nothing happens if it is on). Its console output goes to its console log."""
+        if self.is_on():
+            return
+        LOG.info("%s: power on", self.node.name)
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        with open(self.paths.console_log, "ab") as console:
+            self._proc = subprocess.Popen(
+                node_argv(self.node, self.paths),
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                env=NODE_ENV,
+                start_new_session=True,
+            )
+
+    def power_off(self, *, graceful: bool = False) -> None:
+        """Halt the node.
+
+        :param graceful: only ask: SIGTERM to the node's init, which stops its processes and exits (a soft
+            power off, like an ACPI power button). Otherwise SIGKILL every process of the node, now.
+        :raises OperationError: processes of the node survive SIGKILL.
+        """
+        LOG.info("%s: power off%s", self.node.name, " (soft)" if graceful else "")
+        if graceful:
+            init = pid_ns_init(netns_pids(self.runner, self.node.netns))
+            if init is not None:
+                os.kill(init, signal.SIGTERM)
+            return
+        kill_netns_processes(self.runner, self.node.netns)
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired as exc:
+                raise OperationError(f"{self.node.name}: its boot process does not exit") from exc
+            self._proc = None
+
+    def reap(self) -> None:
+        """Collect the boot process once the node stopped on its own (so no zombie stays behind)."""
+        if self._proc is not None and self._proc.poll() is not None:
+            self._proc = None
+
+    def get_boot_device(self) -> str:
+        try:
+            device = json.loads(self.paths.bmc_state.read_text()).get("boot_device", "default")
+        except (OSError, ValueError):
+            return "default"
+        return str(device)
+
+    def set_boot_device(self, device: str) -> None:
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        self.paths.bmc_state.write_text(json.dumps({"boot_device": device}) + "\n")
