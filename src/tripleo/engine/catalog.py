@@ -6,7 +6,7 @@ resolve the registry, and the structural kinds to build nested stacks.
 
 from __future__ import annotations
 
-__all__ = ["CHAIN", "DEPLOYMENT_GROUPS", "GROUP", "NATIVE_TYPES", "NONE", "STRUCTURAL"]
+__all__ = ["ATTRIBUTES", "CHAIN", "DEPLOYMENT_GROUPS", "GROUP", "NATIVE_TYPES", "NONE", "STRUCTURAL"]
 
 NONE = "OS::Heat::None"
 GROUP = "OS::Heat::ResourceGroup"
@@ -62,3 +62,10 @@ NATIVE_TYPES: frozenset[str] = frozenset(
         *STRUCTURAL,
     }
 )
+
+# Attribute names of native types whose schema the engine checks get_attr against (every type also has
+# "show"). Types not listed accept any attribute name until their plugin declares a schema.
+ATTRIBUTES: dict[str, frozenset[str]] = {
+    "OS::Heat::Value": frozenset({"value"}),
+    "OS::Heat::RandomString": frozenset({"value"}),
+}

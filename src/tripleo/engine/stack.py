@@ -243,6 +243,8 @@ class Stack:
             if impl is None or impl.template is None or not os.path.exists(impl.template):
                 return None
             return set(load_template(impl.template).outputs)
+        if res.kind == "native" and res.impl.native in catalog.ATTRIBUTES:
+            return set(catalog.ATTRIBUTES[res.impl.native])
         return None
 
     def _group_member_type(self, res: Resource) -> str | None:
@@ -290,8 +292,13 @@ class Stack:
         if state is None:
             self._conditions[name] = _IN_PROGRESS
             raw = self.template.conditions[name]
-            if isinstance(raw, str) and raw not in self.template.conditions:
-                raise TemplateError(f'Invalid condition "{raw}"', file=self.file, path=f"conditions.{name}")
+            if not isinstance(raw, (bool, Function)):
+                raise TemplateError(
+                    f'The definition of condition "{name}" is invalid: '
+                    "expected a boolean or a condition function",
+                    file=self.file,
+                    path=f"conditions.{name}",
+                )
             self._conditions[name] = self.condition(raw, None)
         return bool(self._conditions[name])
 
@@ -445,7 +452,8 @@ class Stack:
             for ref, fn in dependencies_of(output.value, self):
                 if ref not in self.resources:
                     self._bad_reference(ref, fn.path or at)
-            self.outputs[name] = resolve(output.value, self)
+            value = resolve(output.value, self)
+            self.outputs[name] = None if value is Ellipsis else value
 
     # -- walking ------------------------------------------------------------------------------------------
 

@@ -237,6 +237,9 @@ def test_removed_functions_have_not_supported_cases() -> None:
     ]
     assert hits, "no 'not supported in this version' case"
     for version, fn in hits:
-        assert fn in HEAT_REMOVED.get(version, set()), f"{fn} is not removed in {version}"
+        # Removed by Heat, or (tripleo's rule from issue 2) a function of another version used here.
+        assert fn in HEAT_REMOVED.get(version, set()) or fn not in HEAT_FUNCTIONS[version], (
+            f"{fn} exists in {version}"
+        )
     # every removed function is checked in at least one version
-    assert {fn for _, fn in hits} == set(_REMOVED_FROM)
+    assert {fn for _, fn in hits} >= set(_REMOVED_FROM)

@@ -52,21 +52,17 @@ class Repeat(Function):
             raise ArgError(f'Arguments to "{self.fn}" must be a map')
         if "for_each" not in self.args or "template" not in self.args:
             raise ArgError(f'"{self.fn}" syntax should be {self.example}')
-        allowed = {"for_each", "template"} | ({"permutations"} if self.allow_permutations_key else set())
-        extra = sorted(set(self.args) - allowed)
-        if extra:
-            raise ArgError(f'"{self.fn}" syntax should be {self.example} (unknown key {extra[0]})')
         for_each = self.args["for_each"]
         if not isinstance(for_each, (dict, Function)):
             raise ArgError(f'The "for_each" argument to "{self.fn}" must contain a map')
-        perm = self.args.get("permutations", True)
+        perm = self.args.get("permutations", True) if self.allow_permutations_key else True
         if not isinstance(perm, (bool, Function)):
             raise ArgError(f'"permutations" should be boolean type for {self.fn} function')
 
-    def _loop_values(self, ctx: Context, value: Any) -> list[Any]:
+    def _loop_values(self, ctx: Context, value: Any, permutations: bool) -> list[Any]:
         if value is None:
             return []
-        if is_sequence(value) or (self.allow_maps and isinstance(value, dict)):
+        if is_sequence(value) or (self.allow_maps and permutations and isinstance(value, dict)):
             return list(value)
         self.fail(ctx, f'The values of the "for_each" argument to "{self.fn}" must be lists')
 
@@ -78,10 +74,10 @@ class Repeat(Function):
         if not for_each:
             return []
         keys = tuple(for_each)
-        lists = [self._loop_values(ctx, for_each[key]) for key in keys]
-        permutations = args.get("permutations", True)
+        permutations = args.get("permutations", True) if self.allow_permutations_key else True
         if not isinstance(permutations, bool):
             self.fail(ctx, f'"permutations" should be boolean type for {self.fn} function')
+        lists = [self._loop_values(ctx, for_each[key], permutations) for key in keys]
         if not permutations and len({len(one) for one in lists}) > 1:
             self.fail(ctx, f"For {self.fn}, the length of for_each values should be equal if no nested loop")
         combos = itertools.product(*lists) if permutations else zip(*lists, strict=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from tripleo.engine.functions.base import ArgError, Context, Function, is_sequence
 
-__all__ = ["GetFile", "GetParam", "Ref", "ResourceFacade", "path_select_param"]
+__all__ = ["CfnResourceFacade", "GetFile", "GetParam", "Ref", "ResourceFacade", "path_select_param"]
 
 
 def path_select_param(value: Any, path: list[Any]) -> Any:
@@ -97,6 +97,24 @@ class ResourceFacade(Function):
         if key not in self.KEYS:
             self.fail(ctx, f'Argument to "{self.fn}" must be one of: {", ".join(self.KEYS)}')
         return ctx.facade(key)
+
+
+class CfnResourceFacade(ResourceFacade):
+    """CFN ``Fn::ResourceFacade: Metadata|DeletionPolicy|UpdatePolicy``."""
+
+    __slots__ = ()
+    KEYS = ("Metadata", "DeletionPolicy", "UpdatePolicy")
+    _HOT = {"Metadata": "metadata", "DeletionPolicy": "deletion_policy", "UpdatePolicy": "update_policy"}
+
+    def check(self) -> None:
+        if not isinstance(self.args, Function) and self.args not in self.KEYS:
+            raise ArgError(f'Incorrect arguments to "{self.fn}" should be one of: {", ".join(self.KEYS)}')
+
+    def result(self, ctx: Context) -> Any:
+        key = self.resolved_args(ctx)
+        if key not in self.KEYS:
+            self.fail(ctx, f'Incorrect arguments to "{self.fn}" should be one of: {", ".join(self.KEYS)}')
+        return ctx.facade(self._HOT[key])
 
 
 class Ref(Function):

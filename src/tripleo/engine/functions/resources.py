@@ -30,15 +30,22 @@ class GetResource(Function):
     __slots__ = ()
 
     def check(self) -> None:
-        if not isinstance(self.args, str):
+        if not isinstance(self.args, (str, Function)):
             raise ArgError(f'Argument to "{self.fn}" must be a resource name (a string)')
 
+    def _name(self, ctx: Context) -> Any:
+        name = self.resolved_args(ctx)
+        if not isinstance(name, str):
+            self.fail(ctx, f'Argument to "{self.fn}" must be a resource name (a string), not {name!r}')
+        return name
+
     def result(self, ctx: Context) -> Any:
-        ctx.check_resource(self.args, None, self)
-        return ctx.resource_ref(self.args)
+        name = self._name(ctx)
+        ctx.check_resource(name, None, self)
+        return ctx.resource_ref(name)
 
     def dependencies(self, ctx: Context) -> Iterator[tuple[str, Function]]:
-        yield self.args, self
+        yield self._name(ctx), self
 
 
 class GetAttThenSelect(Function):
@@ -54,7 +61,7 @@ class GetAttThenSelect(Function):
         if len(args) < self.min_args:
             form = "[resource_name, attribute, (path), ...]"
             raise ArgError(f'Arguments to "{self.fn}" must be of the form {form}')
-        if not isinstance(args[0], str):
+        if not isinstance(args[0], (str, Function)):
             raise ArgError(f'Resource name in "{self.fn}" must be a string')
         if len(args) > 1 and not isinstance(args[1], (str, Function)):
             raise ArgError(f'Attribute name in "{self.fn}" must be a string')
@@ -66,6 +73,8 @@ class GetAttThenSelect(Function):
     def result(self, ctx: Context) -> Any:
         args = self.resolved_args(ctx)
         name = args[0]
+        if not isinstance(name, str):
+            self.fail(ctx, f'Resource name in "{self.fn}" must be a string, not {name!r}')
         attr = args[1] if len(args) > 1 else None
         if len(args) > 1 and not isinstance(attr, str):
             self.fail(ctx, f'Attribute name in "{self.fn}" must be a string, not {attr!r}')
@@ -73,7 +82,13 @@ class GetAttThenSelect(Function):
         return ctx.resource_attr(name, attr, list(args[2:]))
 
     def dependencies(self, ctx: Context) -> Iterator[tuple[str, Function]]:
-        yield self.args[0], self
+        name = self.args[0]
+        if isinstance(name, Function):
+            yield from name.dependencies(ctx)
+            name = name.result(ctx)
+            if not isinstance(name, str):
+                self.fail(ctx, f'Resource name in "{self.fn}" must be a string, not {name!r}')
+        yield name, self
         yield from dependencies_of(self.args[1:], ctx)
 
 

@@ -273,6 +273,9 @@ class MakeURL(Function):
             self.fail(ctx, f'The arguments to "{self.fn}" must be a map')
         if "host" not in args:
             self.fail(ctx, f'"{self.fn}" missing required argument "host"')
+        for key in ("scheme", "username", "password", "host", "path", "fragment"):
+            if args.get(key) is not None and not isinstance(args[key], str):
+                self.fail(ctx, f'The "{key}" argument to "{self.fn}" must be a string')
         port = args.get("port")
         if port not in (None, ""):
             try:

@@ -147,7 +147,7 @@ class ParamSchema:
                 return []
             if not isinstance(value, str):
                 raise ParamValueError(f'Value "{value}" is not a comma delimited list')
-            return [part.strip() for part in value.split(",")]
+            return value.split(",")
         if kind == "json":
             if isinstance(value, (dict, list)):
                 return value

@@ -28,7 +28,7 @@ _CFN_2013: FnTable = {
     "Fn::Replace": strings.CfnReplace,
     "Fn::Base64": strings.Base64,
     "Fn::MemberListToMap": coll.MemberListToMap,
-    "Fn::ResourceFacade": params.ResourceFacade,
+    "Fn::ResourceFacade": params.CfnResourceFacade,
 }
 _V20130523: FnTable = {
     "get_param": params.GetParam,
@@ -68,7 +68,6 @@ _CONDITIONS_NEWTON: FnTable = {
 }
 _V20161014: FnTable = {
     **_V20160408,
-    **_CONDITIONS_NEWTON,
     "repeat": coll.RepeatWithMap,
     "yaql": yaqlfn.Yaql,
     "map_replace": coll.MapReplace,
@@ -124,7 +123,18 @@ def _parse(node: Any, path: str, file: str, version: Version, table: FnTable, in
                 if cls is None and key in ALL_FUNCTIONS:
                     _unsupported(key, here, file, version, in_cond)
                 if cls is not None:
-                    args = _parse(value, here, file, version, table, in_cond)
+                    if cls.macro and isinstance(value, list) and value and isinstance(value[0], dict):
+                        # if: the condition is parsed with the condition functions
+                        first = _parse(
+                            value[0], f"{here}.0", file, version, version.condition_functions, True
+                        )
+                        rest = [
+                            _parse(v, f"{here}.{i}", file, version, table, in_cond)
+                            for i, v in enumerate(value[1:], 1)
+                        ]
+                        args: Any = FnList([first, *rest])
+                    else:
+                        args = _parse(value, here, file, version, table, in_cond)
                     try:
                         return cls(key, args, here)
                     except ArgError as exc:
@@ -147,6 +157,8 @@ def _parse(node: Any, path: str, file: str, version: Version, table: FnTable, in
 def _unsupported(key: str, path: str, file: str, version: Version, in_cond: bool) -> None:
     if in_cond and key in version.functions:
         message = f'function "{key}" is not allowed in conditions (heat_template_version {version.name})'
+    elif not in_cond and key in version.condition_functions:
+        message = f'function "{key}" is only allowed in conditions (heat_template_version {version.name})'
     else:
         message = f'function "{key}" is not supported in heat_template_version {version.name}'
     raise TemplateError(message, file=file, path=path)
@@ -172,7 +184,7 @@ for _names, _fns, _conds in _TABLE:
     for _name in _names:
         VERSIONS[_name] = _version
 
-ALL_FUNCTIONS: frozenset[str] = frozenset(name for _, fns, _ in _TABLE for name in fns)
+ALL_FUNCTIONS: frozenset[str] = frozenset(name for _, fns, conds in _TABLE for name in [*fns, *conds])
 
 
 def get_version(value: Any, file: str) -> Version:
