@@ -85,7 +85,7 @@ def provision(node: str, address: str, hostname: str | None, routes: tuple[str, 
             raise UsageError(f"--route {text}: expected CIDR=GATEWAY")
         parsed.append(Route(dest, gateway))
     the_lab = Lab()
-    key = the_lab.ssh_key.with_suffix(".pub").read_text().strip()
+    key = the_lab.public_key()
     drive = ConfigDrive(hostname or node, (key,), address, tuple(parsed))
     the_lab.write_config_drive(node, drive)
     click.echo(f"{node}: config drive written ({address})")

@@ -203,6 +203,16 @@ class Lab:
         """The lab's private SSH key (its ``.pub`` goes into config drives)."""
         return self.paths.ssh_key
 
+    def public_key(self) -> str:
+        """The lab's public SSH key, for config drives.
+
+        :raises OperationError: no lab is up.
+        """
+        try:
+            return self.paths.ssh_key.with_suffix(".pub").read_text().strip()
+        except OSError as exc:
+            raise OperationError(f"no lab key ({exc.strerror}): run `tripleo lab up`") from exc
+
     def is_on(self, node: str) -> bool:
         return bool(netns_pids(self.runner, self.config().node(node).netns))
 

@@ -124,3 +124,26 @@ def kill_netns_processes(
         for pid in ([init] if init else []) + [p for p in pids if p != init]:
             send_signal(pid, signal.SIGKILL)
         sleep(0.02)
+
+
+class RecordingRunner:
+    """A fake :class:`Runner` for tests: records every command and answers from a table.
+
+    :param answers: maps a command prefix (a tuple of leading words) to its :class:`Result`; the longest
+        matching prefix wins; anything else succeeds with no output.
+    """
+
+    def __init__(self, answers: dict[tuple[str, ...], Result] | None = None) -> None:
+        self.answers = dict(answers or {})
+        self.commands: list[tuple[str, ...]] = []
+        self.stdin: list[str | None] = []
+
+    def run(self, argv: Sequence[str], *, check: bool = True, stdin: str | None = None) -> Result:
+        cmd = tuple(argv)
+        self.commands.append(cmd)
+        self.stdin.append(stdin)
+        matches = [p for p in self.answers if cmd[: len(p)] == p]
+        result = self.answers[max(matches, key=len)] if matches else Result(0)
+        if check and result.returncode != 0:
+            raise OperationError(f"{' '.join(cmd)} failed: {result.stderr.strip() or result.returncode}")
+        return result

@@ -1,0 +1,136 @@
+"""Helpers for the lab's functional tests: drive a running lab the way an operator would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tripleo.lab import ConfigDrive, Lab
+
+TOOLS = ("ip", "nft", "ipmitool", "unshare", "nsenter", "ssh", "ssh-keygen", "ping")
+TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
+
+
+def skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "lab tests need root (network namespaces, bridges, mounts)"
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if not os.path.exists("/usr/sbin/sshd"):
+        missing.append("sshd")
+    if missing:
+        return f"lab tests need {', '.join(missing)} (Debian: see .ci/run)"
+    if not Path(TRIPLEO).exists():
+        return f"no tripleo console script next to {sys.executable}"
+    return None
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> float:
+    """Poll ``predicate`` until true; return the seconds it took. Fails the test after ``timeout``."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+    return time.monotonic() - start
+
+
+def lab_names() -> dict[str, list[str]]:
+    """Everything on the host that carries the lab's prefix."""
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split("\n")
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout.splitlines()
+    nft = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout.splitlines()
+    mounts = Path("/proc/mounts").read_text().splitlines()
+    return {
+        "netns": [n for n in netns if n.startswith("tl-")],
+        "links": [ln for ln in links if ln.split(": ")[1].startswith("tl-")],
+        "nft": [t for t in nft if t.split()[-1] == "tl"],
+        "mounts": [m for m in mounts if "tl-" in m or "/lab/nodes/" in m],
+    }
+
+
+def lab_processes(home: Path) -> list[str]:
+    """Processes of the lab: its daemon, node inits, anything started from its state directory."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "tripleo.lab." in cmdline or str(home) in cmdline or " tl-" in cmdline:
+            found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+@dataclass
+class RunningLab:
+    """A lab brought up by a test module, and helpers to drive it the way an operator would."""
+
+    home: Path
+    api: Lab
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "TRIPLEO_HOME": str(self.home)}
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([TRIPLEO, *args], env=self.env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert proc.returncode == 0, f"tripleo {' '.join(args)}: {proc.stdout}{proc.stderr}"
+        return proc
+
+    def instackenv(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.home / "lab" / "instackenv.json").read_text())
+        return data
+
+    def bmc(self, node: str) -> dict[str, Any]:
+        entries = [n for n in self.instackenv()["nodes"] if n["name"] == node]
+        return entries[0]
+
+    def ipmitool(self, node: str, *args: str) -> str:
+        bmc = self.bmc(node)
+        cmd = ["ipmitool", "-I", "lanplus", "-H", bmc["pm_addr"], "-p", str(bmc["pm_port"])]
+        cmd += ["-U", bmc["pm_user"], "-P", bmc["pm_password"], *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, f"ipmitool {' '.join(args)}: {proc.stdout}{proc.stderr}"
+        return proc.stdout.strip()
+
+    def provision(self, node: str, address: str) -> None:
+        key = self.api.public_key()
+        self.api.write_config_drive(
+            node, ConfigDrive(hostname=f"{node}.lab", authorized_keys=(key,), ctlplane_address=address)
+        )
+
+    def power_on(self, node: str) -> None:
+        assert self.ipmitool(node, "chassis", "power", "on") == "Chassis Power Control: Up/On"
+
+    def power_off(self, node: str) -> None:
+        assert self.ipmitool(node, "chassis", "power", "off") == "Chassis Power Control: Down/Off"
+
+    def node_sh(self, node: str, script: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a shell script inside a node through ``tripleo lab console``."""
+        return self.cli("lab", "console", node, "--", "sh", "-c", script, check=check)
+
+    def ssh(self, address: str, command: str, timeout: float = 5) -> subprocess.CompletedProcess[str]:
+        opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
+        opts += ["-o", f"ConnectTimeout={int(timeout)}", "-o", "LogLevel=ERROR"]
+        cmd = ["ssh", "-i", str(self.api.ssh_key), *opts, f"root@{address}", command]
+        return subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout + 5, env={"PATH": "/usr/bin:/bin"}
+        )
+
+    def wait_ssh(self, address: str, timeout: float = 10) -> float:
+        return wait_until(
+            lambda: self.ssh(address, "true", timeout=2).returncode == 0, timeout, f"ssh {address}"
+        )
