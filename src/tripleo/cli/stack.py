@@ -31,6 +31,9 @@ def template_options(func: F) -> F:
     func = click.option(
         "-t", "--template", required=True, metavar="TEMPLATE", help="Top-level template file."
     )(func)
+    func = click.option(
+        "--strict", is_flag=True, help="Fail when a required parameter has no value (as create would)."
+    )(func)
     return func
 
 
@@ -39,9 +42,11 @@ def stack() -> None:
     """Validate, preview and (later) run Heat-style stacks."""
 
 
-def _tree(template: str, environments: tuple[str, ...], parameters: tuple[str, ...], preview: bool) -> Any:
+def _tree(
+    template: str, environments: tuple[str, ...], parameters: tuple[str, ...], preview: bool, strict: bool
+) -> Any:
     params = engine.parse_parameter_args(parameters)
-    top = engine.load_tree(template, environments, params, preview=preview)
+    top = engine.load_tree(template, environments, params, preview=preview, require_values=strict)
     return engine.summarise(top, preview=preview)
 
 
@@ -52,11 +57,12 @@ def validate(
     template: str,
     environments: tuple[str, ...],
     parameters: tuple[str, ...],
+    strict: bool,
     fmt: str,
     columns: tuple[str, ...],
 ) -> None:
     """Parse, merge, validate and expand the whole nested tree without touching anything."""
-    summary = _tree(template, environments, parameters, preview=False)
+    summary = _tree(template, environments, parameters, preview=False, strict=strict)
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
         return
@@ -78,11 +84,12 @@ def preview(
     template: str,
     environments: tuple[str, ...],
     parameters: tuple[str, ...],
+    strict: bool,
     fmt: str,
     columns: tuple[str, ...],
 ) -> None:
     """As validate, plus every resource's resolved properties and every output that can be computed."""
-    summary = _tree(template, environments, parameters, preview=True)
+    summary = _tree(template, environments, parameters, preview=True, strict=strict)
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2, default=str))
         return

@@ -34,6 +34,7 @@ def load_tree(
     *,
     preview: bool = False,
     stack_name: str = "overcloud",
+    require_values: bool = False,
 ) -> Stack:
     """Parse, merge, validate and expand a whole stack tree without creating anything."""
     if not os.path.isfile(template):
@@ -47,7 +48,7 @@ def load_tree(
             )
     env = load_environments(list(environments), parameters)
     top = load_template(template)
-    options = BuildOptions(keep_properties=preview, stack_name=stack_name)
+    options = BuildOptions(keep_properties=preview, stack_name=stack_name, require_values=require_values)
     return build_tree(top, env, options)
 
 

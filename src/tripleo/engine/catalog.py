@@ -6,7 +6,16 @@ resolve the registry, and the structural kinds to build nested stacks.
 
 from __future__ import annotations
 
-__all__ = ["ATTRIBUTES", "CHAIN", "DEPLOYMENT_GROUPS", "GROUP", "NATIVE_TYPES", "NONE", "STRUCTURAL"]
+__all__ = [
+    "ATTRIBUTES",
+    "CHAIN",
+    "DEPLOYMENT_GROUPS",
+    "GROUP",
+    "NATIVE_TYPES",
+    "NONE",
+    "PROPERTIES",
+    "STRUCTURAL",
+]
 
 NONE = "OS::Heat::None"
 GROUP = "OS::Heat::ResourceGroup"
@@ -68,4 +77,21 @@ NATIVE_TYPES: frozenset[str] = frozenset(
 ATTRIBUTES: dict[str, frozenset[str]] = {
     "OS::Heat::Value": frozenset({"value"}),
     "OS::Heat::RandomString": frozenset({"value"}),
+}
+
+_CONFIG = frozenset({"group", "config", "inputs", "outputs", "options"})
+_DEPLOYMENT = frozenset({"config", "server", "input_values", "actions", "name", "signal_transport"})
+# Property names of native types the engine checks (an unknown property is an error, as in Heat). Types not
+# listed accept any property until their plugin declares a schema.
+PROPERTIES: dict[str, frozenset[str]] = {
+    "OS::Heat::Value": frozenset({"value", "type"}),
+    "OS::Heat::RandomString": frozenset(
+        {"length", "sequence", "character_classes", "character_sequences", "salt"}
+    ),
+    "OS::Heat::SoftwareConfig": _CONFIG,
+    "OS::Heat::StructuredConfig": _CONFIG,
+    "OS::Heat::SoftwareDeployment": _DEPLOYMENT,
+    "OS::Heat::StructuredDeployment": _DEPLOYMENT | {"input_key", "input_values_validate"},
+    "OS::Heat::MultipartMime": frozenset({"parts", "group"}),
+    "OS::Heat::CloudConfig": frozenset({"cloud_config"}),
 }

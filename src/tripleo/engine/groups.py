@@ -57,7 +57,7 @@ def _resource_group(stack: Stack, res: Resource, props: dict[str, Any]) -> list[
     raw_count = props.get("count", 1)
     try:
         count = 0 if raw_count is None else int(raw_count)
-        if isinstance(raw_count, bool) or count < 0:
+        if isinstance(raw_count, bool) or count < 0 or (isinstance(raw_count, float) and count != raw_count):
             raise ValueError
     except (TypeError, ValueError):
         raise _fail(stack, res, "count", f"count must be a non-negative integer, got {raw_count!r}") from None

@@ -398,6 +398,16 @@ class Stack:
         if props is None:
             props = {}
         if res.kind == "native":
+            allowed = catalog.PROPERTIES.get(res.impl.native or "")
+            if allowed is not None and isinstance(props, dict):
+                for key in props:
+                    if key not in allowed:
+                        raise TemplateError(
+                            f"Unknown Property {key} of {res.impl.native} "
+                            f"(expected: {', '.join(sorted(allowed))})",
+                            file=self.file,
+                            path=f"{res.definition.path}.properties.{key}",
+                        )
             if self.options.keep_properties:
                 res.properties = props
             return

@@ -234,7 +234,8 @@ class Digest(Function):
         if len(args) != 2:
             self.fail(ctx, f'Function "{self.fn}" usage: ["<algorithm>", "<value>"]')
         if args[0].lower() not in hashlib.algorithms_available:
-            self.fail(ctx, f"Algorithm must be one of {sorted(hashlib.algorithms_available)}")
+            known = ", ".join(sorted(hashlib.algorithms_available))
+            self.fail(ctx, f'Algorithm "{args[0]}" is not available; must be one of {known}')
         return args[0], args[1]
 
     def check(self) -> None:

@@ -202,8 +202,12 @@ def _constraints(raw: Any, ptype: str, file: str, at: str) -> list[Constraint]:
             )
         kind = kinds[0]
         spec = item[kind]
+        numbers = isinstance(spec, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec.values()
+        )
         bad = (
             (kind == "allowed_values" and not isinstance(spec, list))
+            or (kind in ("range", "length", "modulo") and not numbers)
             or (kind in ("range", "length") and not (isinstance(spec, dict) and set(spec) <= {"min", "max"}))
             or (kind == "modulo" and not (isinstance(spec, dict) and {"step", "offset"} <= set(spec)))
             or (kind in ("allowed_pattern", "custom_constraint") and not isinstance(spec, str))
@@ -255,6 +259,7 @@ def parse_parameters(raw: Any, file: str) -> dict[str, ParamSchema]:
         if schema.has_default and schema.default is not None:
             try:
                 schema.default = schema.coerce(schema.default)
+                schema.validate(schema.default)
             except ParamValueError as exc:
                 raise TemplateError(f"invalid default: {exc}", file=file, path=f"{at}.default") from None
         out[str(name)] = schema

@@ -153,6 +153,10 @@ def _output(name: str, spec: Any, version: Version, file: str) -> OutputDef:
 
 def template_from_data(raw: Any, path: str, file: str, version_hint: Version | None = None) -> Template:
     """Parse template data (already loaded from YAML)."""
+    if raw is None:
+        raise TemplateError(
+            "the template is empty (expected a YAML map with heat_template_version)", file=file
+        )
     if not isinstance(raw, dict):
         raise TemplateError("a template must be a YAML map", file=file)
     if "heat_template_version" not in raw:

@@ -51,6 +51,21 @@ def read_text(path: str, *, what: str = "file", referrer: str | None = None, at:
     raise TemplateError(msg, file=display_path(path))
 
 
+def _check_acyclic(data: Any, name: str) -> None:
+    """Reject a structure that contains itself (a recursive YAML alias such as ``&a [*a]``)."""
+    pending: list[tuple[Any, frozenset[int]]] = [(data, frozenset())]
+    while pending:
+        node, above = pending.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in above:
+                raise TemplateError(
+                    "a YAML alias refers to a node that contains it (recursive data)", file=name
+                )
+            inner = above | {id(node)}
+            children = node.values() if isinstance(node, dict) else node
+            pending.extend((child, inner) for child in children if isinstance(child, (dict, list)))
+
+
 def load_yaml_text(text: str, name: str) -> Any:
     """Parse YAML text; errors name the file and line."""
     if "\t" in text:
@@ -59,7 +74,7 @@ def load_yaml_text(text: str, name: str) -> Any:
             if "\t" in stripped[: len(stripped) - len(stripped.lstrip(" \t"))]:
                 raise TemplateError(f"line {lineno}: tab character used for indentation", file=name)
     try:
-        return yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -67,6 +82,9 @@ def load_yaml_text(text: str, name: str) -> Any:
         raise TemplateError(f"{where}malformed YAML: {problem}", file=name) from None
     except yaml.YAMLError as exc:
         raise TemplateError(f"malformed YAML: {exc}", file=name) from None
+    if "&" in text:
+        _check_acyclic(data, name)
+    return data
 
 
 @functools.lru_cache(maxsize=1024)
