@@ -1,0 +1,1 @@
+"""tripleo.baremetal (see DESIGN.md section 3)."""

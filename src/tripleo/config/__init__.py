@@ -1,0 +1,1 @@
+"""tripleo.config (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""tripleo.network (see DESIGN.md section 3)."""

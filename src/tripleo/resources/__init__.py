@@ -1,0 +1,1 @@
+"""tripleo.resources (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""tripleo.storage (see DESIGN.md section 3)."""
