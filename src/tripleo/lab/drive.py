@@ -56,12 +56,14 @@ class ConfigDrive:
             if "\n" in key or len(key.split()) < 2:
                 raise InputError("authorized key: expected one line 'TYPE BASE64 [COMMENT]'")
         if self.ctlplane_address is not None:
+            if "/" not in self.ctlplane_address:
+                raise InputError(
+                    f"ctlplane address {self.ctlplane_address!r}: expected a prefix length (/24)"
+                )
             try:
-                iface = ipaddress.IPv4Interface(self.ctlplane_address)
+                ipaddress.IPv4Interface(self.ctlplane_address)
             except ValueError as exc:
                 raise InputError(f"ctlplane address: expected such as 192.168.24.10/24: {exc}") from exc
-            if iface.network.prefixlen == 32 and "/" not in self.ctlplane_address:
-                raise InputError(f"ctlplane address {self.ctlplane_address!r}: expected a prefix length")
         for route in self.routes:
             try:
                 ipaddress.IPv4Network(route.destination)
