@@ -1,0 +1,120 @@
+"""Named locks in the database (``node:<uuid>``, ``stack:<name>``), safe against dead owners.
+
+A lock row names its owner (host, pid and the process start time, so a recycled pid is not mistaken for
+the owner). A lock whose owner process is gone on this host is stale and is broken when someone asks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import DateTime, String, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tripleo.errors import OperationError
+from tripleo.storage.base import Base
+
+__all__ = ["LockRow", "LockedError", "acquire", "held", "release", "this_process"]
+
+
+class LockedError(OperationError):
+    """Someone else holds the lock."""
+
+
+class LockRow(Base):
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of a process (field 22 of /proc/PID/stat), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return data.rsplit(")", 1)[1].split()[19]
+
+
+def this_process() -> tuple[str, int, str]:
+    pid = os.getpid()
+    return socket.gethostname(), pid, _start_time(pid) or "?"
+
+
+def _alive(row: LockRow) -> bool:
+    if row.host != socket.gethostname():
+        return True  # cannot tell for another host: assume alive
+    return _start_time(row.pid) == row.started
+
+
+def acquire(db: object, names: Sequence[str], purpose: str) -> None:
+    """Take every lock in ``names`` or none; LockedError naming the holder otherwise."""
+    from tripleo.storage.db import Database
+
+    assert isinstance(db, Database)
+    host, pid, started = this_process()
+    with db.transaction() as session:
+        for name in names:
+            row = session.get(LockRow, name)
+            if row is not None:
+                if row.host == host and row.pid == pid and row.started == started:
+                    continue
+                if _alive(row):
+                    raise LockedError(f"{name} is locked by {row.purpose} (pid {row.pid} on {row.host})")
+                session.delete(row)  # stale: its owner died
+                session.flush()
+            session.add(
+                LockRow(
+                    name=name,
+                    host=host,
+                    pid=pid,
+                    started=started,
+                    purpose=purpose,
+                    acquired_at=dt.datetime.now(dt.UTC),
+                )
+            )
+        try:
+            session.flush()
+        except IntegrityError:
+            raise LockedError(f"{', '.join(names)}: locked by another process just now") from None
+
+
+def release(db: object, names: Sequence[str]) -> None:
+    """Release locks this process holds."""
+    from tripleo.storage.db import Database
+
+    assert isinstance(db, Database)
+    host, pid, _ = this_process()
+    with db.transaction() as session:
+        session.execute(
+            delete(LockRow).where(LockRow.name.in_(list(names)), LockRow.host == host, LockRow.pid == pid)
+        )
+
+
+@contextmanager
+def held(db: object, names: Sequence[str], purpose: str) -> Iterator[None]:
+    """Hold locks for the duration of a block."""
+    acquire(db, names, purpose)
+    try:
+        yield
+    finally:
+        release(db, names)
+
+
+def holders(db: object) -> list[LockRow]:
+    from tripleo.storage.db import Database
+
+    assert isinstance(db, Database)
+    with db.transaction() as session:
+        return list(session.scalars(select(LockRow)))
