@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,3 +41,57 @@ def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Any
         return path
 
     return _write
+
+
+def _pg_bindir() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL on 127.0.0.1, started for this test session (Debian's postgresql package)."""
+    bindir = _pg_bindir()
+    if bindir is None or shutil.which("runuser") is None:
+        pytest.skip("PostgreSQL server binaries (Debian package postgresql) are not installed")
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("no postgres system user (install Debian's postgresql package)")
+    if os.geteuid() != 0:
+        pytest.skip("starting PostgreSQL as the postgres user needs root")
+    # not under pytest's root-only temp directory: the postgres user must be able to reach it
+    data = Path(tempfile.mkdtemp(prefix="tripleo-pg-"))
+    shutil.chown(data, "postgres")
+    os.chmod(data, 0o700)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def as_pg(*args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, cwd="/")
+
+    as_pg(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    as_pg(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(data / "log"), "-w", "start")
+    try:
+        as_pg(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "tripleo")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/tripleo"
+    finally:
+        as_pg(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Run a test against both backends: a fresh SQLite file, and a fresh database on the real PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tripleo.sqlite'}"
+        return
+    base = request.getfixturevalue("pg_url")
+    name = f"t{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    yield base.rsplit("/", 1)[0] + f"/{name}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import Any
@@ -35,17 +36,24 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+# (module, click group attribute): each command family lives in its own module.
+_GROUPS = [
+    ("tripleo.cli.stack", "stack"),
+    ("tripleo.cli.overcloud", "overcloud"),
+    ("tripleo.cli.baremetal", "baremetal"),
+    ("tripleo.cli.lab", "lab"),
+]
+
+
 def _register() -> None:
-    from tripleo.cli import stack
-
-    cli.add_command(stack.stack)
-    import importlib
-
-    try:
-        lab = importlib.import_module("tripleo.cli.lab")
-    except ImportError:  # the lab group lands separately
-        return
-    cli.add_command(lab.lab)
+    for module_name, attr in _GROUPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # that family has not landed yet
+        cli.add_command(getattr(module, attr))
 
 
 _register()
