@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tripleo.engine import catalog
 from tripleo.engine.functions import Function, dependencies_of, resolve
@@ -24,7 +24,7 @@ from tripleo.engine.template.template import ResourceDef, Template, load_templat
 from tripleo.engine.template.yamlfile import display_path
 from tripleo.errors import TemplateError
 
-__all__ = ["BuildOptions", "Resource", "Stack", "build_tree"]
+__all__ = ["BuildOptions", "LiveValue", "Resource", "Stack", "build_tree"]
 
 _NAMESPACE = uuid.UUID("6f1c1f0e-3d4e-4c59-9d0e-7b1d1c0a7e11")
 _IN_PROGRESS = object()
@@ -46,6 +46,18 @@ class BuildOptions:
     require_values: bool = False
     project_id: str = "00000000000000000000000000000000"
     file_cache: dict[str, str | None] = field(default_factory=dict)
+
+
+class LiveValue(Protocol):
+    """A resource that exists: its reference id and attributes, as get_resource / get_attr see them."""
+
+    refid: Any
+
+    def attribute(self, name: str) -> Any:
+        """One attribute (None when unknown)."""
+
+    def all_attributes(self) -> dict[str, Any]:
+        """Every attribute (get_attr with no attribute name)."""
 
 
 class Resource:
@@ -105,6 +117,8 @@ class Stack:
         self.disabled: set[str] = set()
         self.outputs: dict[str, Any] = {}
         self.unset: list[str] = []
+        # what exists already (filled by the executor as resources complete)
+        self.live: dict[str, LiveValue] = {}
         self._conditions: dict[str, Any] = {}
         self.params = self._resolve_params(values)
 
@@ -182,14 +196,19 @@ class Stack:
         raise KeyError(name)
 
     def resource_ref(self, name: str) -> Any:
-        return name
+        live = self.live.get(name)
+        return live.refid if live is not None else name
 
     def resource_attr(self, name: str, attr: str | None, path: list[Any]) -> Any:
-        known = self.options.attributes
-        if known is None or self.parent is not None or name not in known:
-            return None
-        values = known[name]
-        value = {k: v for k, v in values.items() if k != "show"} if attr is None else values.get(attr)
+        live = self.live.get(name)
+        if live is None:
+            known = self.options.attributes
+            if known is None or self.parent is not None or name not in known:
+                return None
+            values = known[name]
+            value = {k: v for k, v in values.items() if k != "show"} if attr is None else values.get(attr)
+        else:
+            value = live.all_attributes() if attr is None else live.attribute(attr)
         return select_attr_path(value, path) if path else value
 
     def check_resource(self, name: str, attr: Any | None, where: Function) -> None:
@@ -353,8 +372,9 @@ class Stack:
             return impl, "deployments"
         return impl, "native"
 
-    def expand(self) -> None:
-        """Enable resources by condition, resolve types, check references and cycles, build nested stacks."""
+    def expand(self, recursive: bool = True) -> None:
+        """Enable resources by condition, resolve types, check references and cycles; with ``recursive``
+        also resolve every property (get_attr of what does not exist yet is null) and build nested stacks."""
         for name, rdef in self.template.resources.items():
             if rdef.condition is not None and not self.condition(
                 rdef.condition, _Where(f"{rdef.path}.condition")
@@ -364,9 +384,15 @@ class Stack:
             impl, kind = self._implement(rdef)
             self.resources[name] = Resource(self, rdef, impl, kind)
         self._link()
-        for res in self.resources.values():
-            self._realise(res)
-        self._outputs()
+        if recursive:
+            for res in self.resources.values():
+                props = self.resolve_properties(res)
+                if res.kind != "native" or self.options.keep_properties:
+                    res.properties = props
+                if res.kind != "native":
+                    res.nested = self.make_child(res, props)
+                    res.nested.expand()
+            self.compute_outputs()
 
     def _link(self) -> None:
         graph: dict[str, set[str]] = {}
@@ -393,7 +419,8 @@ class Stack:
         if cycle:
             raise TemplateError(f"dependency cycle: {' -> '.join(cycle)}", file=self.file, path="resources")
 
-    def _realise(self, res: Resource) -> None:
+    def resolve_properties(self, res: Resource) -> dict[str, Any]:
+        """A resource's properties resolved with what is known now (checked against the native schema)."""
         props = resolve(res.definition.properties, self)
         if props is None:
             props = {}
@@ -408,51 +435,38 @@ class Stack:
                             file=self.file,
                             path=f"{res.definition.path}.properties.{key}",
                         )
-            if self.options.keep_properties:
-                res.properties = props
-            return
-        res.properties = props
+        return props  # type: ignore[no-any-return]
+
+    def make_child(self, res: Resource, props: dict[str, Any]) -> Stack:
+        """The nested stack of a template resource or a group, from its resolved properties (not expanded)."""
         if res.kind == "template":
-            self._nest_template(res, props)
+            assert res.impl.template is not None
+            child_template = self._load(res.impl.template, res)
+            for key in props:
+                if key not in child_template.parameters:
+                    raise TemplateError(
+                        f'Unknown Property {key}: {child_template.file} declares no parameter "{key}"',
+                        file=self.file,
+                        path=f"{res.definition.path}.properties.{key}",
+                    )
+            values = props
         else:
             from tripleo.engine.groups import group_template
 
             child_template = group_template(self, res, props)
-            child = Stack(
-                child_template,
-                self.env,
-                self.options,
-                scope=self.env.registry.scope_for(self.scope, res.name),
-                values={},
-                parent=res,
-                name=f"{self.stack_name}-{res.name}",
-            )
-            res.nested = child
-            child.expand()
-
-    def _nest_template(self, res: Resource, props: dict[str, Any]) -> None:
-        assert res.impl.template is not None
-        child_template = self._load(res.impl.template, res)
-        for key in props:
-            if key not in child_template.parameters:
-                raise TemplateError(
-                    f'Unknown Property {key}: {child_template.file} declares no parameter "{key}"',
-                    file=self.file,
-                    path=f"{res.definition.path}.properties.{key}",
-                )
-        child = Stack(
+            values = {}
+        return Stack(
             child_template,
             self.env,
             self.options,
             scope=self.env.registry.scope_for(self.scope, res.name),
-            values=props,
+            values=values,
             parent=res,
             name=f"{self.stack_name}-{res.name}",
         )
-        res.nested = child
-        child.expand()
 
-    def _outputs(self) -> None:
+    def compute_outputs(self) -> dict[str, Any]:
+        """Resolve every enabled output (with what is known now) into ``self.outputs``."""
         for name, output in self.template.outputs.items():
             at = f"outputs.{name}.value"
             if output.condition is not None and not self.condition(
@@ -464,6 +478,7 @@ class Stack:
                     self._bad_reference(ref, fn.path or at)
             value = resolve(output.value, self)
             self.outputs[name] = None if value is Ellipsis else value
+        return self.outputs
 
     # -- walking ------------------------------------------------------------------------------------------
 
