@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ _NET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,11}$")
 _NODE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _MAX_NODES = 200
+_UUID_NAMESPACE = uuid.UUID("0c5d7e4a-3f0b-5a55-9d0e-747269706c65")
 _MAX_NICS = 16
 
 
@@ -81,6 +83,11 @@ class NodeSpec:
     @property
     def netns(self) -> str:
         return f"{PREFIX}{self.name}"
+
+    @property
+    def system_uuid(self) -> uuid.UUID:
+        """The node's system UUID (what its BMC reports): stable across daemon restarts and re-creation."""
+        return uuid.uuid5(_UUID_NAMESPACE, f"{self.name}/{self.macs[0]}")
 
     def nic_name(self, index: int) -> str:
         """The NIC's name inside the node (``eth0`` is nic1, always ctlplane)."""

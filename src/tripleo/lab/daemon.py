@@ -46,7 +46,7 @@ def serve(lab_dir: Path) -> int:
     for node in config.nodes:
         power = NodePower(node, paths.node(node.name), runner)
         port = config.bmc_port(node)
-        LabBmc(power, {config.bmc_user: state["bmc_password"]}, port=port)
+        LabBmc(power, {config.bmc_user: state["bmc_password"]}, port=port, bmc_uuid=node.system_uuid)
         LOG.info("%s: IPMI BMC on 127.0.0.1:%d", node.name, port)
         powers.append(power)
     paths.pidfile.write_text(f"{os.getpid()}\n")

@@ -373,9 +373,25 @@ def preflight(lab_dir: Path) -> None:
     if missing:
         raise OperationError(f"the lab needs these tools: {', '.join(missing)}")
     resolved = lab_dir.resolve()
+    if _fs_type(resolved) == "overlay":
+        raise OperationError(
+            f"TRIPLEO_HOME is on overlayfs ({resolved}): node disks need ext4, xfs or tmpfs as overlay upper"
+        )
     for name in DISK_DIRS:
         if name != "root" and resolved.is_relative_to(f"/{name}"):
             raise InputError(f"TRIPLEO_HOME must not be below /{name}: lab nodes overlay it ({resolved})")
+
+
+def _fs_type(path: Path) -> str:
+    """The filesystem type of the mount holding ``path`` (its nearest existing ancestor)."""
+    best, fstype = "", ""
+    for line in Path("/proc/mounts").read_text().splitlines():
+        fields = line.split()
+        mount = fields[1].replace("\\040", " ")
+        inside = str(path) == mount or str(path).startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, fstype = mount, fields[2]
+    return fstype
 
 
 def instackenv(config: LabConfig, password: str) -> dict[str, Any]:

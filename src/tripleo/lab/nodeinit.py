@@ -132,29 +132,26 @@ class _Init:
     def _on_term(self, signum: int, frame: object) -> None:
         self.stopping = True
 
-    def reap(self) -> None:
+    def reap(self) -> bool:
+        """Collect every exited child; True while children remain."""
         while True:
             try:
                 pid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                return False
             if pid == 0:
-                return
+                return True
 
-    def serve(self) -> None:
+    def serve(self, grace: float = 5.0) -> None:
         while not self.stopping:
             self.reap()
             time.sleep(0.2)
         log("power off: stopping all processes")
-        os.kill(-1, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            self.reap()
-            try:
-                os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
+        os.kill(-1, signal.SIGTERM)  # from PID 1: every other process of the node
+        deadline = time.monotonic() + grace
+        while self.reap() and time.monotonic() < deadline:
             time.sleep(0.05)
+        # returning ends PID 1, and the kernel ends whatever is left of the node
 
 
 def boot(node_dir: Path) -> None:

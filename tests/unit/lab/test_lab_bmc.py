@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tripleo.lab.bmc import LabBmc, refuses_open_session
@@ -51,18 +49,17 @@ class FakeNode:
 
 
 @pytest.fixture
-def bmc() -> Iterator[tuple[LabBmc, FakeNode]]:
+def bmc() -> tuple[LabBmc, FakeNode]:
+    """A BMC without its UDP socket: pyghmi's socket pool is process-wide, and the functional tests' client
+    shares it (the real socket on 127.0.0.1 is covered there)."""
     node = FakeNode()
-    server = LabBmc(node, {"admin": "secret"}, port=0)  # an ephemeral port on 127.0.0.1
-    try:
-        yield server, node
-    finally:
-        server.serversocket.close()
+    server = LabBmc.__new__(LabBmc)
+    server.node = node
+    return server, node
 
 
 def test_power_commands_drive_the_node(bmc: tuple[LabBmc, FakeNode]) -> None:
     server, node = bmc
-    assert server.serversocket.getsockname()[0] == "127.0.0.1"
     assert server.get_power_state() == "off"
     assert server.power_cycle() == 0xD5  # not in the present state: the node is off
     assert server.power_on() == 0 and server.get_power_state() == "on"

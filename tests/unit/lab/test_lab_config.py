@@ -110,3 +110,9 @@ def test_load_config_reports_missing_files_and_bad_yaml(tmp_path: Path) -> None:
 def test_node_count_is_bounded() -> None:
     with pytest.raises(InputError, match="--nodes 0"):
         default_config(0)
+
+
+def test_system_uuids_are_stable_and_distinct() -> None:
+    first, second = default_config(2).nodes, default_config(2).nodes
+    assert first[0].system_uuid == second[0].system_uuid
+    assert first[0].system_uuid != first[1].system_uuid
