@@ -72,7 +72,7 @@ def nft_ruleset() -> str:
         f"delete table {NFT_FAMILY} {NFT_TABLE}\n"
         f"table {NFT_FAMILY} {NFT_TABLE} {{\n"
         "  chain forward {\n"
-        "    type filter hook forward priority filter; policy accept;\n"
+        "    type filter hook forward priority filter - 10; policy accept;\n"
         f'    iifname {lab} oifname != {lab} counter drop comment "lab traffic stays in the lab"\n'
         f'    iifname != {lab} oifname {lab} counter drop comment "nothing enters the lab from outside"\n'
         "  }\n"
