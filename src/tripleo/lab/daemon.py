@@ -49,7 +49,9 @@ def serve(lab_dir: Path) -> int:
         LabBmc(power, {config.bmc_user: state["bmc_password"]}, port=port, bmc_uuid=node.system_uuid)
         LOG.info("%s: IPMI BMC on 127.0.0.1:%d", node.name, port)
         powers.append(power)
-    paths.pidfile.write_text(f"{os.getpid()}\n")
+    tmp = paths.pidfile.with_suffix(".tmp")
+    tmp.write_text(f"{os.getpid()}\n")
+    tmp.replace(paths.pidfile)  # atomically: its existence tells `lab up` the BMCs are listening
     LOG.info("ready: %d BMCs", len(powers))
     while not stop.requested:
         pyghmi_session.Session.wait_for_rsp(timeout=0.5)
