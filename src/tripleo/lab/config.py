@@ -7,6 +7,17 @@ Names are chosen so every host-side object fits the kernel's 15-character interf
 ``tl-`` prefix: a bridge is ``tl-<network>`` (network names up to 12 characters), a node's host-side veth is
 ``tl-<node index>-<nic index>`` (a digit after the prefix, so it never collides with a bridge), a node's
 network namespace is ``tl-<node>``.
+
+A config file (every key optional but ``nodes``; ``networks`` defaults to TripleO's seven)::
+
+    networks:
+      - {name: ctlplane, cidr: 192.168.24.0/24, host_address: 192.168.24.1}
+      - {name: storage, cidr: 172.16.1.0/24}
+    nodes:
+      - {name: ceph-0, networks: [ctlplane, storage], cpus: 4, memory_mb: 8192, disk_gb: 40,
+         arch: x86_64, profile: ceph-storage, macs: ["52:54:00:aa:00:01", "52:54:00:aa:00:02"]}
+    bmc_port_base: 6230
+    bmc_user: admin
 """
 
 from __future__ import annotations
