@@ -26,6 +26,14 @@ class _Group(click.Group):
         except click.exceptions.UsageError as exc:
             click.echo(f"ERROR: {exc.format_message()}", err=True)
             sys.exit(2)
+        except (click.exceptions.Exit, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: one line for the operator, the traceback in the debug log
+            LOG.debug("unexpected error", exc_info=True)
+            click.echo(
+                f"ERROR: internal error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True
+            )
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,7 +10,7 @@ import click
 import yaml
 
 from tripleo import engine
-from tripleo.cli.output import emit_list, format_options
+from tripleo.cli.output import emit_list, emit_one, format_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,3 +99,221 @@ def preview(
     emit_list(summary["resources"], ["path", "type", "implementation", "properties"], fmt, columns)
     for name, value in summary["outputs"].items():
         click.echo(f"output {name}: {json.dumps(value, default=str)}")
+
+
+def run_options(func: F) -> F:
+    """``--backend``, ``--workers``, ``--timeout`` for create/update/delete."""
+    func = click.option(
+        "--timeout", type=float, default=60.0, show_default=True, help="Stack timeout (minutes)."
+    )(func)
+    func = click.option(
+        "--resource-timeout",
+        type=float,
+        default=600.0,
+        show_default=True,
+        help="Per-resource timeout (seconds).",
+    )(func)
+    func = click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)(func)
+    func = click.option(
+        "--backend",
+        type=click.Choice(["real", "noop"]),
+        default="real",
+        show_default=True,
+        help="noop: servers, ports and networks become no-ops with plausible attributes (planning, benchmarks).",
+    )(func)
+    return func
+
+
+def _service() -> Any:
+    from tripleo.resources.service import StackService
+    from tripleo.storage import open_database
+
+    return StackService(open_database())
+
+
+def _options(backend: str, workers: int, resource_timeout: float, timeout: float) -> Any:
+    from tripleo.resources.service import Options
+
+    return Options(
+        backend=backend, workers=workers, resource_timeout=resource_timeout, stack_timeout=timeout * 60
+    )
+
+
+def _report(outcome: Any) -> None:
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.counts.items())) or "nothing to do"
+    reason = f" ({outcome.reason})" if outcome.reason else ""
+    click.echo(f"Stack {outcome.name} {outcome.status}{reason}: {counts} in {outcome.seconds:.2f} s")
+
+
+@stack.command("create")
+@click.argument("name")
+@template_options
+@run_options
+def create(
+    name: str,
+    template: str,
+    environments: tuple[str, ...],
+    parameters: tuple[str, ...],
+    strict: bool,
+    backend: str,
+    workers: int,
+    resource_timeout: float,
+    timeout: float,
+) -> None:
+    """Create stack NAME (run it again after a failure or a crash: it resumes)."""
+    params = engine.parse_parameter_args(parameters)
+    outcome = _service().create(
+        name, template, environments, params, _options(backend, workers, resource_timeout, timeout)
+    )
+    _report(outcome)
+
+
+@stack.command("update")
+@click.argument("name")
+@template_options
+@run_options
+@click.option("--dry-run", is_flag=True, help="Print the plan (added / updated / replaced / deleted) only.")
+@format_options
+def update(
+    name: str,
+    template: str,
+    environments: tuple[str, ...],
+    parameters: tuple[str, ...],
+    strict: bool,
+    backend: str,
+    workers: int,
+    resource_timeout: float,
+    timeout: float,
+    dry_run: bool,
+    fmt: str,
+    columns: tuple[str, ...],
+) -> None:
+    """Update stack NAME to a new template, environments or parameters."""
+    params = engine.parse_parameter_args(parameters)
+    opts = _options(backend, workers, resource_timeout, timeout)
+    outcome = _service().update(name, template, environments, params, opts, dry_run=dry_run)
+    if dry_run:
+        rows = [{"resource": path, "action": action} for path, action in outcome.plan]
+        emit_list(rows, ["resource", "action"], fmt, columns)
+        return
+    _report(outcome)
+
+
+@stack.command("delete")
+@click.argument("name")
+@run_options
+def delete(name: str, backend: str, workers: int, resource_timeout: float, timeout: float) -> None:
+    """Delete stack NAME and every resource it made."""
+    _report(_service().delete(name, _options(backend, workers, resource_timeout, timeout)))
+
+
+_STACK_COLUMNS = ["name", "id", "status", "backend", "created_at", "updated_at"]
+
+
+def _stack_row(row: Any) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "id": row.id,
+        "status": f"{row.action}_{row.status}",
+        "status_reason": row.reason,
+        "backend": row.backend,
+        "template": row.template,
+        "environments": row.environments,
+        "parameters": row.parameters,
+        "outputs": row.outputs,
+        "created_at": row.created_at.isoformat(timespec="seconds"),
+        "updated_at": row.updated_at.isoformat(timespec="seconds"),
+    }
+
+
+@stack.command("list")
+@format_options
+def list_(fmt: str, columns: tuple[str, ...]) -> None:
+    """List stacks."""
+    emit_list([_stack_row(r) for r in _service().stacks()], _STACK_COLUMNS, fmt, columns)
+
+
+@stack.command("show")
+@click.argument("name")
+@format_options
+def show(name: str, fmt: str, columns: tuple[str, ...]) -> None:
+    """Show one stack."""
+    service = _service()
+    row = _stack_row(service.get(name))
+    row["resource_count"] = service.resource_count(row["id"])
+    emit_one(row, fmt, columns)
+
+
+@stack.group("resource")
+def resource() -> None:
+    """Resources of a stack."""
+
+
+@resource.command("list")
+@click.argument("name")
+@click.option("--nested-depth", type=click.IntRange(0), default=0, show_default=True)
+@format_options
+def resource_list(name: str, nested_depth: int, fmt: str, columns: tuple[str, ...]) -> None:
+    """List resources (down to --nested-depth levels of nested stacks)."""
+    rows = [
+        {
+            "resource_name": r.path,
+            "physical_resource_id": r.physical_id,
+            "resource_type": r.type,
+            "resource_status": f"{r.action}_{r.status}",
+            "updated_time": r.updated_at.isoformat(timespec="seconds"),
+        }
+        for r in _service().resources(name, nested_depth)
+    ]
+    cols = ["resource_name", "physical_resource_id", "resource_type", "resource_status", "updated_time"]
+    emit_list(rows, cols, fmt, columns)
+
+
+@stack.group("event")
+def event() -> None:
+    """Events of a stack."""
+
+
+@event.command("list")
+@click.argument("name")
+@format_options
+def event_list(name: str, fmt: str, columns: tuple[str, ...]) -> None:
+    """List events (every resource transition, oldest first)."""
+    rows = [
+        {
+            "time": e.time.isoformat(timespec="milliseconds"),
+            "resource_name": e.path,
+            "resource_status": f"{e.action}_{e.status}",
+            "resource_status_reason": e.reason,
+            "physical_resource_id": e.physical_id,
+        }
+        for e in _service().events(name)
+    ]
+    emit_list(rows, ["time", "resource_name", "resource_status", "resource_status_reason"], fmt, columns)
+
+
+@stack.group("output")
+def output() -> None:
+    """Outputs of a stack."""
+
+
+@output.command("show")
+@click.argument("name")
+@click.argument("output_name", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Every output.")
+@format_options
+def output_show(
+    name: str, output_name: str | None, show_all: bool, fmt: str, columns: tuple[str, ...]
+) -> None:
+    """Show one output (or --all)."""
+    from tripleo.errors import UsageError
+
+    outputs = _service().get(name).outputs or {}
+    if show_all or output_name is None:
+        if not show_all:
+            raise UsageError("give an OUTPUT name or --all")
+        emit_one({k: outputs[k] for k in sorted(outputs)}, fmt, columns)
+        return
+    if output_name not in outputs:
+        raise UsageError(f'stack {name} has no output "{output_name}" (have: {", ".join(sorted(outputs))})')
+    emit_one({"output_key": output_name, "output_value": outputs[output_name]}, fmt, columns)

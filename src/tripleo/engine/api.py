@@ -13,7 +13,7 @@ from tripleo.engine.template.versions import get_version
 from tripleo.engine.template.yamlfile import display_path
 from tripleo.errors import TemplateError, UsageError
 
-__all__ = ["evaluate", "load_tree", "parse_parameter_args", "summarise"]
+__all__ = ["evaluate", "load_top", "load_tree", "parse_parameter_args", "summarise"]
 
 
 def parse_parameter_args(items: Sequence[str]) -> dict[str, str]:
@@ -50,6 +50,22 @@ def load_tree(
     top = load_template(template)
     options = BuildOptions(keep_properties=preview, stack_name=stack_name, require_values=require_values)
     return build_tree(top, env, options)
+
+
+def load_top(
+    template: str,
+    environments: Sequence[str] = (),
+    parameters: dict[str, Any] | None = None,
+    *,
+    stack_name: str = "overcloud",
+) -> Stack:
+    """The top stack, prepared for execution: parameters resolved, resources typed and linked, nested
+    stacks not yet built (the executor builds them as their properties become known)."""
+    env = load_environments(list(environments), parameters)
+    options = BuildOptions(stack_name=stack_name, require_values=True)
+    top = Stack(load_template(template), env, options, scope=env.registry.resources, values=env.parameters)
+    top.expand(recursive=False)
+    return top
 
 
 def summarise(top: Stack, *, preview: bool = False) -> dict[str, Any]:

@@ -53,8 +53,8 @@ class LiveValue(Protocol):
 
     refid: Any
 
-    def attribute(self, name: str) -> Any:
-        """One attribute (None when unknown)."""
+    def attribute(self, name: str, path: list[Any] | None = None) -> Any:
+        """One attribute, with a path selected in it (None when unknown)."""
 
     def all_attributes(self) -> dict[str, Any]:
         """Every attribute (get_attr with no attribute name)."""
@@ -207,9 +207,11 @@ class Stack:
                 return None
             values = known[name]
             value = {k: v for k, v in values.items() if k != "show"} if attr is None else values.get(attr)
-        else:
-            value = live.all_attributes() if attr is None else live.attribute(attr)
-        return select_attr_path(value, path) if path else value
+            return select_attr_path(value, path) if path else value
+        if attr is None:
+            value = live.all_attributes()
+            return select_attr_path(value, path) if path else value
+        return live.attribute(attr, path)
 
     def check_resource(self, name: str, attr: Any | None, where: Function) -> None:
         res = self.resources.get(name)

@@ -1,0 +1,452 @@
+"""Run a stack tree's actions concurrently, in dependency order, with timeouts and resumable state.
+
+One control thread walks the tree: a resource starts once everything it requires is done; native
+resources run their plugin action on a thread pool; a template resource or a group becomes a nested stack
+whose resources join the same schedule (no worker ever blocks on a nested stack). State is written in
+batches: the intent (``*_IN_PROGRESS`` with the physical id chosen up front) before an action runs, the
+result after, so a run killed at any point resumes without creating anything twice.
+
+Create and update are one operation, ``converge``: each resource is compared with its stored record and
+is created, left alone (identical resolved properties: nothing runs), updated in place, or replaced
+(created anew, the old one deleted after everything else succeeded). Stored resources the new tree no
+longer has are deleted last, in reverse dependency order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from tripleo.engine.live import GroupLive, NativeLive, NestedLive
+from tripleo.engine.stack import Resource, Stack
+from tripleo.engine.state import (
+    COMPLETE,
+    FAILED,
+    IN_PROGRESS,
+    ActionContext,
+    Event,
+    Outcome,
+    PluginSource,
+    ResourceRecord,
+    StateStore,
+)
+from tripleo.errors import TripleoError
+
+__all__ = ["Executor", "RunResult"]
+
+_OLD = "#old"
+
+
+@dataclass
+class RunResult:
+    ok: bool
+    reason: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    plan: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _Run:
+    """One stack being converged."""
+
+    __slots__ = ("changed", "parent", "record", "remaining", "res", "stack", "waiting")
+
+    def __init__(
+        self, stack: Stack, parent: _Run | None, res: Resource | None, record: ResourceRecord | None
+    ):
+        self.stack = stack
+        self.parent = parent
+        self.res = res
+        self.record = record
+        self.waiting: dict[str, Resource] = dict(stack.resources)
+        self.remaining = len(stack.resources)
+        self.changed = False
+
+
+def _normal(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _changed_keys(old: Any, new: Any) -> set[str]:
+    old = old if isinstance(old, dict) else {}
+    return {k for k in set(old) | set(new) if _normal(old.get(k)) != _normal(new.get(k))}
+
+
+def _join(stack_path: str, name: str) -> str:
+    return f"{stack_path}/{name}" if stack_path else name
+
+
+class Executor:
+    """Converges or deletes one stack tree.
+
+    :param plugins: native resource types.
+    :param store: where records and events go.
+    :param workers: concurrent plugin actions (default 8).
+    :param dry_run: compute the plan only: no plugin runs, nothing is saved.
+    """
+
+    def __init__(
+        self,
+        plugins: PluginSource,
+        store: StateStore,
+        *,
+        workers: int = 8,
+        resource_timeout: float = 600.0,
+        stack_timeout: float = 3600.0,
+        dry_run: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        stack_name: str = "overcloud",
+    ) -> None:
+        self.plugins = plugins
+        self.store = store
+        self.workers = max(1, workers)
+        self.resource_timeout = resource_timeout
+        self.stack_timeout = stack_timeout
+        self.dry_run = dry_run
+        self.clock = clock
+        self.stack_name = stack_name
+        self._reset()
+
+    def _reset(self) -> None:
+        self.stored: dict[str, ResourceRecord] = {}
+        self.visited: set[str] = set()
+        self.failure: str | None = None
+        self.result = RunResult(ok=True)
+        self._out_records: dict[str, ResourceRecord] = {}
+        self._out_events: list[Event] = []
+        self._out_removed: list[str] = []
+        self._dirty: list[_Run] = []
+        self._futures: dict[Future[Any], tuple[Any, ...]] = {}
+        self._root: _Run | None = None
+        self._deadline = 0.0
+
+    # -- persistence ----------------------------------------------------------------------------------
+
+    def _save(self, record: ResourceRecord, event: bool = True) -> None:
+        if self.dry_run:
+            return
+        self._out_records[record.path] = record
+        if event:
+            self._out_events.append(
+                Event(record.path, record.action, record.status, record.reason, record.physical_id)
+            )
+
+    def _remove(self, record: ResourceRecord) -> None:
+        if self.dry_run:
+            return
+        self._out_records.pop(record.path, None)
+        self._out_removed.append(record.path)
+        self._out_events.append(
+            Event(record.path.removesuffix(_OLD), "DELETE", COMPLETE, "", record.physical_id)
+        )
+
+    def _flush(self) -> None:
+        if self._out_records or self._out_events or self._out_removed:
+            self.store.save(list(self._out_records.values()), self._out_events, self._out_removed)
+            self._out_records, self._out_events, self._out_removed = {}, [], []
+
+    def _fail(self, path: str, reason: str) -> None:
+        if self.failure is None:
+            self.failure = f"{path}: {reason}" if path else reason
+
+    # -- converge --------------------------------------------------------------------------------------
+
+    def converge(self, top: Stack) -> RunResult:
+        """Create or update ``top`` (already validated) to match its template."""
+        self._reset()
+        self.stored = self.store.load()
+        self._deadline = self.clock() + self.stack_timeout
+        if not top.resources and top.template.resources:
+            top.expand(recursive=False)
+        self._root = self._start_run(top, None, None, None)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="tripleo-action") as pool:
+            self._loop(pool, self._schedule)
+            if self.failure is None and self._root.remaining == 0:
+                obsolete = [r for p, r in self.stored.items() if p not in self.visited or p.endswith(_OLD)]
+                if self.dry_run:  # the plan already says "replaced"
+                    obsolete = [r for r in obsolete if not r.path.endswith(_OLD)]
+                self._delete_all(pool, obsolete)
+            self._flush()
+        self.result.ok = self.failure is None
+        self.result.reason = self.failure or ""
+        if self.result.ok and self._root.remaining:
+            self.result.ok, self.result.reason = (
+                False,
+                "resources were left waiting (dependency never finished)",
+            )
+        return self.result
+
+    def _loop(self, pool: ThreadPoolExecutor, schedule: Callable[[ThreadPoolExecutor], None]) -> None:
+        while True:
+            if self.failure is None:
+                schedule(pool)
+            self._flush()
+            if not self._futures:
+                return
+            timeout = max(0.01, min(1.0, self._deadline - self.clock()))
+            done, _ = wait(list(self._futures), timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                self._finish(future)
+            self._check_timeouts()
+
+    def _check_timeouts(self) -> None:
+        now = self.clock()
+        if now > self._deadline:
+            self._fail("", f"stack timed out after {self.stack_timeout:.0f} s")
+        for future, info in list(self._futures.items()):
+            if now - info[-1] > self.resource_timeout:
+                record: ResourceRecord = info[2] if isinstance(info[2], ResourceRecord) else info[1]
+                self._fail(record.path, f"timed out after {self.resource_timeout:.0f} s")
+                record.status, record.reason = FAILED, f"timed out after {self.resource_timeout:.0f} s"
+                self._save(record)
+                del self._futures[future]
+
+    def _start_run(self, stack: Stack, parent: _Run | None, res: Resource | None, record: Any) -> _Run:
+        run = _Run(stack, parent, res, record)
+        if run.remaining == 0:
+            self._finish_run(run)
+        else:
+            self._dirty.append(run)
+        return run
+
+    def _schedule(self, pool: ThreadPoolExecutor) -> None:
+        while self._dirty and self.failure is None:
+            run = self._dirty.pop()
+            for name, res in list(run.waiting.items()):
+                if self.failure is not None:
+                    return
+                if all(dep not in run.waiting and dep in run.stack.live for dep in res.requires):
+                    del run.waiting[name]
+                    self._begin(pool, run, res)
+
+    def _done(self, run: _Run, res: Resource) -> None:
+        run.remaining -= 1
+        if run.remaining == 0:
+            self._finish_run(run)
+        elif run.waiting:
+            self._dirty.append(run)
+
+    def _begin(self, pool: ThreadPoolExecutor, run: _Run, res: Resource) -> None:
+        self.visited.add(res.path)
+        try:
+            props = run.stack.resolve_properties(res)
+            if res.kind != "native":
+                child = run.stack.make_child(res, props)
+                child.expand(recursive=False)
+        except TripleoError as exc:
+            self._fail(res.path, str(exc))
+            return
+        stored = self.stored.get(res.path)
+        if res.kind != "native":
+            self._begin_nested(run, res, props, child, stored)
+        else:
+            self._begin_native(pool, run, res, props, stored)
+
+    def _record(self, run: _Run, res: Resource, action: str, physical_id: str, props: Any) -> ResourceRecord:
+        return ResourceRecord(
+            path=res.path,
+            stack_path=run.stack.path,
+            name=res.name,
+            type=res.type,
+            implementation=res.impl.display,
+            kind=res.kind,
+            action=action,
+            status=IN_PROGRESS,
+            physical_id=physical_id,
+            properties=props,
+            requires=sorted(res.requires),
+        )
+
+    def _begin_nested(
+        self, run: _Run, res: Resource, props: Any, child: Stack, stored: ResourceRecord | None
+    ) -> None:
+        res.nested = child
+        fresh = stored is None or stored.kind != res.kind or stored.status != COMPLETE
+        action = "CREATE" if stored is None or (stored.action == "CREATE" and fresh) else "UPDATE"
+        record = self._record(run, res, action, stored.physical_id if stored else child.stack_id, props)
+        if fresh:
+            self._save(record)
+            run.changed = True
+            if stored is None:
+                self.result.plan.append((res.path, "added"))
+        self._start_run(child, run, res, record)
+
+    def _begin_native(
+        self,
+        pool: ThreadPoolExecutor,
+        run: _Run,
+        res: Resource,
+        props: dict[str, Any],
+        stored: ResourceRecord | None,
+    ) -> None:
+        plugin = self.plugins.plugin(res.impl.native or "")
+        old: dict[str, Any] = {}
+        if stored is not None and stored.status == COMPLETE and stored.action != "DELETE":
+            if stored.type == res.type and _normal(stored.properties) == _normal(props):
+                run.stack.live[res.name] = NativeLive(stored.physical_id, stored.attributes)
+                self.result.counts["unchanged"] += 1
+                self._done(run, res)
+                return
+            old = stored.properties if isinstance(stored.properties, dict) else {}
+            same_type = stored.type == res.type and stored.implementation == res.impl.display
+            if same_type and plugin.can_update(_changed_keys(old, props)):
+                action, physical_id, label = "UPDATE", stored.physical_id, "updated in place"
+            else:
+                action, physical_id, label = "CREATE", str(uuid.uuid4()), "replaced"
+                old_copy = ResourceRecord(**{**stored.__dict__, "path": stored.path + _OLD})
+                self._save(old_copy, event=False)
+                self.stored[old_copy.path] = old_copy
+        else:
+            # new, or a create that failed or was interrupted: reuse the id chosen before (idempotent)
+            action, label = "CREATE", "added"
+            physical_id = (
+                stored.physical_id if stored is not None and stored.physical_id else str(uuid.uuid4())
+            )
+        self.result.plan.append((res.path, label))
+        run.changed = True
+        if self.dry_run:
+            known = stored if stored is not None and label != "added" else None
+            attrs = known.attributes if known is not None else {}
+            if plugin.pure:  # predict what the change will produce
+                ctx = ActionContext(res.path, res.name, self.stack_name, physical_id, 0, {})
+                attrs = plugin.create(ctx, props).attributes
+            refid = physical_id if known is None or label == "replaced" else known.physical_id
+            run.stack.live[res.name] = NativeLive(refid, attrs)
+            self._done(run, res)
+            return
+        record = self._record(run, res, action, physical_id, props)
+        if stored is not None and action == "UPDATE":
+            record.data, record.attributes = dict(stored.data), dict(stored.attributes)
+        self._save(record)
+        ctx = ActionContext(
+            res.path, res.name, self.stack_name, physical_id, self.resource_timeout, record.data
+        )
+        if action == "UPDATE":
+            future = pool.submit(plugin.update, ctx, props, old)
+        else:
+            future = pool.submit(plugin.create, ctx, props)
+        self._futures[future] = (run, res, record, label, self.clock())
+
+    def _finish(self, future: Future[Any]) -> None:
+        info = self._futures.pop(future, None)
+        if info is None:
+            return  # already failed by a timeout
+        if info[0] is None:
+            self._finish_delete(future, info)
+            return
+        run, res, record, label, _ = info
+        try:
+            outcome: Outcome = future.result()
+        except Exception as exc:  # a plugin failure fails the resource, not the engine
+            record.status, record.reason = FAILED, f"{type(exc).__name__}: {exc}"
+            self._save(record)
+            self._fail(record.path, record.reason)
+            return
+        record.status, record.attributes, record.data = COMPLETE, outcome.attributes, outcome.data
+        self._save(record)
+        self.result.counts[label] += 1
+        run.stack.live[res.name] = NativeLive(record.physical_id, record.attributes)
+        self._done(run, res)
+
+    def _finish_run(self, run: _Run) -> None:
+        try:
+            outputs = run.stack.compute_outputs()
+        except TripleoError as exc:
+            self._fail(run.stack.path, str(exc))
+            return
+        if run.parent is None or run.res is None or run.record is None:
+            self.result.outputs = outputs
+            return
+        res, record = run.res, run.record
+        members = {name: run.stack.live[name] for name in run.stack.resources if name in run.stack.live}
+        if res.kind == "template":
+            live: Any = NestedLive(record.physical_id, outputs, members)
+            record.attributes = _jsonable(outputs)
+        else:
+            live = GroupLive(record.physical_id, members, by_name=res.kind == "deployments")
+            record.attributes = {}
+        record.status = COMPLETE
+        if run.changed or record.action == "CREATE":
+            self._save(record)
+            run.parent.changed = True
+        run.parent.stack.live[res.name] = live
+        self._done(run.parent, res)
+
+    # -- delete ----------------------------------------------------------------------------------------
+
+    def delete(self) -> RunResult:
+        """Delete every stored resource of the tree, in reverse dependency order."""
+        self._reset()
+        self.stored = self.store.load()
+        self._deadline = self.clock() + self.stack_timeout
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="tripleo-action") as pool:
+            self._delete_all(pool, list(self.stored.values()))
+            self._flush()
+        self.result.ok = self.failure is None
+        self.result.reason = self.failure or ""
+        return self.result
+
+    def _delete_all(self, pool: ThreadPoolExecutor, records: Iterable[ResourceRecord]) -> None:
+        by_path = {r.path: r for r in records}
+        if not by_path:
+            return
+        blockers: dict[str, set[str]] = {p: set() for p in by_path}
+        for record in by_path.values():
+            for req in record.requires:
+                for target in (_join(record.stack_path, req), _join(record.stack_path, req) + _OLD):
+                    if target in blockers and target != record.path:
+                        blockers[target].add(record.path)
+            if record.stack_path in blockers:
+                blockers[record.stack_path].add(record.path)
+        self._blockers = blockers
+        self._deleting = by_path
+        self._loop(pool, self._schedule_deletes)
+        if self.failure is None and self._blockers:
+            self._fail(sorted(self._blockers)[0], "could not be deleted (what it waits for was not deleted)")
+
+    def _schedule_deletes(self, pool: ThreadPoolExecutor) -> None:
+        ready = [p for p, blocked in self._blockers.items() if not blocked]
+        while ready and self.failure is None:
+            for path in ready:
+                self._delete_one(pool, path)
+            ready = [p for p, blocked in self._blockers.items() if not blocked]
+
+    def _delete_one(self, pool: ThreadPoolExecutor, path: str) -> None:
+        del self._blockers[path]
+        record = self._deleting[path]
+        self.result.plan.append((path.removesuffix(_OLD), "deleted"))
+        if self.dry_run or record.kind != "native":
+            self._deleted(record)
+            return
+        record.action, record.status = "DELETE", IN_PROGRESS
+        self._save(record)
+        ctx = ActionContext(record.path, record.name, self.stack_name, record.physical_id, 0, record.data)
+        future = pool.submit(self.plugins.plugin(record.implementation).delete, ctx)
+        self._futures[future] = (None, record, self.clock())
+
+    def _finish_delete(self, future: Future[Any], info: tuple[Any, ...]) -> None:
+        record: ResourceRecord = info[1]
+        try:
+            future.result()
+        except Exception as exc:
+            record.status, record.reason = FAILED, f"{type(exc).__name__}: {exc}"
+            self._save(record)
+            self._fail(record.path, record.reason)
+            return
+        self._deleted(record)
+
+    def _deleted(self, record: ResourceRecord) -> None:
+        self._remove(record)
+        self.result.counts["deleted"] += 1
+        for blocked in self._blockers.values():
+            blocked.discard(record.path)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

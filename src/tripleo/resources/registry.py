@@ -1,0 +1,43 @@
+"""The one explicit registry of resource plugins (no package scanning), per backend."""
+
+from __future__ import annotations
+
+from tripleo.engine.state import Plugin
+from tripleo.resources import compute, heat, software
+from tripleo.resources.base import PluginBase
+
+__all__ = ["BACKENDS", "Plugins"]
+
+BACKENDS = ("real", "noop")
+_CONFIGS = ("OS::Heat::SoftwareConfig", "OS::Heat::StructuredConfig", "OS::Heat::MultipartMime",
+            "OS::Heat::CloudConfig")  # fmt: skip
+_DEPLOYMENTS = ("OS::Heat::SoftwareDeployment", "OS::Heat::StructuredDeployment")
+
+
+class Plugins:
+    """Type name -> plugin for one backend; unknown native types act as OS::Heat::None."""
+
+    def __init__(self, backend: str = "real") -> None:
+        self.backend = backend
+        self.book = software.ConfigBook()
+        plugins: list[PluginBase] = [
+            heat.NoneResource(),
+            heat.Value(),
+            heat.RandomString(),
+            heat.TestResource(),
+        ]
+        plugins += [software.SoftwareConfig(name, self.book) for name in _CONFIGS]
+        plugins += [software.Deployment(name, self.book) for name in _DEPLOYMENTS]
+        plugins += self._infrastructure(backend)
+        self._by_type: dict[str, PluginBase] = {p.type_name: p for p in plugins}
+        self._fallback = heat.NoneResource()
+
+    def _infrastructure(self, backend: str) -> list[PluginBase]:
+        if backend == "real":
+            from tripleo.resources import provisioned
+
+            return provisioned.plugins()
+        return [compute.NoopServer(), compute.NoopNet(), compute.NoopSubnet(), compute.NoopPort()]
+
+    def plugin(self, type_name: str) -> Plugin:
+        return self._by_type.get(type_name, self._fallback)

@@ -1,0 +1,101 @@
+"""Software configs and deployments, recorded for config download (no signal is ever awaited).
+
+A deployment stores its derived config: the config's ``config``/``group``/``outputs`` with the inputs filled
+from ``input_values`` plus Heat's ``deploy_*`` inputs, so that config download can hand every node its
+work. As with TripleO's config-download, the deployment completes at once (``NO_SIGNAL`` semantics).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tripleo.engine.state import ActionContext, Outcome
+from tripleo.resources.base import PluginBase
+
+__all__ = ["ConfigBook", "Deployment", "SoftwareConfig"]
+
+
+class ConfigBook:
+    """Configs by physical id, so a deployment can find the config it names (thread-safe enough: one
+    writer per key, dict assignment is atomic)."""
+
+    def __init__(self) -> None:
+        self.configs: dict[str, dict[str, Any]] = {}
+
+
+class SoftwareConfig(PluginBase):
+    """OS::Heat::SoftwareConfig / StructuredConfig / MultipartMime / CloudConfig (immutable: replaced)."""
+
+    pure = True
+
+    properties = {"*": False}
+
+    def __init__(self, type_name: str, book: ConfigBook) -> None:
+        self.type_name = type_name
+        self.book = book
+
+    def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
+        if self.type_name == "OS::Heat::MultipartMime":
+            config: Any = [
+                self.book.configs.get(str(p.get("config")), {}).get("config")
+                for p in props.get("parts") or []
+            ]
+        elif self.type_name == "OS::Heat::CloudConfig":
+            config = props.get("cloud_config") or {}
+        else:
+            config = props.get("config")
+        record = {
+            "id": ctx.physical_id,
+            "name": ctx.name,
+            "group": props.get("group") or "Heat::Ungrouped",
+            "config": config,
+            "inputs": props.get("inputs") or [],
+            "outputs": props.get("outputs") or [],
+            "options": props.get("options") or {},
+        }
+        self.book.configs[ctx.physical_id] = record
+        return Outcome({"config": config}, {"config": record})
+
+
+class Deployment(PluginBase):
+    """OS::Heat::SoftwareDeployment / StructuredDeployment: the derived config, complete at once."""
+
+    pure = True
+
+    properties = {"input_values": True, "actions": True, "signal_transport": True, "name": True, "*": False}
+
+    def __init__(self, type_name: str, book: ConfigBook) -> None:
+        self.type_name = type_name
+        self.book = book
+
+    def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
+        config_id = str(props.get("config") or "")
+        config = dict(self.book.configs.get(config_id) or {"id": config_id, "config": None, "outputs": []})
+        inputs = dict(props.get("input_values") or {})
+        inputs.update(
+            deploy_server_id=props.get("server"),
+            deploy_action="CREATE",
+            deploy_stack_id=ctx.stack_name,
+            deploy_resource_name=ctx.name,
+            deploy_signal_transport=props.get("signal_transport") or "NO_SIGNAL",
+        )
+        if self.type_name == "OS::Heat::StructuredDeployment":
+            config["config"] = _substitute(
+                config.get("config"), inputs, str(props.get("input_key") or "get_input")
+            )
+        derived = {**config, "name": props.get("name") or config.get("name"), "inputs": inputs}
+        attrs: dict[str, Any] = {"deploy_stdout": "", "deploy_stderr": "", "deploy_status_code": 0}
+        for output in config.get("outputs") or []:
+            if isinstance(output, dict) and "name" in output:
+                attrs.setdefault(str(output["name"]), None)
+        return Outcome(attrs, {"server": props.get("server"), "derived_config": derived})
+
+
+def _substitute(value: Any, inputs: dict[str, Any], key: str) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and key in value and isinstance(value[key], str):
+            return inputs.get(value[key])
+        return {k: _substitute(v, inputs, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, inputs, key) for v in value]
+    return value
