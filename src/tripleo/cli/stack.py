@@ -119,7 +119,7 @@ def run_options(func: F) -> F:
         type=click.Choice(["real", "noop"]),
         default="real",
         show_default=True,
-        help="noop: servers, ports and networks become no-ops with plausible attributes (planning, benchmarks).",
+        help="noop: servers, ports and networks are no-ops with plausible attributes (planning, benchmarks).",
     )(func)
     return func
 
