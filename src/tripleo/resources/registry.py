@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tripleo.engine.state import Plugin
+import os
+import time
+from typing import Any
+
+from tripleo.engine.state import ActionContext, Outcome, Plugin
 from tripleo.resources import compute, heat, software
 from tripleo.resources.base import PluginBase
 
@@ -40,4 +44,29 @@ class Plugins:
         return [compute.NoopServer(), compute.NoopNet(), compute.NoopSubnet(), compute.NoopPort()]
 
     def plugin(self, type_name: str) -> Plugin:
-        return self._by_type.get(type_name, self._fallback)
+        plugin = self._by_type.get(type_name, self._fallback)
+        delay = float(os.environ.get("TRIPLEO_ACTION_DELAY") or 0)
+        return _Slowed(plugin, delay) if delay > 0 else plugin
+
+
+class _Slowed:
+    """Every action takes ``delay`` seconds longer (TRIPLEO_ACTION_DELAY: a knob for crash tests)."""
+
+    def __init__(self, plugin: PluginBase, delay: float) -> None:
+        self.inner, self.delay = plugin, delay
+        self.type_name, self.pure = plugin.type_name, plugin.pure
+
+    def can_update(self, changed: set[str]) -> bool:
+        return self.inner.can_update(changed)
+
+    def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
+        time.sleep(self.delay)
+        return self.inner.create(ctx, props)
+
+    def update(self, ctx: ActionContext, props: dict[str, Any], old: dict[str, Any]) -> Outcome:
+        time.sleep(self.delay)
+        return self.inner.update(ctx, props, old)
+
+    def delete(self, ctx: ActionContext) -> None:
+        time.sleep(self.delay)
+        self.inner.delete(ctx)
