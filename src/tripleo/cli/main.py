@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from typing import Any
 
 import click
 
+from tripleo.cli.lazy import LazyGroup
 from tripleo.errors import TripleoError
 
 LOG = logging.getLogger(__name__)
 
 
-class _Group(click.Group):
+class _Group(LazyGroup):
     """Turn every TripleoError into one line on stderr and its exit code (2 bad input, 1 failure)."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -36,35 +36,21 @@ class _Group(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+# each command family lives in its own module, imported only when used
+_LAZY = {
+    "stack": ("tripleo.cli.stack", "stack"),
+    "overcloud": ("tripleo.cli.overcloud", "overcloud"),
+    "baremetal": ("tripleo.cli.baremetal", "baremetal"),
+    "lab": ("tripleo.cli.lab", "lab"),
+}
+
+
+@click.group(cls=_Group, lazy=_LAZY, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
 def cli(verbose: int) -> None:
     """tripleo: deploy an OpenStack overcloud from Heat templates onto bare metal or the virtual lab."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-# (module, click group attribute): each command family lives in its own module.
-_GROUPS = [
-    ("tripleo.cli.stack", "stack"),
-    ("tripleo.cli.overcloud", "overcloud"),
-    ("tripleo.cli.baremetal", "baremetal"),
-    ("tripleo.cli.lab", "lab"),
-]
-
-
-def _register() -> None:
-    for module_name, attr in _GROUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # that family has not landed yet
-        cli.add_command(getattr(module, attr))
-
-
-_register()
 
 
 def main() -> None:

@@ -6,23 +6,24 @@ profiles; ``overcloud_network``: netenv validate and validate network), each wit
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
-_FAMILIES = ("tripleo.cli.overcloud_node", "tripleo.cli.overcloud_network", "tripleo.cli.overcloud_deploy")
+from tripleo.cli.lazy import LazyGroup
+
+_NODE = ("tripleo.cli.overcloud_node", "register")
+_NETWORK = ("tripleo.cli.overcloud_network", "register")
+_DEPLOY = ("tripleo.cli.overcloud_deploy", "register")
+_LAZY = {
+    "node": _NODE,
+    "profiles": _NODE,
+    "netenv": _NETWORK,
+    "validate": _NETWORK,
+    "deploy": _DEPLOY,
+    "delete": _DEPLOY,
+    "status": _DEPLOY,
+}
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy=_LAZY)
 def overcloud() -> None:
     """Deploy and operate the overcloud: nodes, profiles, networks, deployment."""
-
-
-for _name in _FAMILIES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _name:
-            raise
-        continue
-    _module.register(overcloud)

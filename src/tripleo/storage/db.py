@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +28,9 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(
+        "PRAGMA synchronous=NORMAL"
+    )  # WAL: atomic and crash-safe; only a power cut may lose the last commits
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
@@ -52,8 +54,22 @@ class Database:
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
+    def current(self) -> bool:
+        """True when the database is at every migration head already (checked without loading Alembic)."""
+        heads = _heads()
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            stamped = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+        return stamped == heads
+
     def upgrade(self) -> None:
         """Apply every Alembic migration (all branch heads)."""
+        if self.current():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         with _UPGRADE_LOCK, self.engine.begin() as conn:
@@ -75,6 +91,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_REVISION = re.compile(r'^revision\s*=\s*["\']([^"\']+)["\']', re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
+
+
+def _heads() -> set[str]:
+    """Head revisions, read from the migration files (a revision nobody revises is a head)."""
+    revisions, parents = set(), set()
+    for path in (_MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if not found:
+            continue
+        revisions.add(found.group(1))
+        down = _DOWN.search(source)
+        if down:
+            parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    return revisions - parents
 
 
 def default_url() -> str:

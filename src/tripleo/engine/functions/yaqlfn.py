@@ -5,9 +5,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import yaql
-from yaql.language import exceptions as yaql_errors
-
 from tripleo.engine.functions.base import ArgError, Context, Function
 
 __all__ = ["Yaql"]
@@ -17,9 +14,17 @@ _LOCAL = threading.local()
 _OPTIONS = {"yaql.limitIterators": 9000, "yaql.memoryQuota": 900000, "yaql.convertInputData": True}
 
 
+def _errors() -> Any:
+    from yaql.language import exceptions  # imported on first use: yaql is slow to import
+
+    return exceptions
+
+
 def _engine() -> tuple[Any, Any]:
     cached = getattr(_LOCAL, "engine", None)
     if cached is None:
+        import yaql
+
         parser = yaql.YaqlFactory().create(options=_OPTIONS)
         cached = (parser, yaql.create_context())
         _LOCAL.engine = cached
@@ -62,7 +67,7 @@ class Yaql(Function):
         if parsed is None:
             try:
                 parsed = _engine()[0](expression)
-            except yaql_errors.YaqlException as exc:
+            except _errors().YaqlException as exc:
                 if ctx is None:
                     raise ArgError(f"Bad expression {exc}.") from None
                 self.fail(ctx, f"Bad expression {exc}.")
@@ -75,7 +80,7 @@ class Yaql(Function):
         data = args.get("data", {})
         try:
             value = statement.evaluate({"data": data}, _engine()[1].create_child_context())
-        except yaql_errors.YaqlException as exc:
+        except _errors().YaqlException as exc:
             self.fail(ctx, f"yaql evaluation failed: {exc}")
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
             self.fail(ctx, f"yaql evaluation failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,82 @@
+"""``tripleo baremetal node ...``: the node inventory, as python-ironicclient's ``openstack baremetal``."""
+
+from __future__ import annotations
+
+import click
+
+from tripleo.baremetal import Conductor, Node, states
+from tripleo.cli.baremetal_lab import LabProvisioner
+from tripleo.cli.output import emit_list, emit_one, format_options
+from tripleo.storage import open_database
+
+LIST_COLUMNS = ("uuid", "name", "instance_uuid", "power_state", "provision_state", "maintenance", "profile")
+
+
+def conductor(power_timeout: float = 60.0) -> Conductor:
+    """The conductor of this TRIPLEO_HOME / TRIPLEO_DB_URL, with the lab's primitives for lab nodes."""
+    return Conductor(open_database(), provisioner=LabProvisioner(), power_timeout=power_timeout)
+
+
+def list_row(node: Node) -> dict[str, object]:
+    return {
+        "uuid": node.uuid,
+        "name": node.name,
+        "instance_uuid": node.instance_uuid,
+        "power_state": node.power_state,
+        "provision_state": node.provision_state,
+        "maintenance": node.maintenance,
+        "profile": node.profile,
+    }
+
+
+@click.group()
+def baremetal() -> None:
+    """Bare-metal nodes: inventory, power (the undercloud's Ironic)."""
+
+
+@baremetal.group()
+def node() -> None:
+    """Enrolled nodes."""
+
+
+@node.command("list")
+@format_options
+def node_list(fmt: str, columns: tuple[str, ...]) -> None:
+    """Every node with its power and provision state."""
+    emit_list([list_row(n) for n in conductor().nodes()], LIST_COLUMNS, fmt, columns)
+
+
+@node.command("show")
+@click.argument("node_ident", metavar="NODE")
+@format_options
+def node_show(node_ident: str, fmt: str, columns: tuple[str, ...]) -> None:
+    """Every field of NODE (name or UUID); passwords show as ******."""
+    emit_one(conductor().get(node_ident).to_dict(), fmt, columns)
+
+
+@node.group()
+def power() -> None:
+    """Power a node on or off (waits until the BMC reports it)."""
+
+
+_TIMEOUT = click.option(
+    "--power-timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the BMC."
+)
+
+
+@power.command("on")
+@click.argument("node_ident", metavar="NODE")
+@_TIMEOUT
+def power_on(node_ident: str, power_timeout: float) -> None:
+    """Power NODE on."""
+    result = conductor(power_timeout).power(node_ident, states.POWER_ON)
+    click.echo(f"{result.label}: {result.power_state}")
+
+
+@power.command("off")
+@click.argument("node_ident", metavar="NODE")
+@_TIMEOUT
+def power_off(node_ident: str, power_timeout: float) -> None:
+    """Power NODE off (hard)."""
+    result = conductor(power_timeout).power(node_ident, states.POWER_OFF)
+    click.echo(f"{result.label}: {result.power_state}")
