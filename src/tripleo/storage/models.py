@@ -1,6 +1,6 @@
 """Every model module, imported so Alembic and create-all see all tables."""
 
-import tripleo.storage.baremetal_models  # noqa: F401
+import tripleo.storage.baremetal_models
 import tripleo.storage.network_models  # noqa: F401
 from tripleo.storage import (
     locks,  # noqa: F401

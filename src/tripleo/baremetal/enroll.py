@@ -1,0 +1,341 @@
+"""Reading node files (TripleO's instackenv.json, or the same in YAML) and checking them.
+
+Every problem is collected, each with the file and the dotted path of the entry at fault, so an operator
+fixes the whole file at once: unknown or missing fields, bad MACs, numbers and capabilities, duplicate
+names, MACs or BMCs (in the file and against the nodes already enrolled), and BMCs that do not answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tripleo.baremetal.drivers import DRIVERS, DriverSpec
+from tripleo.baremetal.node import MAC_RE, format_capabilities, parse_capabilities
+from tripleo.errors import InputError, TripleoError
+
+__all__ = ["ImportProblems", "NodeSpec", "PortSpec", "check_existing", "load_nodes", "parse_nodes", "probe"]
+
+# instackenv pm_type spellings -> driver
+PM_TYPES = {"ipmi": "ipmi", "pxe_ipmitool": "ipmi", "redfish": "redfish", "lab": "lab", "fake": "fake"}
+_NODE_KEYS = {
+    "name",
+    "uuid",
+    "pm_type",
+    "mac",
+    "ports",
+    "cpu",
+    "memory",
+    "disk",
+    "arch",
+    "capabilities",
+    "root_device",
+    "resource_class",
+}
+_DRIVER_KEYS = {key for spec in DRIVERS.values() for key in spec.fields}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,254}$")
+
+
+class ImportProblems(InputError):
+    """A node file with one or more problems; ``problems`` holds one error per problem (file + path)."""
+
+    def __init__(self, problems: Sequence[InputError]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    address: str
+    physical_network: str | None = None
+    pxe_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node to enroll. ``path`` is where it stands in its file (``nodes.3``)."""
+
+    path: str
+    name: str | None
+    uuid: str | None
+    driver: str
+    driver_info: dict[str, Any]
+    properties: dict[str, Any]
+    ports: tuple[PortSpec, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path
+
+    @property
+    def bmc(self) -> tuple[str, ...]:
+        """What identifies the BMC (address, port, system): two nodes never share it."""
+        info = self.driver_info
+        return (str(info.get("pm_addr")), str(info.get("pm_port", "")), str(info.get("pm_system_id", "")))
+
+
+def load_nodes(path: Path) -> list[NodeSpec]:
+    """Read and check a node file (JSON or YAML).
+
+    :raises ImportProblems: every problem found in the file.
+    """
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ImportProblems([InputError(f"cannot read: {exc.strerror}", file=str(path))]) from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        message = " ".join(str(exc).split())
+        raise ImportProblems([InputError(f"invalid {kind}: {message}", file=str(path))]) from exc
+    return parse_nodes(data, file=str(path))
+
+
+class _Check:
+    """Collects problems with the file and the path of each."""
+
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+        self.problems: list[InputError] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(InputError(message, file=self.file, path=path))
+
+    def integer(self, value: Any, path: str, low: int, high: int) -> int | None:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(path, f"expected an integer from {low} to {high}, got {value!r}")
+            return None
+        return value
+
+    def text(self, value: Any, path: str) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path, f"expected a non-empty string, got {value!r}")
+            return None
+        return value
+
+
+def parse_nodes(data: Any, file: str | None = None) -> list[NodeSpec]:
+    """Check parsed node data: ``{"nodes": [...]}`` or a bare list.
+
+    :raises ImportProblems: every problem found.
+    """
+    check = _Check(file)
+    entries = data.get("nodes") if isinstance(data, Mapping) else data
+    if isinstance(data, Mapping) and set(data) - {"nodes"}:
+        check.fail(sorted(set(data) - {"nodes"})[0], "unknown key (expected: nodes)")
+    if not isinstance(entries, list) or not entries:
+        check.fail("nodes", "expected a non-empty list of nodes")
+        raise ImportProblems(check.problems)
+    specs = [spec for i, raw in enumerate(entries) if (spec := _node(check, raw, f"nodes.{i}")) is not None]
+    _duplicates(check, specs)
+    if check.problems:
+        raise ImportProblems(check.problems)
+    return specs
+
+
+def _node(check: _Check, raw: Any, path: str) -> NodeSpec | None:
+    if not isinstance(raw, Mapping):
+        check.fail(path, f"expected a mapping, got {type(raw).__name__}")
+        return None
+    before = len(check.problems)
+    pm_type = raw.get("pm_type", "ipmi")
+    driver = PM_TYPES.get(pm_type) if isinstance(pm_type, str) else None
+    if driver is None:
+        check.fail(f"{path}.pm_type", f"unknown pm_type {pm_type!r} (expected one of: {', '.join(PM_TYPES)})")
+    for key in raw:
+        if key not in _NODE_KEYS and key not in _DRIVER_KEYS:
+            check.fail(f"{path}.{key}", "unknown field")
+    info = _driver_info(check, raw, path, DRIVERS[driver]) if driver else {}
+    name = raw.get("name")
+    if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
+        check.fail(f"{path}.name", f"expected letters, digits, '.', '-', '_' or '~', got {name!r}")
+    node_uuid = raw.get("uuid")
+    if node_uuid is not None:
+        try:
+            node_uuid = str(uuidlib.UUID(str(node_uuid)))
+        except ValueError:
+            check.fail(f"{path}.uuid", f"expected a UUID, got {node_uuid!r}")
+    properties = _properties(check, raw, path)
+    ports = _ports(check, raw, path)
+    if len(check.problems) > before or driver is None:
+        return None
+    return NodeSpec(path, name, node_uuid, driver, info, properties, ports)
+
+
+def _driver_info(check: _Check, raw: Mapping[str, Any], path: str, spec: DriverSpec) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    for key in spec.required:
+        if raw.get(key) in (None, ""):
+            check.fail(f"{path}.{key}", f"missing (the {spec.name} driver needs it)")
+    for key in _DRIVER_KEYS:
+        if key not in raw:
+            continue
+        if key not in spec.fields:
+            check.fail(f"{path}.{key}", f"not used by pm_type {spec.name}")
+        elif key == "pm_port":
+            info[key] = check.integer(raw[key], f"{path}.{key}", 1, 65535)
+        elif key == "redfish_verify_ca":
+            if not isinstance(raw[key], bool):
+                check.fail(f"{path}.{key}", f"expected true or false, got {raw[key]!r}")
+            info[key] = raw[key]
+        elif raw[key] is not None:
+            info[key] = check.text(raw[key], f"{path}.{key}")
+    return info
+
+
+def _properties(check: _Check, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for key, prop, high in (
+        ("cpu", "cpus", 4096),
+        ("memory", "memory_mb", 1 << 30),
+        ("disk", "local_gb", 1 << 24),
+    ):
+        if raw.get(key) is not None:
+            props[prop] = check.integer(raw[key], f"{path}.{key}", 1, high)
+    if raw.get("arch") is not None:
+        props["cpu_arch"] = check.text(raw["arch"], f"{path}.arch")
+    if raw.get("capabilities") is not None:
+        caps = raw["capabilities"]
+        if not isinstance(caps, (str, Mapping)):
+            check.fail(f"{path}.capabilities", f"expected 'key:value,...', got {caps!r}")
+        else:
+            try:
+                props["capabilities"] = format_capabilities(parse_capabilities(caps))
+            except ValueError as exc:
+                check.fail(f"{path}.capabilities", str(exc))
+    if raw.get("root_device") is not None:
+        if isinstance(raw["root_device"], Mapping):
+            props["root_device"] = dict(raw["root_device"])
+        else:
+            check.fail(f"{path}.root_device", "expected a mapping of hints (e.g. {name: /dev/sda})")
+    if raw.get("resource_class") is not None:
+        props["resource_class"] = check.text(raw["resource_class"], f"{path}.resource_class")
+    return props
+
+
+def _mac(check: _Check, value: Any, path: str) -> str | None:
+    mac = value.strip().lower().replace("-", ":") if isinstance(value, str) else None
+    if mac is None or not MAC_RE.match(mac):
+        check.fail(path, f"expected a MAC address such as 52:54:00:12:34:56, got {value!r}")
+        return None
+    if int(mac[:2], 16) & 1:
+        check.fail(path, f"{mac} is a multicast address: a NIC has a unicast MAC")
+        return None
+    return mac
+
+
+def _ports(check: _Check, raw: Mapping[str, Any], path: str) -> tuple[PortSpec, ...]:
+    ports: dict[str, PortSpec] = {}
+    macs = raw.get("mac", [])
+    if not isinstance(macs, list):
+        check.fail(f"{path}.mac", f"expected a list of MAC addresses, got {macs!r}")
+        macs = []
+    for i, value in enumerate(macs):
+        mac = _mac(check, value, f"{path}.mac.{i}")
+        if mac:
+            ports.setdefault(mac, PortSpec(mac, pxe_enabled=i == 0))
+    entries = raw.get("ports", [])
+    if not isinstance(entries, list):
+        check.fail(f"{path}.ports", f"expected a list of {{address: MAC}}, got {entries!r}")
+        entries = []
+    for i, entry in enumerate(entries):
+        where = f"{path}.ports.{i}"
+        if not isinstance(entry, Mapping) or "address" not in entry:
+            check.fail(where, "expected a mapping with an address (and optionally physical_network)")
+            continue
+        unknown = set(entry) - {"address", "physical_network", "pxe_enabled"}
+        if unknown:
+            check.fail(f"{where}.{sorted(unknown)[0]}", "unknown field")
+        mac = _mac(check, entry["address"], f"{where}.address")
+        if mac:
+            pxe = ports[mac].pxe_enabled if mac in ports else bool(entry.get("pxe_enabled", not ports))
+            ports[mac] = PortSpec(mac, entry.get("physical_network"), pxe)
+    return tuple(ports.values())
+
+
+def _duplicates(check: _Check, specs: Iterable[NodeSpec]) -> None:
+    names: dict[str, str] = {}
+    macs: dict[str, str] = {}
+    bmcs: dict[tuple[str, ...], str] = {}
+    for spec in specs:
+        if spec.name is not None:
+            if spec.name in names:
+                check.fail(f"{spec.path}.name", f"duplicate name {spec.name!r} (also {names[spec.name]})")
+            names.setdefault(spec.name, spec.path)
+        for port in spec.ports:
+            if port.address in macs and macs[port.address] != spec.path:
+                check.fail(f"{spec.path}.mac", f"duplicate MAC {port.address} (also {macs[port.address]})")
+            macs.setdefault(port.address, spec.path)
+        if spec.bmc in bmcs:
+            check.fail(f"{spec.path}.pm_addr", f"duplicate BMC {_bmc_text(spec)} (also {bmcs[spec.bmc]})")
+        bmcs.setdefault(spec.bmc, spec.path)
+
+
+def _bmc_text(spec: NodeSpec) -> str:
+    addr, port, system = spec.bmc
+    return addr + (f":{port}" if port else "") + (f" {system}" if system else "")
+
+
+def check_existing(
+    specs: Sequence[NodeSpec],
+    names: Mapping[str, tuple[str, tuple[str, ...]]],
+    macs: Mapping[str, str],
+    file: str | None = None,
+) -> list[InputError]:
+    """Clashes with enrolled nodes: a name taken by a node with another BMC, a MAC of another node.
+
+    :param names: enrolled node name -> (uuid, BMC identity).
+    :param macs: enrolled MAC -> the name (or uuid) of its node.
+    """
+    problems = []
+    for spec in specs:
+        owner = names.get(spec.name) if spec.name else None
+        if owner is not None and owner[1] != spec.bmc:
+            problems.append(
+                InputError(
+                    f"name {spec.name!r} is taken by enrolled node {owner[0]} with another BMC",
+                    file=file,
+                    path=f"{spec.path}.name",
+                )
+            )
+        for port in spec.ports:
+            other = macs.get(port.address)
+            if other is not None and other != spec.name:
+                problems.append(
+                    InputError(
+                        f"MAC {port.address} belongs to node {other}", file=file, path=f"{spec.path}.mac"
+                    )
+                )
+    return problems
+
+
+def probe(
+    specs: Sequence[NodeSpec],
+    power_state: Callable[[NodeSpec], object],
+    file: str | None = None,
+    workers: int = 8,
+) -> list[InputError]:
+    """Ask every BMC for its power state (in parallel); one problem per BMC that does not answer."""
+
+    def one(spec: NodeSpec) -> InputError | None:
+        try:
+            power_state(spec)
+        except TripleoError as exc:
+            return InputError(f"BMC unreachable: {exc.message}", file=file, path=f"{spec.path}.pm_addr")
+        return None
+
+    if not specs:
+        return []
+    with ThreadPoolExecutor(max_workers=min(workers, len(specs))) as pool:
+        return [p for p in pool.map(one, specs) if p is not None]
