@@ -23,10 +23,10 @@ __all__ = ["RedfishBmc", "base_url", "system_path"]
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
-# sushy warns on every session fallback and retried 500 (an emulator's "not implemented"); errors that
-# matter reach the caller as DriverError, so only its errors are logged.
+# sushy logs every session fallback, retried 500 (an emulator's "not implemented") and failed login; each
+# error that matters reaches the caller as one DriverError line, so sushy's own log stays quiet.
 if logging.getLogger("sushy").level == logging.NOTSET:
-    logging.getLogger("sushy").setLevel(logging.ERROR)
+    logging.getLogger("sushy").setLevel(logging.CRITICAL)
 
 # Redfish PowerState -> tripleo; a transition in progress is None (keep polling).
 POWER_STATES: dict[str, str | None] = {
@@ -102,6 +102,11 @@ class RedfishBmc:
             except sushy_exc.AccessError as exc:
                 raise DriverError(
                     f"Redfish BMC {self.url}: {what}: access denied (check pm_user/pm_password)"
+                ) from exc
+            except sushy_exc.ConnectionError as exc:
+                self._conn = None
+                raise DriverError(
+                    f"Redfish BMC {self.url}: {what}: no answer (check pm_addr and pm_port)"
                 ) from exc
             except sushy_exc.ResourceNotFoundError as exc:
                 raise DriverError(f"Redfish BMC {self.url}: {what}: no system {self.path}") from exc
