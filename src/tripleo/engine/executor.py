@@ -14,12 +14,15 @@ longer has are deleted last, in reverse dependency order.
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import json
+import queue
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +76,11 @@ def _normal(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def props_digest(value: Any) -> str:
+    """A stable digest of resolved properties: equal digests mean nothing to do."""
+    return hashlib.sha256(_normal(value).encode()).hexdigest()
+
+
 def _changed_keys(old: Any, new: Any) -> set[str]:
     old = old if isinstance(old, dict) else {}
     return {k for k in set(old) | set(new) if _normal(old.get(k)) != _normal(new.get(k))}
@@ -123,6 +131,11 @@ class Executor:
         self._out_removed: list[str] = []
         self._dirty: list[_Run] = []
         self._futures: dict[Future[Any], tuple[Any, ...]] = {}
+        self._backlog: collections.deque[
+            tuple[Callable[..., Any], tuple[Any, ...], tuple[Any, ...], bool]
+        ] = collections.deque()
+        self._external_waiting = 0
+        self._completed: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self._root: _Run | None = None
         self._deadline = 0.0
 
@@ -182,15 +195,48 @@ class Executor:
             )
         return self.result
 
+    def _submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], info: tuple[Any, ...], external: bool
+    ) -> None:
+        """Queue ``fn(*args)``. An action with effects outside the database (a server, a port) starts only
+        once its ``IN_PROGRESS`` record is saved; the others start at once and are saved with their result
+        (a crash before that just runs them again under the same physical id)."""
+        if self.failure is not None:
+            return
+        self._backlog.append((fn, args, info, external))
+        self._external_waiting += external
+
+    def _start_backlog(self, pool: ThreadPoolExecutor) -> None:
+        if self._external_waiting:
+            self._flush()
+        while self._backlog and len(self._futures) < 2 * self.workers and self.failure is None:
+            fn, args, info, external = self._backlog.popleft()
+            self._external_waiting -= external
+            future = pool.submit(fn, *args)
+            self._futures[future] = (*info, self.clock())
+            future.add_done_callback(self._completed.put)
+
     def _loop(self, pool: ThreadPoolExecutor, schedule: Callable[[ThreadPoolExecutor], None]) -> None:
+        last_flush = self.clock()
         while True:
             if self.failure is None:
                 schedule(pool)
-            self._flush()
+            self._start_backlog(pool)
+            if not self._futures or self.clock() - last_flush > 0.25 or len(self._out_records) > 2000:
+                self._flush()
+                last_flush = self.clock()
             if not self._futures:
                 return
             timeout = max(0.01, min(1.0, self._deadline - self.clock()))
-            done, _ = wait(list(self._futures), timeout=timeout, return_when=FIRST_COMPLETED)
+            try:
+                done = [self._completed.get(timeout=timeout)]
+            except queue.Empty:
+                done = []
+            while True:
+                try:
+                    done.append(self._completed.get_nowait())
+                except queue.Empty:
+                    break
             for future in done:
                 self._finish(future)
             self._check_timeouts()
@@ -260,6 +306,7 @@ class Executor:
             status=IN_PROGRESS,
             physical_id=physical_id,
             properties=props,
+            props_hash=props_digest(props),
             requires=sorted(res.requires),
         )
 
@@ -288,11 +335,13 @@ class Executor:
         plugin = self.plugins.plugin(res.impl.native or "")
         old: dict[str, Any] = {}
         if stored is not None and stored.status == COMPLETE and stored.action != "DELETE":
-            if stored.type == res.type and _normal(stored.properties) == _normal(props):
+            if stored.type == res.type and stored.props_hash == props_digest(props):
                 run.stack.live[res.name] = NativeLive(stored.physical_id, stored.attributes)
                 self.result.counts["unchanged"] += 1
                 self._done(run, res)
                 return
+            if stored.properties is None:
+                stored.properties = self.store.properties(stored.path)
             old = stored.properties if isinstance(stored.properties, dict) else {}
             same_type = stored.type == res.type and stored.implementation == res.impl.display
             if same_type and plugin.can_update(_changed_keys(old, props)):
@@ -328,10 +377,9 @@ class Executor:
             res.path, res.name, self.stack_name, physical_id, self.resource_timeout, record.data
         )
         if action == "UPDATE":
-            future = pool.submit(plugin.update, ctx, props, old)
+            self._submit(plugin.update, (ctx, props, old), (run, res, record, label), plugin.external)
         else:
-            future = pool.submit(plugin.create, ctx, props)
-        self._futures[future] = (run, res, record, label, self.clock())
+            self._submit(plugin.create, (ctx, props), (run, res, record, label), plugin.external)
 
     def _finish(self, future: Future[Any]) -> None:
         info = self._futures.pop(future, None)
@@ -396,26 +444,27 @@ class Executor:
         by_path = {r.path: r for r in records}
         if not by_path:
             return
+        # blockers[x]: what must go before x (its users, its nested resources); blocks[y]: what y holds up
         blockers: dict[str, set[str]] = {p: set() for p in by_path}
+        blocks: dict[str, list[str]] = {p: [] for p in by_path}
         for record in by_path.values():
+            targets = [record.stack_path]
             for req in record.requires:
-                for target in (_join(record.stack_path, req), _join(record.stack_path, req) + _OLD):
-                    if target in blockers and target != record.path:
-                        blockers[target].add(record.path)
-            if record.stack_path in blockers:
-                blockers[record.stack_path].add(record.path)
-        self._blockers = blockers
+                targets += [_join(record.stack_path, req), _join(record.stack_path, req) + _OLD]
+            for target in targets:
+                if target in blockers and target != record.path:
+                    blockers[target].add(record.path)
+                    blocks[record.path].append(target)
+        self._blockers, self._blocks = blockers, blocks
+        self._ready = [p for p, blocked in blockers.items() if not blocked]
         self._deleting = by_path
         self._loop(pool, self._schedule_deletes)
         if self.failure is None and self._blockers:
             self._fail(sorted(self._blockers)[0], "could not be deleted (what it waits for was not deleted)")
 
     def _schedule_deletes(self, pool: ThreadPoolExecutor) -> None:
-        ready = [p for p, blocked in self._blockers.items() if not blocked]
-        while ready and self.failure is None:
-            for path in ready:
-                self._delete_one(pool, path)
-            ready = [p for p, blocked in self._blockers.items() if not blocked]
+        while self._ready and self.failure is None:
+            self._delete_one(pool, self._ready.pop())
 
     def _delete_one(self, pool: ThreadPoolExecutor, path: str) -> None:
         del self._blockers[path]
@@ -427,8 +476,8 @@ class Executor:
         record.action, record.status = "DELETE", IN_PROGRESS
         self._save(record)
         ctx = ActionContext(record.path, record.name, self.stack_name, record.physical_id, 0, record.data)
-        future = pool.submit(self.plugins.plugin(record.implementation).delete, ctx)
-        self._futures[future] = (None, record, self.clock())
+        plugin = self.plugins.plugin(record.implementation)
+        self._submit(plugin.delete, (ctx,), (None, record), plugin.external)
 
     def _finish_delete(self, future: Future[Any], info: tuple[Any, ...]) -> None:
         record: ResourceRecord = info[1]
@@ -444,8 +493,12 @@ class Executor:
     def _deleted(self, record: ResourceRecord) -> None:
         self._remove(record)
         self.result.counts["deleted"] += 1
-        for blocked in self._blockers.values():
-            blocked.discard(record.path)
+        for target in self._blocks.get(record.path, ()):
+            waiting = self._blockers.get(target)
+            if waiting is not None and record.path in waiting:
+                waiting.discard(record.path)
+                if not waiting:
+                    self._ready.append(target)
 
 
 def _jsonable(value: Any) -> Any:

@@ -32,6 +32,7 @@ class ResourceRecord:
     reason: str = ""
     physical_id: str = ""
     properties: Any = None
+    props_hash: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     requires: list[str] = field(default_factory=list)
@@ -62,6 +63,9 @@ class StateStore(Protocol):
     ) -> None:
         """Upsert records, append events and drop removed paths, in one transaction."""
 
+    def properties(self, path: str) -> Any:
+        """The stored properties of one record (``load`` may leave them out: they can be large)."""
+
 
 @dataclass
 class ActionContext:
@@ -87,7 +91,8 @@ class Plugin(Protocol):
     """A native resource type."""
 
     type_name: str
-    pure: bool
+    pure: bool  # create only computes its result: a dry run may call it
+    external: bool  # acts outside the database (servers, ports): its intent is saved before it runs
 
     def can_update(self, changed: set[str]) -> bool:
         """True if these properties may change in place; otherwise the resource is replaced."""

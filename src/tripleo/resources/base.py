@@ -16,6 +16,8 @@ class PluginBase:
     type_name: str = ""
     # pure: create has no side effect outside its result, so a dry run may call it to predict attributes
     pure: bool = False
+    # external: acts outside tripleo's database (a server, an address), so its intent is saved first
+    external: bool = False
     # property name -> may it change in place? ("*" covers every property not listed)
     properties: ClassVar[dict[str, bool]] = {"*": True}
 

@@ -18,6 +18,7 @@ __all__ = ["plugins"]
 
 class _Unavailable(PluginBase):
     properties = {"*": False}
+    external = True
 
     def __init__(self, type_name: str, layer: str) -> None:
         self.type_name = type_name

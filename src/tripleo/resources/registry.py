@@ -54,7 +54,7 @@ class _Slowed:
 
     def __init__(self, plugin: PluginBase, delay: float) -> None:
         self.inner, self.delay = plugin, delay
-        self.type_name, self.pure = plugin.type_name, plugin.pure
+        self.type_name, self.pure, self.external = plugin.type_name, plugin.pure, plugin.external
 
     def can_update(self, changed: set[str]) -> bool:
         return self.inner.can_update(changed)

@@ -55,6 +55,9 @@ class _Store:
         rows = [{f: getattr(r, f) for f in RESOURCE_FIELDS} for r in records]
         self.table.save(rows, [e.__dict__ for e in events], removed)
 
+    def properties(self, path: str) -> Any:
+        return self.table.properties(path)
+
 
 @dataclass
 class Outcome:

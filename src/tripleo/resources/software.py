@@ -88,7 +88,9 @@ class Deployment(PluginBase):
         for output in config.get("outputs") or []:
             if isinstance(output, dict) and "name" in output:
                 attrs.setdefault(str(output["name"]), None)
-        return Outcome(attrs, {"server": props.get("server"), "derived_config": derived})
+        # the inputs stay in the properties; the record keeps the rest of the derived config
+        stored = {k: v for k, v in derived.items() if k != "inputs"}
+        return Outcome(attrs, {"server": props.get("server"), "derived_config": stored})
 
 
 def _substitute(value: Any, inputs: dict[str, Any], key: str) -> Any:

@@ -62,6 +62,7 @@ class ResourceRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     physical_id: Mapped[str] = mapped_column(String(255), default="")
     properties: Mapped[Any] = mapped_column(JSON, nullable=True)
+    props_hash: Mapped[str] = mapped_column(String(64), default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     requires: Mapped[list[str]] = mapped_column(JSON, default=list)

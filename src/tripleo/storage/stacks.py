@@ -25,6 +25,7 @@ RESOURCE_FIELDS = (
     "reason",
     "physical_id",
     "properties",
+    "props_hash",
     "attributes",
     "data",
     "requires",
@@ -40,13 +41,27 @@ class ResourceTable:
         self._ids: dict[str, int] = {}
 
     def load(self) -> list[dict[str, Any]]:
+        """Every record without its properties (large; see ``properties``): compare by ``props_hash``."""
+        light = [getattr(ResourceRow, f) for f in RESOURCE_FIELDS if f != "properties"]
         with self.db.transaction() as session:
-            rows = session.execute(select(ResourceRow).where(ResourceRow.stack_id == self.stack_id)).scalars()
+            rows = session.execute(
+                select(ResourceRow.id, *light).where(ResourceRow.stack_id == self.stack_id)
+            )
             out = []
             for row in rows:
-                self._ids[row.path] = row.id
-                out.append({f: getattr(row, f) for f in RESOURCE_FIELDS})
+                values = row._asdict()
+                self._ids[values["path"]] = values.pop("id")
+                out.append({**values, "properties": None})
             return out
+
+    def properties(self, path: str) -> Any:
+        """The stored properties of one resource."""
+        with self.db.transaction() as session:
+            return session.scalar(
+                select(ResourceRow.properties).where(
+                    ResourceRow.stack_id == self.stack_id, ResourceRow.path == path
+                )
+            )
 
     def save(
         self, records: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]], removed: Iterable[str]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import threading
 from typing import Any
 
@@ -10,6 +12,7 @@ from tripleo.engine.functions.base import ArgError, Context, Function
 __all__ = ["Yaql"]
 
 _LOCAL = threading.local()
+_RESULTS: dict[tuple[str, str], Any] = {}
 # Heat's defaults are 200 / 10000; TripleO's ephemeral Heat raised them, as do we.
 _OPTIONS = {"yaql.limitIterators": 9000, "yaql.memoryQuota": 900000, "yaql.convertInputData": True}
 
@@ -78,6 +81,21 @@ class Yaql(Function):
         args = self.resolved_args(ctx)
         statement = self._parse(ctx, args["expression"])
         data = args.get("data", {})
+        # A ResourceGroup evaluates the same expression on the same data once per member: memoise.
+        try:
+            key = (args["expression"], json.dumps(data, sort_keys=True))
+        except (TypeError, ValueError):
+            key = None
+        if key is not None and key in _RESULTS:
+            return copy.deepcopy(_RESULTS[key])
+        value = self._evaluate(ctx, statement, data)
+        if key is not None:
+            if len(_RESULTS) >= 4096:
+                _RESULTS.pop(next(iter(_RESULTS)))
+            _RESULTS[key] = copy.deepcopy(value)
+        return value
+
+    def _evaluate(self, ctx: Context, statement: Any, data: Any) -> Any:
         try:
             value = statement.evaluate({"data": data}, _engine()[1].create_child_context())
         except _errors().YaqlException as exc:

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("physical_id", sa.String(255), nullable=False),
         sa.Column("properties", sa.JSON, nullable=True),
+        sa.Column("props_hash", sa.String(64), nullable=False),
         sa.Column("attributes", sa.JSON, nullable=False),
         sa.Column("data", sa.JSON, nullable=False),
         sa.Column("requires", sa.JSON, nullable=False),
