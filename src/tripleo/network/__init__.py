@@ -1,1 +1,32 @@
-"""tripleo.network (see DESIGN.md section 3)."""
+"""Network isolation: the network model, IPAM, NIC configs, firewall rules and the isolation proof.
+
+The stack layer (OS::Neutron::Net/Subnet/Port) calls the IPAM part::
+
+    ensure_network(db, "InternalApi", "172.16.2.0/24", [("172.16.2.10", "172.16.2.200")], vlan=20)
+    port = allocate_port(db, "InternalApi", owner="controller-0", name="internal_api")
+    port.ip, port.ip_netmask, port.gateway                  # "172.16.2.10", "172.16.2.10/24", None
+    vip = allocate_vip(db, "InternalApi")
+    release_port(db, port.id)
+"""
+
+from tripleo.network.ipam import (
+    PoolExhaustedError,
+    PortRecord,
+    allocate_port,
+    allocate_vip,
+    ensure_network,
+    list_ports,
+    release_port,
+    sync_networks,
+)
+
+__all__ = [
+    "PoolExhaustedError",
+    "PortRecord",
+    "allocate_port",
+    "allocate_vip",
+    "ensure_network",
+    "list_ports",
+    "release_port",
+    "sync_networks",
+]

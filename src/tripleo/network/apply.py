@@ -1,0 +1,296 @@
+"""The node-side applier: make a host's links match a (nicN-resolved) NIC config, with pyroute2.
+
+Plan, then apply: :func:`read_facts` reads links, addresses and routes; :func:`plan` compares them with the
+config and returns only the steps needed; :func:`apply` runs them. A second run plans nothing and says so.
+Interfaces, Linux bridges, addresses, routes and MTU are applied; VLANs and Linux bonds only where the
+kernel has them (8021q, bonding), OVS objects and DHCP never (they are validated and rendered elsewhere).
+
+Run inside a node: ``python -m tripleo.network.apply CONFIG.json [--firewall RULES.nft] [--dry-run]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tripleo.errors import InputError, OperationError, TripleoError
+from tripleo.network.firewall import TABLE
+from tripleo.network.nicconfig import NIC_NAME, Device, RouteSpec, parse_network_config, walk
+
+__all__ = [
+    "Facts",
+    "LinkFact",
+    "Step",
+    "apply",
+    "apply_firewall",
+    "kernel_support",
+    "main",
+    "plan",
+    "read_facts",
+]
+
+_MODULES = {"vlan": "8021q", "linux_bond": "bonding"}
+
+
+@dataclass(frozen=True)
+class LinkFact:
+    index: int
+    kind: str
+    mtu: int
+    up: bool
+    master: int | None
+    addresses: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the host has: links by name, and routes as (destination or "default", gateway, device)."""
+
+    links: dict[str, LinkFact]
+    routes: frozenset[tuple[str, str | None, str]] = frozenset()
+    modules: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change: what it does, and the netlink call that does it."""
+
+    description: str
+    run: Callable[[Any], None]
+
+
+def kernel_support() -> frozenset[str]:
+    """Kernel modules present (built in or loaded) that some objects need."""
+    return frozenset(m for m in _MODULES.values() if Path(f"/sys/module/{m}").exists())
+
+
+def read_facts(ipr: Any) -> Facts:
+    """Read links with their addresses and the main routing table through a pyroute2 IPRoute."""
+    names: dict[int, str] = {}
+    raw = []
+    for link in ipr.get_links():
+        info = link.get("linkinfo")
+        kind = info.get("kind") if info is not None else None
+        names[link["index"]] = link.get("ifname")
+        raw.append((link, kind or "device"))
+    addrs: dict[int, set[str]] = {}
+    for msg in ipr.get_addr():
+        address = ipaddress.ip_interface(f"{msg.get('address')}/{msg['prefixlen']}")
+        if not address.ip.is_link_local:
+            addrs.setdefault(msg["index"], set()).add(str(address))
+    links = {
+        str(link.get("ifname")): LinkFact(
+            index=link["index"],
+            kind=kind,
+            mtu=int(link.get("mtu")),
+            up=bool(link["flags"] & 1),
+            master=link.get("master"),
+            addresses=frozenset(addrs.get(link["index"], ())),
+        )
+        for link, kind in raw
+    }
+    routes = set()
+    for family in (2, 10):
+        for route in ipr.get_routes(family=family, table=254):
+            dst = route.get("dst")
+            dst = f"{dst}/{route['dst_len']}" if dst else "default"
+            routes.add((dst, route.get("gateway"), names.get(route.get("oif"), "")))
+    return Facts(links, frozenset(routes), kernel_support())
+
+
+def _refuse(dev: Device, facts: Facts) -> None:
+    if dev.type.startswith("ovs_"):
+        raise OperationError(f"{dev.name}: {dev.type} needs Open vSwitch, which this applier does not drive "
+                             "(OVS configs are validated and rendered, not applied here)")  # fmt: skip
+    module = _MODULES.get(dev.type)
+    if module and module not in facts.modules:
+        raise OperationError(
+            f"{dev.name}: this kernel has no {module} module, so a {dev.type} cannot be made here"
+        )
+    if dev.use_dhcp:
+        raise OperationError(f"{dev.name}: use_dhcp is not supported by this applier; give static addresses")
+    if dev.type == "interface" and NIC_NAME.match(dev.name):
+        raise InputError(f"{dev.name}: unresolved nicN name (render the config for this node first)")
+
+
+def _create_steps(dev: Device, facts: Facts) -> list[Step]:
+    if dev.name in facts.links:
+        return []
+    if dev.type == "interface":
+        raise OperationError(f"interface {dev.name} does not exist on this host")
+    if dev.type == "linux_bridge":
+        return [
+            Step(f"create bridge {dev.name}", lambda ipr: ipr.link("add", ifname=dev.name, kind="bridge"))
+        ]
+    if dev.type == "linux_bond":
+        opts = dict(kv.split("=", 1) for kv in dev.options.split() if "=" in kv)
+        mode = opts.get("mode", "active-backup")
+        return [
+            Step(
+                f"create bond {dev.name} ({mode})",
+                lambda ipr: ipr.link("add", ifname=dev.name, kind="bond", bond_mode=mode),
+            )
+        ]
+    parent = str(dev.device)
+
+    def vlan(ipr: Any) -> None:
+        ipr.link(
+            "add", ifname=dev.name, kind="vlan", link=ipr.link_lookup(ifname=parent)[0], vlan_id=dev.vlan_id
+        )
+
+    return [Step(f"create vlan {dev.name} (id {dev.vlan_id} on {parent})", vlan)]
+
+
+def _index(ipr: Any, name: str) -> int:
+    return int(ipr.link_lookup(ifname=name)[0])
+
+
+def _link_steps(dev: Device, container: Device | None, facts: Facts) -> list[Step]:
+    steps: list[Step] = []
+    fact = facts.links.get(dev.name)
+    if container is not None and container.type != "ovs_bridge" and dev.type != "vlan":
+        master = facts.links.get(container.name)
+        if fact is None or master is None or fact.master != master.index:
+            bridge = container.name
+
+            def enslave(ipr: Any) -> None:
+                ipr.link("set", index=_index(ipr, dev.name), master=_index(ipr, bridge))
+
+            steps.append(Step(f"add {dev.name} to {bridge}", enslave))
+    if dev.mtu is not None and (fact is None or fact.mtu != dev.mtu):
+        steps.append(
+            Step(
+                f"set {dev.name} mtu {dev.mtu}",
+                lambda ipr: ipr.link("set", index=_index(ipr, dev.name), mtu=dev.mtu),
+            )
+        )
+    if fact is None or not fact.up:
+        steps.append(
+            Step(f"set {dev.name} up", lambda ipr: ipr.link("set", index=_index(ipr, dev.name), state="up"))
+        )
+    return steps
+
+
+def _address_step(verb: str, dev: str, text: str) -> Step:
+    iface = ipaddress.ip_interface(text)
+
+    def run(ipr: Any) -> None:
+        ipr.addr(verb, index=_index(ipr, dev), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+    where = "to" if verb == "add" else "from"
+    return Step(f"{'add' if verb == 'add' else 'remove'} address {text} {where} {dev}", run)
+
+
+def _address_steps(dev: Device, facts: Facts) -> list[Step]:
+    have = facts.links[dev.name].addresses if dev.name in facts.links else frozenset()
+    want = {str(a) for a in dev.addresses}
+    return [_address_step("add", dev.name, t) for t in sorted(want - have)] + [
+        _address_step("del", dev.name, t) for t in sorted(have - want)
+    ]
+
+
+def _route_steps(dev: Device, facts: Facts) -> list[Step]:
+    steps = []
+    for route in dev.routes:
+        dst = str(route.destination) if route.destination is not None else "default"
+        hop = str(route.next_hop) if route.next_hop is not None else None
+        if (dst, hop, dev.name) in facts.routes:
+            continue
+
+        def add(ipr: Any, r: RouteSpec = route) -> None:
+            kwargs: dict[str, Any] = {"gateway": str(r.next_hop), "oif": _index(ipr, dev.name)}
+            if r.destination is not None:
+                kwargs["dst"] = str(r.destination)
+            else:
+                kwargs["dst"] = "default" if r.next_hop is None or r.next_hop.version == 4 else "::/0"
+            ipr.route("add", **kwargs)
+
+        steps.append(Step(f"add route {dst} via {hop} dev {dev.name}", add))
+    return steps
+
+
+def plan(devices: Sequence[Device], facts: Facts) -> list[Step]:
+    """The steps that take the host from ``facts`` to ``devices`` (empty when it is there already).
+
+    :raises OperationError: objects this host cannot make (OVS, a VLAN without 8021q, ...) or a missing NIC.
+    """
+    for dev, _ in walk(devices):
+        _refuse(dev, facts)
+    steps: list[Step] = []
+    for dev, _ in walk(devices):
+        steps += _create_steps(dev, facts)
+    for dev, container in walk(devices):
+        steps += _link_steps(dev, container, facts)
+    for dev, _ in walk(devices):
+        steps += _address_steps(dev, facts)
+    for dev, _ in walk(devices):
+        steps += _route_steps(dev, facts)
+    return steps
+
+
+def apply(devices: Sequence[Device], ipr: Any, dry_run: bool = False) -> list[str]:
+    """Plan and run; the descriptions of what changed (or would, with ``dry_run``)."""
+    steps = plan(devices, read_facts(ipr))
+    for step in steps:
+        if not dry_run:
+            step.run(ipr)
+    return [s.description for s in steps]
+
+
+def _nft_table() -> str:
+    proc = subprocess.run(["nft", "list", "table", "inet", TABLE], capture_output=True, text=True)
+    return proc.stdout if proc.returncode == 0 else ""
+
+
+def apply_firewall(rules: str, dry_run: bool = False) -> bool:
+    """Load the ruleset (it replaces the ``tripleo`` table atomically); True when the table changed."""
+    before = _nft_table()
+    cmd = ["nft", "-c", "-f", "-"] if dry_run else ["nft", "-f", "-"]
+    proc = subprocess.run(cmd, input=rules, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise OperationError(f"nft refused the firewall rules: {proc.stderr.strip()}")
+    return not dry_run and _nft_table() != before
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tripleo.network.apply", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("config", type=Path, help="NIC config (JSON or YAML network_config, nicN resolved)")
+    parser.add_argument("--firewall", type=Path, help="nftables rules for this node")
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        import yaml
+        from pyroute2 import IPRoute  # type: ignore[import-untyped]
+
+        try:
+            data = yaml.safe_load(args.config.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"cannot read NIC config: {exc}", file=str(args.config)) from exc
+        devices = parse_network_config(data)
+        with IPRoute() as ipr:
+            changes = apply(devices, ipr, args.dry_run)
+        for change in changes:
+            print(("would " if args.dry_run else "") + change)
+        if not changes:
+            print("network: no changes")
+        if args.firewall:
+            changed = apply_firewall(args.firewall.read_text(), args.dry_run)
+            print("firewall: " + ("applied" if changed else "checked" if args.dry_run else "no changes"))
+    except TripleoError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(json.dumps({"changed": bool(changes)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""``validate network``: measure the reachability matrix with real pings and compare it with the proof.
+
+The network plan file (written by ``netenv render``) lists the nodes and the proof's matrix. A probe runs
+``ping`` from inside a node: in its network namespace for lab nodes, over SSH to its ctlplane address for
+real hosts. The probe is injectable, so the comparison is unit-tested without a network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tripleo.errors import InputError
+
+__all__ = ["Measured", "Probe", "load_network_plan", "measure", "netns_probe", "ssh_probe"]
+
+Probe = Callable[[Mapping[str, Any], str], bool]
+_SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+             "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One matrix cell: what the proof says and what a ping found."""
+
+    source: str
+    target: str
+    network: str
+    address: str
+    proof: bool
+    measured: bool
+
+    @property
+    def match(self) -> bool:
+        return self.proof == self.measured
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "target": self.target,
+            "network": self.network,
+            "address": self.address,
+            "proof": self.proof,
+            "measured": self.measured,
+            "match": self.match,
+        }
+
+
+def load_network_plan(path: Path) -> dict[str, Any]:
+    """Read the plan file ``netenv render`` wrote.
+
+    :raises InputError: missing or unreadable file, or not a plan.
+    """
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise InputError(
+            f"cannot read network plan: {exc.strerror} (run `overcloud netenv render`)", file=str(path)
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc}", file=str(path)) from exc
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("nodes"), list)
+        or not isinstance(data.get("matrix"), list)
+    ):
+        raise InputError("not a network plan (expected nodes and matrix)", file=str(path))
+    return data
+
+
+def _ping_argv(address: str) -> list[str]:
+    family = "-6" if ipaddress.ip_address(address).version == 6 else "-4"
+    return ["ping", family, "-c", "1", "-W", "1", "-n", "-q", address]
+
+
+def netns_probe(node: Mapping[str, Any], address: str) -> bool:
+    """Ping from inside a lab node's network namespace."""
+    argv = ["ip", "netns", "exec", str(node["netns"]), *_ping_argv(address)]
+    return subprocess.run(argv, capture_output=True, timeout=10).returncode == 0
+
+
+def ssh_probe(key: Path | None = None) -> Probe:
+    """Ping from a real node over SSH to its ctlplane address (as root, like the deployment does)."""
+
+    def probe(node: Mapping[str, Any], address: str) -> bool:
+        ident = ["-i", str(key)] if key else []
+        argv = ["ssh", *ident, *_SSH_OPTS, f"root@{node['ctlplane']}", " ".join(_ping_argv(address))]
+        return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+
+    return probe
+
+
+def default_probe(nodes: Sequence[Mapping[str, Any]]) -> Probe:
+    """The netns probe when every node has a namespace here, else SSH."""
+    listed = (
+        subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        if shutil.which("ip")
+        else ""
+    )
+    names = {line.split()[0] for line in listed.splitlines() if line.strip()}
+    if nodes and all(n.get("netns") in names for n in nodes):
+        return netns_probe
+    return ssh_probe()
+
+
+def measure(plan: Mapping[str, Any], probe: Probe, workers: int = 32) -> list[Measured]:
+    """Ping every cell of the plan's matrix (concurrently) and pair each result with the proof."""
+    nodes = {n["name"]: n for n in plan["nodes"]}
+    cells = list(plan["matrix"])
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda c: probe(nodes[c["source"]], c["address"]), cells))
+    return [
+        Measured(c["source"], c["target"], c["network"], c["address"], bool(c["proof"]), ok)
+        for c, ok in zip(cells, results, strict=True)
+    ]

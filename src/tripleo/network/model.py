@@ -1,0 +1,345 @@
+"""The network model: networks (TripleO's network_data.yaml), roles (roles_data.yaml) and service ports.
+
+Everything here is plain, frozen data parsed once with errors that name the file and the YAML path; the
+checks in :mod:`tripleo.network.netenv` and the IPAM trust it afterwards.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tripleo.errors import InputError
+
+__all__ = [
+    "CTLPLANE",
+    "DEFAULTS",
+    "IPAddress",
+    "IPNetwork",
+    "Network",
+    "Pool",
+    "Role",
+    "ServicePort",
+    "Subnet",
+    "load_network_data",
+    "load_roles_data",
+    "load_services",
+    "parse_network_data",
+    "parse_pools",
+    "parse_roles_data",
+    "parse_services",
+]
+
+CTLPLANE = "ctlplane"
+# The project's own default data files: templates/network/ at the top of the checkout.
+DEFAULTS = Path(__file__).resolve().parents[3] / "templates" / "network"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Pool:
+    """An allocation pool: ``start`` to ``end``, both included."""
+
+    start: IPAddress
+    end: IPAddress
+
+    @property
+    def size(self) -> int:
+        return max(0, int(self.end) - int(self.start) + 1)
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            return False
+        return address.version == self.start.version and int(self.start) <= int(address) <= int(self.end)
+
+    def __str__(self) -> str:
+        return f"{self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class Subnet:
+    """One IP subnet of a network, with its pools, gateway and extra routes (destination, next hop)."""
+
+    cidr: IPNetwork
+    pools: tuple[Pool, ...]
+    gateway: IPAddress | None = None
+    routes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def pool_size(self) -> int:
+        return sum(p.size for p in self.pools)
+
+    def in_pools(self, address: IPAddress) -> bool:
+        return any(address in p for p in self.pools)
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network: ``subnet`` is the one in use (IPv6 when ``ipv6`` is set and an IPv6 subnet exists)."""
+
+    name: str
+    name_lower: str
+    v4: Subnet | None
+    v6: Subnet | None = None
+    ipv6: bool = False
+    vlan: int | None = None
+    mtu: int = 1500
+    vip: bool = False
+    enabled: bool = True
+
+    @property
+    def subnet(self) -> Subnet:
+        chosen = self.v6 if self.ipv6 else self.v4
+        fallback = self.v4 or self.v6
+        assert chosen or fallback, "a network has at least one subnet (checked at parse time)"
+        return chosen or fallback  # type: ignore[return-value]
+
+    @property
+    def cidr(self) -> IPNetwork:
+        return self.subnet.cidr
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role: which networks its nodes join (ctlplane always), how many nodes, its NIC template."""
+
+    name: str
+    networks: tuple[str, ...]
+    count: int = 0
+    services: tuple[str, ...] = ()
+    nic_template: str | None = None
+    nic_count: int | None = None
+    hostname_format: str = ""
+
+    def hostname(self, index: int, stack: str = "overcloud") -> str:
+        fmt = self.hostname_format or f"%stackname%-{self.name.lower()}-%index%"
+        return fmt.replace("%stackname%", stack).replace("%index%", str(index))
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    """A service's ports on one network: ``ports`` are ``(protocol, "22")`` or ``("tcp", "6800-7300")``."""
+
+    service: str
+    network: str
+    ports: tuple[tuple[str, str], ...] = field(default=())
+
+
+def _load_yaml(path: Path, what: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {' '.join(str(exc).split())}", file=str(path)) from exc
+
+
+def _address(value: Any, file: str | None, path: str) -> IPAddress:
+    try:
+        return ipaddress.ip_address(str(value))
+    except ValueError:
+        raise InputError(f"{value!r} is not an IP address", file=file, path=path) from None
+
+
+def _cidr(value: Any, file: str | None, path: str) -> IPNetwork:
+    try:
+        return ipaddress.ip_network(str(value), strict=True)
+    except ValueError as exc:
+        raise InputError(f"{value!r} is not a network CIDR ({exc})", file=file, path=path) from None
+
+
+def parse_pools(value: Any, file: str | None, path: str) -> tuple[Pool, ...]:
+    """``[{start: A, end: B}, ...]`` as Pools (address syntax only; the checks judge the values)."""
+    if not isinstance(value, list):
+        raise InputError(f"expected a list of {{start, end}} mappings, got {value!r}", file=file, path=path)
+    pools = []
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping) or "start" not in item or "end" not in item:
+            raise InputError(
+                f"expected a {{start, end}} mapping, got {item!r}", file=file, path=f"{path}.{i}"
+            )
+        start = _address(item["start"], file, f"{path}.{i}.start")
+        end = _address(item["end"], file, f"{path}.{i}.end")
+        pools.append(Pool(start, end))
+    return tuple(pools)
+
+
+def _routes(value: Any, file: str | None, path: str) -> tuple[tuple[str, str], ...]:
+    if value in (None, []):
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"expected a list of routes, got {value!r}", file=file, path=path)
+    out = []
+    for i, item in enumerate(value):
+        item = item if isinstance(item, Mapping) else {}
+        dest = item.get("destination", item.get("ip_netmask"))
+        hop = item.get("nexthop", item.get("next_hop"))
+        if dest is None or hop is None:
+            raise InputError("a route needs destination and nexthop", file=file, path=f"{path}.{i}")
+        out.append((str(_cidr(dest, file, f"{path}.{i}.destination")), str(_address(hop, file, path))))
+    return tuple(out)
+
+
+def _subnet(entry: Mapping[str, Any], v6: bool, file: str | None, path: str) -> Subnet | None:
+    key, pools, gw, routes = (
+        ("ipv6_subnet", "ipv6_allocation_pools", "gateway_ipv6", "routes_ipv6")
+        if v6
+        else ("ip_subnet", "allocation_pools", "gateway_ip", "routes")
+    )
+    if entry.get(key) in (None, ""):
+        return None
+    cidr = _cidr(entry[key], file, f"{path}.{key}")
+    parsed = parse_pools(entry.get(pools) or [], file, f"{path}.{pools}")
+    gateway = _address(entry[gw], file, f"{path}.{gw}") if entry.get(gw) else None
+    return Subnet(cidr, parsed, gateway, _routes(entry.get(routes), file, f"{path}.{routes}"))
+
+
+_NETWORK_KEYS = {
+    "name", "name_lower", "vip", "enabled", "ipv6", "ip_subnet", "allocation_pools", "gateway_ip", "routes",
+    "ipv6_subnet", "ipv6_allocation_pools", "gateway_ipv6", "routes_ipv6", "vlan", "mtu",
+    "external_resource_network_id",
+    "external_resource_subnet_id", "service_net_map_replace", "dns_domain", "subnets",
+}  # fmt: skip
+
+
+def _int_or_none(value: Any, low: int, high: int, file: str | None, path: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"expected an integer {low}..{high}, got {value!r}", file=file, path=path)
+    return value
+
+
+def _network(entry: Any, file: str | None, path: str) -> Network:
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+        raise InputError("expected a mapping with a name", file=file, path=path)
+    unknown = sorted(set(entry) - _NETWORK_KEYS)
+    if unknown:
+        raise InputError(f"unknown key {unknown[0]!r} for network {entry['name']}", file=file, path=path)
+    name = entry["name"]
+    v4, v6 = _subnet(entry, False, file, path), _subnet(entry, True, file, path)
+    if v4 is None and v6 is None:
+        raise InputError(f"network {name} has neither ip_subnet nor ipv6_subnet", file=file, path=path)
+    mtu = _int_or_none(entry.get("mtu", 1500), 68, 65535, file, f"{path}.mtu")
+    return Network(
+        name=name,
+        name_lower=str(entry.get("name_lower") or name.lower()),
+        v4=v4,
+        v6=v6,
+        ipv6=bool(entry.get("ipv6", False)) or v4 is None,
+        vlan=_int_or_none(entry.get("vlan"), 1, 4094, file, f"{path}.vlan"),
+        mtu=mtu if mtu is not None else 1500,
+        vip=bool(entry.get("vip", False)),
+        enabled=bool(entry.get("enabled", True)),
+    )
+
+
+def parse_network_data(data: Any, file: str | None = None) -> tuple[Network, ...]:
+    """Networks from network_data.yaml content; a ``ctlplane`` entry is added when the file has none."""
+    if not isinstance(data, list):
+        raise InputError("expected a list of networks", file=file)
+    nets = [_network(entry, file, str(i)) for i, entry in enumerate(data)]
+    names = [n.name for n in nets]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InputError(f"network {name} is defined twice", file=file, path=str(i))
+    if CTLPLANE not in names:
+        ctl = Subnet(
+            ipaddress.ip_network("192.168.24.0/24"),
+            (Pool(ipaddress.ip_address("192.168.24.10"), ipaddress.ip_address("192.168.24.99")),),
+            ipaddress.ip_address("192.168.24.1"),
+        )
+        nets.insert(0, Network(CTLPLANE, CTLPLANE, ctl, vip=True))
+    return tuple(nets)
+
+
+def load_network_data(path: Path | None = None) -> tuple[Network, ...]:
+    """Read network_data.yaml (the project's default when ``path`` is None)."""
+    path = path or DEFAULTS / "network_data.yaml"
+    return parse_network_data(_load_yaml(path, "network data"), str(path))
+
+
+def _role(entry: Any, base: Path | None, file: str | None, path: str) -> Role:
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+        raise InputError("expected a mapping with a name", file=file, path=path)
+    nets = entry.get("networks") or []
+    if isinstance(nets, Mapping):
+        nets = list(nets)
+    if not isinstance(nets, list) or not all(isinstance(n, str) for n in nets):
+        raise InputError(f"role {entry['name']}: networks must be a list of names", file=file, path=path)
+    count = entry.get("CountDefault", 0)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise InputError(f"role {entry['name']}: CountDefault {count!r} is not a count", file=file, path=path)
+    template = entry.get("network_config_template")
+    if template and base is not None and not Path(template).is_absolute():
+        template = str(base / template)
+    services = entry.get("ServicesDefault") or []
+    nic_count = entry.get("nic_count")
+    return Role(
+        name=entry["name"],
+        networks=tuple(n for n in nets if n != CTLPLANE),
+        count=count,
+        services=tuple(str(s) for s in services),
+        nic_template=template,
+        nic_count=nic_count if isinstance(nic_count, int) else None,
+        hostname_format=str(entry.get("HostnameFormatDefault") or ""),
+    )
+
+
+def parse_roles_data(data: Any, file: str | None = None, base: Path | None = None) -> tuple[Role, ...]:
+    """Roles from roles_data.yaml content; template paths are made absolute against ``base``."""
+    if not isinstance(data, list) or not data:
+        raise InputError("expected a non-empty list of roles", file=file)
+    roles = [_role(entry, base, file, str(i)) for i, entry in enumerate(data)]
+    names = [r.name for r in roles]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InputError(f"role {name} is defined twice", file=file, path=str(i))
+    return tuple(roles)
+
+
+def load_roles_data(path: Path | None = None) -> tuple[Role, ...]:
+    path = path or DEFAULTS / "roles_data.yaml"
+    return parse_roles_data(_load_yaml(path, "roles data"), str(path), path.resolve().parent)
+
+
+def parse_services(data: Any, file: str | None = None) -> dict[str, tuple[ServicePort, ...]]:
+    """``service: [{network, tcp: [...], udp: [...]}]`` as ServicePorts."""
+    if not isinstance(data, Mapping):
+        raise InputError("expected a mapping of service name to port lists", file=file)
+    out: dict[str, tuple[ServicePort, ...]] = {}
+    for name, rules in data.items():
+        if not isinstance(rules, list):
+            raise InputError(f"service {name}: expected a list", file=file, path=str(name))
+        parsed = []
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, Mapping) or not isinstance(rule.get("network"), str):
+                raise InputError(f"service {name}: a rule needs a network", file=file, path=f"{name}.{i}")
+            ports = tuple((proto, str(p)) for proto in ("tcp", "udp") for p in rule.get(proto) or [])
+            parsed.append(ServicePort(str(name), rule["network"], ports))
+        out[str(name)] = tuple(parsed)
+    return out
+
+
+def load_services(path: Path | None = None) -> dict[str, tuple[ServicePort, ...]]:
+    path = path or DEFAULTS / "services.yaml"
+    return parse_services(_load_yaml(path, "service map"), str(path))
+
+
+def with_overrides(net: Network, **changes: Any) -> Network:
+    """A copy of ``net`` with some fields changed (environments override network_data)."""
+    return replace(net, **changes)
+
+
+def role_networks(role: Role, networks: Sequence[Network]) -> tuple[Network, ...]:
+    """The enabled networks a role joins, ctlplane first, in the role's order."""
+    by_name = {n.name: n for n in networks}
+    names = [CTLPLANE, *role.networks]
+    return tuple(by_name[n] for n in names if n in by_name and by_name[n].enabled)
