@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import click
 import yaml
 
-from tripleo import engine
 from tripleo.cli.output import emit_list, emit_one, format_options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,12 +41,18 @@ def stack() -> None:
     """Validate, preview and (later) run Heat-style stacks."""
 
 
+def _engine() -> Any:
+    from tripleo import engine  # imported on use: `stack update` of an unchanged stack never needs it
+
+    return engine
+
+
 def _tree(
     template: str, environments: tuple[str, ...], parameters: tuple[str, ...], preview: bool, strict: bool
 ) -> Any:
-    params = engine.parse_parameter_args(parameters)
-    top = engine.load_tree(template, environments, params, preview=preview, require_values=strict)
-    return engine.summarise(top, preview=preview)
+    params = _engine().parse_parameter_args(parameters)
+    top = _engine().load_tree(template, environments, params, preview=preview, require_values=strict)
+    return _engine().summarise(top, preview=preview)
 
 
 @stack.command("validate")
@@ -161,7 +166,7 @@ def create(
     timeout: float,
 ) -> None:
     """Create stack NAME (run it again after a failure or a crash: it resumes)."""
-    params = engine.parse_parameter_args(parameters)
+    params = _engine().parse_parameter_args(parameters)
     outcome = _service().create(
         name, template, environments, params, _options(backend, workers, resource_timeout, timeout)
     )
@@ -189,7 +194,7 @@ def update(
     columns: tuple[str, ...],
 ) -> None:
     """Update stack NAME to a new template, environments or parameters."""
-    params = engine.parse_parameter_args(parameters)
+    params = _engine().parse_parameter_args(parameters)
     opts = _options(backend, workers, resource_timeout, timeout)
     outcome = _service().update(name, template, environments, params, opts, dry_run=dry_run)
     if dry_run:

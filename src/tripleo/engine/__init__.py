@@ -1,10 +1,31 @@
 """Heat-compatible orchestration engine (pure: no I/O but reading template files).
 
-Public API: ``load_tree`` (parse + merge + validate + expand a stack tree), ``summarise`` (its JSON form),
-``evaluate`` (one expression in a one-off template), ``parse_parameter_args`` (``--parameter K=V``).
+Public API: ``load_tree`` (parse + merge + validate + expand a stack tree), ``load_top`` (the top stack,
+ready for the executor), ``summarise`` (a tree's JSON form), ``evaluate`` (one expression in a one-off
+template), ``parse_parameter_args`` (``--parameter K=V``). Imported lazily, so that modules that need only
+``tripleo.engine.state`` stay cheap to import.
 """
 
-from tripleo.engine.api import evaluate, load_top, load_tree, parse_parameter_args, summarise
-from tripleo.engine.stack import Resource, Stack
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = ["Resource", "Stack", "evaluate", "load_top", "load_tree", "parse_parameter_args", "summarise"]
+
+_HOME = {
+    "Resource": "tripleo.engine.stack",
+    "Stack": "tripleo.engine.stack",
+    "evaluate": "tripleo.engine.api",
+    "load_top": "tripleo.engine.api",
+    "load_tree": "tripleo.engine.api",
+    "parse_parameter_args": "tripleo.engine.api",
+    "summarise": "tripleo.engine.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tripleo.engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

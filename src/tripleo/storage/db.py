@@ -10,8 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tripleo.errors import OperationError
@@ -57,10 +58,11 @@ class Database:
     def current(self) -> bool:
         """True when the database is at every migration head already (checked without loading Alembic)."""
         heads = _heads()
-        with self.engine.connect() as conn:
-            if not inspect(conn).has_table("alembic_version"):
-                return False
-            stamped = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+        try:
+            with self.engine.connect() as conn:
+                stamped = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+        except DBAPIError:  # no alembic_version table yet
+            return False
         return stamped == heads
 
     def upgrade(self) -> None:
