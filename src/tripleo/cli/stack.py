@@ -133,7 +133,12 @@ def _service() -> Any:
     from tripleo.resources.service import StackService
     from tripleo.storage import open_database
 
-    return StackService(open_database())
+    def provisioner() -> Any:
+        from tripleo.cli.baremetal_lab import LabProvisioner
+
+        return LabProvisioner()
+
+    return StackService(open_database(), provisioner=provisioner)
 
 
 def _options(backend: str, workers: int, resource_timeout: float, timeout: float) -> Any:

@@ -1,37 +1,197 @@
-"""The ``real`` backend's servers and ports: bare metal (tripleo.baremetal) and IPAM (tripleo.network).
+"""The ``real`` backend: servers on bare metal (tripleo.baremetal), ports from the IPAM (tripleo.network).
 
-Until those layers land, the real backend refuses servers and ports with a clear message and plans with
-``--backend noop`` instead.
+OS::Neutron::Net names a network; OS::Neutron::Subnet creates (or updates) it in the IPAM with its CIDR,
+gateway and allocation pools; OS::Neutron::Port takes an address from it (its owner is the port's
+physical id, so a resumed create gets the same address back). OS::Nova::Server reserves an available node
+by profile, takes its ctlplane address from its first port (or allocates one on ``network``), and deploys
+it through the node's driver with tripleo's SSH key; it completes when the node answers SSH.
 """
 
 from __future__ import annotations
 
+import logging
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from tripleo.engine.state import ActionContext, Outcome
-from tripleo.errors import OperationError
-from tripleo.resources import compute
+from tripleo.errors import InputError, OperationError
 from tripleo.resources.base import PluginBase
+from tripleo.storage import Database, tripleo_home
 
-__all__ = ["plugins"]
+__all__ = ["Networks", "RealNet", "RealPort", "RealServer", "RealSubnet", "plugins", "ssh_key"]
+
+LOG = logging.getLogger(__name__)
 
 
-class _Unavailable(PluginBase):
-    properties = {"*": False}
-    external = True
+def ssh_key() -> tuple[Path, str]:
+    """tripleo's SSH key for the nodes it deploys ($TRIPLEO_HOME/ssh/id_ed25519, made on first use)."""
+    directory = tripleo_home() / "ssh"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    key = directory / "id_ed25519"
+    if not key.exists():
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tripleo", "-f", str(key)],
+            check=True,
+            capture_output=True,
+        )
+    key.chmod(0o600)
+    return key, key.with_suffix(".pub").read_text().strip()
 
-    def __init__(self, type_name: str, layer: str) -> None:
-        self.type_name = type_name
-        self.layer = layer
+
+class Networks:
+    """Net physical id -> network name, shared by the Net, Subnet and Port plugins of one run."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def name(self, ref: Any) -> str:
+        if not isinstance(ref, str) or not ref:
+            raise InputError(f"network must be a network name or a Net resource, not {ref!r}")
+        return self.names.get(ref, ref)
+
+
+class RealNet(PluginBase):
+    type_name = "OS::Neutron::Net"
+    properties = {"name": False, "*": True}
+
+    def __init__(self, nets: Networks) -> None:
+        self.nets = nets
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
-        raise OperationError(f"{self.type_name} needs {self.layer}; use --backend noop to plan without it")
+        name = str(props.get("name") or ctx.name)
+        self.nets.names[ctx.physical_id] = name
+        return Outcome({"name": name, "status": "ACTIVE"}, {"name": name})
 
 
-def plugins() -> list[PluginBase]:
-    return [
-        _Unavailable("OS::Nova::Server", "the bare-metal layer"),
-        compute.NoopNet(),
-        compute.NoopSubnet(),
-        _Unavailable("OS::Neutron::Port", "the network IPAM"),
-    ]
+class RealSubnet(PluginBase):
+    type_name = "OS::Neutron::Subnet"
+    properties = {"allocation_pools": True, "gateway_ip": True, "name": True, "*": False}
+    external = True
+
+    def __init__(self, db: Database, nets: Networks) -> None:
+        self.db, self.nets = db, nets
+
+    def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
+        from tripleo.network import ensure_network
+
+        network = self.nets.name(props.get("network") or props.get("network_id"))
+        cidr = str(props.get("cidr") or "")
+        pools = [(str(p["start"]), str(p["end"])) for p in props.get("allocation_pools") or []]
+        gateway = props.get("gateway_ip") or None
+        ensure_network(self.db, network, cidr, pools, gateway=gateway)
+        attrs = {
+            "name": props.get("name") or ctx.name,
+            "cidr": cidr,
+            "gateway_ip": gateway,
+            "network_id": network,
+        }
+        return Outcome(attrs, {"network": network})
+
+
+class RealPort(PluginBase):
+    type_name = "OS::Neutron::Port"
+    properties = {"name": True, "*": False}
+    external = True
+
+    def __init__(self, db: Database, nets: Networks) -> None:
+        self.db, self.nets = db, nets
+
+    def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
+        from tripleo.network import allocate_port
+
+        network = self.nets.name(props.get("network") or props.get("network_id"))
+        fixed = (props.get("fixed_ips") or [{}])[0] or {}
+        port = allocate_port(
+            self.db, network, owner=ctx.physical_id, name=str(props.get("name") or ctx.name),
+            fixed_ip=fixed.get("ip_address"),
+        )  # fmt: skip
+        subnet = {"cidr": port.cidr, "gateway_ip": port.gateway, "ip_version": 6 if ":" in port.ip else 4}
+        attrs = {
+            "name": port.name,
+            "ip_address": port.ip,
+            "fixed_ips": [{"ip_address": port.ip, "subnet_id": port.network}],
+            "subnets": [subnet],
+            "network_id": network,
+            "status": "ACTIVE",
+        }
+        return Outcome(attrs, {"port_id": port.id, "network": network})
+
+    def delete(self, ctx: ActionContext) -> None:
+        from tripleo.network import release_port
+
+        port_id = ctx.data.get("port_id")
+        if port_id:
+            release_port(self.db, str(port_id))
+
+
+class RealServer(PluginBase):
+    type_name = "OS::Nova::Server"
+    properties = {"name": False, "metadata": True, "*": False}
+    external = True
+
+    def __init__(self, db: Database, nets: Networks, provisioner: Any) -> None:
+        self.db, self.nets, self.provisioner = db, nets, provisioner
+
+    def _profile(self, props: dict[str, Any]) -> str | None:
+        hints = props.get("scheduler_hints") or {}
+        profile = hints.get("capabilities:profile") if isinstance(hints, dict) else None
+        flavor = props.get("flavor")
+        if not profile and isinstance(flavor, str) and flavor not in ("", "baremetal"):
+            profile = flavor
+        return str(profile) if profile else None
+
+    def _ctlplane(self, ctx: ActionContext, props: dict[str, Any]) -> Any:
+        from tripleo.network import allocate_port, list_ports
+
+        networks = props.get("networks") or []
+        first = networks[0] if networks and isinstance(networks[0], dict) else {}
+        if first.get("port"):
+            found = list_ports(self.db, owner=str(first["port"]))
+            if not found:
+                raise OperationError(f"port {first['port']} of server {ctx.name} has no address")
+            return found[0]
+        network = self.nets.name(first.get("network") or "ctlplane")
+        return allocate_port(self.db, network, owner=ctx.physical_id, name="ctlplane")
+
+    def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
+        from tripleo.baremetal import deploy_node, reserve_node
+
+        name = str(props.get("name") or ctx.name)
+        node = reserve_node(self.db, profile=self._profile(props), instance_uuid=ctx.physical_id, name=name)
+        port = self._ctlplane(ctx, props)
+        _, public = ssh_key()
+        deploy_node(
+            self.db, node.uuid, hostname=name, ssh_public_key=public, ctlplane_ip=port.ip,
+            ctlplane_cidr=port.cidr, gateway=port.gateway, timeout=ctx.timeout or 600.0,
+            provisioner=self.provisioner,
+        )  # fmt: skip
+        attrs = {
+            "name": name,
+            "first_address": port.ip,
+            "networks": {port.network: [port.ip]},
+            "addresses": {port.network: [{"addr": port.ip, "version": 6 if ":" in port.ip else 4}]},
+            "os_collect_config": {},
+            "show": {"id": ctx.physical_id, "name": name, "status": "ACTIVE", "node": node.uuid},
+        }
+        return Outcome(
+            attrs,
+            {"node_uuid": node.uuid, "ctlplane_port": port.id, "port_owned": port.owner == ctx.physical_id},
+        )
+
+    def delete(self, ctx: ActionContext) -> None:
+        from tripleo.baremetal import undeploy_node
+        from tripleo.network import release_port
+
+        node_uuid = ctx.data.get("node_uuid")
+        if node_uuid:
+            undeploy_node(self.db, str(node_uuid), provisioner=self.provisioner)
+        if ctx.data.get("port_owned") and ctx.data.get("ctlplane_port"):
+            release_port(self.db, str(ctx.data["ctlplane_port"]))
+
+
+def plugins(db: Database | None, provisioner: Any) -> list[PluginBase]:
+    if db is None:
+        raise OperationError("the real backend needs a database")
+    nets = Networks()
+    return [RealNet(nets), RealSubnet(db, nets), RealPort(db, nets), RealServer(db, nets, provisioner)]

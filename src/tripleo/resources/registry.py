@@ -21,8 +21,9 @@ _DEPLOYMENTS = ("OS::Heat::SoftwareDeployment", "OS::Heat::StructuredDeployment"
 class Plugins:
     """Type name -> plugin for one backend; unknown native types act as OS::Heat::None."""
 
-    def __init__(self, backend: str = "real") -> None:
+    def __init__(self, backend: str = "real", db: Any = None, provisioner: Any = None) -> None:
         self.backend = backend
+        self.db, self.provisioner = db, provisioner
         self.book = software.ConfigBook()
         plugins: list[PluginBase] = [
             heat.NoneResource(),
@@ -40,7 +41,7 @@ class Plugins:
         if backend == "real":
             from tripleo.resources import provisioned
 
-            return provisioned.plugins()
+            return provisioned.plugins(self.db, self.provisioner)
         return [compute.NoopServer(), compute.NoopNet(), compute.NoopSubnet(), compute.NoopPort()]
 
     def plugin(self, type_name: str) -> Plugin:

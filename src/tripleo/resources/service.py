@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -105,8 +105,10 @@ def _digest(files: dict[str, str], parameters: dict[str, Any], backend: str) -> 
 class StackService:
     """Create, update, delete and inspect stacks in one database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, provisioner: Callable[[], Any] | None = None) -> None:
         self.db = db
+        # makes the lab's provisioning primitives (for lab-driven nodes), only when servers are built
+        self.provisioner = provisioner
 
     # -- queries ----------------------------------------------------------------------------------------
 
@@ -281,7 +283,11 @@ class StackService:
         from tripleo.resources.registry import Plugins
 
         return Executor(
-            Plugins(opts.backend),
+            Plugins(
+                opts.backend,
+                self.db,
+                self.provisioner() if self.provisioner and opts.backend == "real" else None,
+            ),
             _Store(ResourceTable(self.db, stack_id)),
             workers=opts.workers,
             resource_timeout=opts.resource_timeout,
