@@ -31,36 +31,29 @@ HEAT_ALL_CC10 = {"create": 52.5, "update": 90.3, "no-op update": 61.9, "delete":
 
 
 def run(args: list[str], cwd: Path, home: Path) -> tuple[float, float]:
+    """One ``tripleo`` process: wall seconds and its own peak RSS in MB (from wait4)."""
     env = {**os.environ, "TRIPLEO_HOME": str(home)}
     env.pop("TRIPLEO_DB_URL", None)
-    started = time.perf_counter()
-    proc = subprocess.Popen([str(TRIPLEO), *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()
-    _, status, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"tripleo {' '.join(args)} failed: {err.decode().strip()}")
-    rss = usage.ru_maxrss / 1024 if usage else _children_rss()
-    return elapsed, rss
-
-
-_LAST_RSS = [0.0]
-
-
-def _children_rss() -> float:
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    # RUSAGE_CHILDREN is the maximum over all children so far; report it (an upper bound per process)
-    _LAST_RSS[0] = peak
-    return peak
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(TRIPLEO), *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"tripleo {' '.join(args)} failed: {err.read().decode().strip()}")
+    return elapsed, usage.ru_maxrss / 1024
 
 
 def workloads(tmp: Path) -> list[tuple[str, Path, list[str], list[str]]]:
     out = []
     for n in (10, 100, 1000):
         base = ["-t", "overcloud.yaml", "-e", "env.yaml", "--parameter", f"ComputeCount={n}"]
-        out.append((f"heat-shaped ComputeCount={n}", SHAPED, base, ["--parameter", "CloudName=changed.example.com"]))
+        out.append(
+            (f"heat-shaped ComputeCount={n}", SHAPED, base, ["--parameter", "CloudName=changed.example.com"])
+        )
     spec = importlib.util.spec_from_file_location("gen_flat", SHARED / "bench" / "gen_flat.py")
     assert spec and spec.loader
     gen_flat = importlib.util.module_from_spec(spec)
@@ -82,6 +75,7 @@ def measure(name: str, cwd: Path, base: list[str], change: list[str], tmp: Path)
         ("delete", ["stack", "delete", "b"]),
     ]
     result: dict[str, object] = {}
+    run(["stack", "list"], cwd, home)  # the undercloud's database exists before the first create
     for op, args in ops:
         seconds, rss = run(args, cwd, home)
         result[op] = round(seconds, 3)
