@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tripleo.errors import InputError
 from tripleo.network.model import IPAddress, ServicePort
 
 __all__ = ["TABLE", "Binding", "render_ruleset"]
@@ -44,10 +43,7 @@ def render_ruleset(
     service_map: Mapping[str, Sequence[ServicePort]],
     bindings: Sequence[Binding],
 ) -> str:
-    """The nftables script for one node: it replaces table ``inet tripleo`` atomically (apply twice, get one).
-
-    :raises InputError: a service the map does not know.
-    """
+    """The nftables script for one node; it replaces table ``inet tripleo`` atomically (idempotent)."""
     by_net: dict[str, Binding] = {b.network: b for b in bindings}
     lines = [
         f"table inet {TABLE}",
@@ -71,9 +67,7 @@ def render_ruleset(
         "    meta l4proto { icmp, ipv6-icmp } accept",
     ]
     for service in services:
-        if service not in service_map:
-            raise InputError(f"node {node}: service {service!r} is not in the service map")
-        for rule in service_map[service]:
+        for rule in service_map.get(service, ()):  # unknown services are reported by netenv validate
             found = by_net.get(rule.network)
             if found is None:
                 continue  # the role does not join that network: reported by netenv validate

@@ -212,9 +212,6 @@ def _check_unique(devices: Sequence[Device]) -> None:
     seen: dict[str, str] = {}
     trunks: dict[tuple[str, int], str] = {}
     for dev, _ in walk(devices):
-        if dev.name in seen:
-            raise _fail(f"device {dev.name} is defined twice (also at {seen[dev.name]})", dev.path)
-        seen[dev.name] = dev.path
         if dev.type == "vlan" and dev.vlan_id is not None and dev.device is not None:
             key = (dev.device, dev.vlan_id)
             if key in trunks:
@@ -222,6 +219,9 @@ def _check_unique(devices: Sequence[Device]) -> None:
                     f"duplicate VLAN id {dev.vlan_id} on trunk {dev.device} (also at {trunks[key]})", dev.path
                 )
             trunks[key] = dev.path
+        if dev.name in seen:
+            raise _fail(f"device {dev.name} is defined twice (also at {seen[dev.name]})", dev.path)
+        seen[dev.name] = dev.path
     for dev, _ in walk(devices):
         if dev.type == "vlan" and dev.device not in seen:
             raise _fail(
