@@ -227,7 +227,7 @@ class Executor:
                 last_flush = self.clock()
             if not self._futures:
                 return
-            timeout = max(0.01, min(1.0, self._deadline - self.clock()))
+            timeout = max(0.01, min(1.0, self.resource_timeout / 4, self._deadline - self.clock()))
             try:
                 done = [self._completed.get(timeout=timeout)]
             except queue.Empty:
@@ -237,19 +237,20 @@ class Executor:
                     done.append(self._completed.get_nowait())
                 except queue.Empty:
                     break
+            self._check_timeouts()
             for future in done:
                 self._finish(future)
-            self._check_timeouts()
 
     def _check_timeouts(self) -> None:
         now = self.clock()
         if now > self._deadline:
-            self._fail("", f"stack timed out after {self.stack_timeout:.0f} s")
+            self._fail("", f"stack timed out after {self.stack_timeout:g} s")
         for future, info in list(self._futures.items()):
             if now - info[-1] > self.resource_timeout:
                 record: ResourceRecord = info[2] if isinstance(info[2], ResourceRecord) else info[1]
-                self._fail(record.path, f"timed out after {self.resource_timeout:.0f} s")
-                record.status, record.reason = FAILED, f"timed out after {self.resource_timeout:.0f} s"
+                reason = f"timed out after {self.resource_timeout:g} s"
+                self._fail(record.path, reason)
+                record.status, record.reason = FAILED, reason
                 self._save(record)
                 del self._futures[future]
 
