@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 
 from tripleo.errors import InputError, OperationError, TripleoError
 from tripleo.network.firewall import TABLE
-from tripleo.network.nicconfig import NIC_NAME, Device, RouteSpec, parse_network_config, walk
+from tripleo.network.nicconfig import NIC_NAME, Device, RouteSpec, parse_network_config, resolve_nics, walk
 
 __all__ = [
     "Facts",
@@ -34,6 +35,7 @@ __all__ = [
     "main",
     "plan",
     "read_facts",
+    "resolve_rule_nics",
 ]
 
 _MODULES = {"vlan": "8021q", "linux_bond": "bonding"}
@@ -259,12 +261,30 @@ def apply_firewall(rules: str, dry_run: bool = False) -> bool:
     return not dry_run and _nft_table() != before
 
 
+def resolve_rule_nics(rules: str, nics: Sequence[str]) -> str:
+    """Replace quoted ``"nicN"`` interface names in firewall rules with this host's N-th NIC.
+
+    :raises InputError: a nicN beyond ``nics``, or any nicN left when no NICs are given.
+    """
+
+    def name(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        if not 1 <= index <= len(nics):
+            raise InputError(f"firewall rules use nic{index}: this host has {len(nics)} NICs given (--nics)")
+        return f'"{nics[index - 1]}"'
+
+    return re.sub(r'"nic(\d+)"', name, rules)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tripleo.network.apply", description=__doc__.split("\n")[0]
     )
     parser.add_argument("config", type=Path, help="NIC config (JSON or YAML network_config, nicN resolved)")
     parser.add_argument("--firewall", type=Path, help="nftables rules for this node")
+    parser.add_argument(
+        "--nics", help="this host's NICs in order (eth0,eth1,...) for nicN names left in the files"
+    )
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     try:
@@ -275,6 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             data = yaml.safe_load(args.config.read_text())
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"cannot read NIC config: {exc}", file=str(args.config)) from exc
+        nics = [n for n in (args.nics or "").split(",") if n]
+        if nics:
+            data = resolve_nics(data, nics, "this host")
         devices = parse_network_config(data)
         with IPRoute() as ipr:
             changes = apply(devices, ipr, args.dry_run)
@@ -283,7 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not changes:
             print("network: no changes")
         if args.firewall:
-            changed = apply_firewall(args.firewall.read_text(), args.dry_run)
+            rules = resolve_rule_nics(args.firewall.read_text(), nics)
+            changed = apply_firewall(rules, args.dry_run)
             print("firewall: " + ("applied" if changed else "checked" if args.dry_run else "no changes"))
     except TripleoError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from tripleo.errors import InputError, OperationError
-from tripleo.network.apply import Facts, LinkFact, plan
+from tripleo.network.apply import Facts, LinkFact, plan, resolve_rule_nics
 from tripleo.network.firewall import Binding, render_ruleset
 from tripleo.network.model import ServicePort
 from tripleo.network.nicconfig import L3Device, RouteSpec, parse_network_config, resolve_nics
@@ -144,3 +144,11 @@ def test_applier_refuses_what_this_host_cannot_do(config: list[dict[str, object]
     facts = _facts(eth0=LinkFact(2, "veth", 1500, True, None))
     with pytest.raises(OperationError, match=message):
         plan(parse_network_config(config), facts)
+
+
+def test_firewall_nic_names_resolve_on_the_host() -> None:
+    rules = 'ip daddr { 172.16.2.4 } iifname != "nic3" drop\niifname "nic1" tcp dport { 22 } accept\n'
+    expected = rules.replace('"nic3"', '"eth2"').replace('"nic1"', '"eth0"')
+    assert resolve_rule_nics(rules, ["eth0", "eth1", "eth2"]) == expected
+    with pytest.raises(InputError, match="firewall rules use nic3: this host has 2 NICs"):
+        resolve_rule_nics(rules, ["eth0", "eth1"])
