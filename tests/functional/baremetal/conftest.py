@@ -7,7 +7,6 @@ per host, so labs never overlap.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -21,40 +20,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from labkit import RunningLab, lab_names, skip_reason
+from metalkit import EMULATOR, PASSWORD, SYSTEMS, USER, Emulator
 
 from tripleo.lab import Lab
-
-EMULATOR = Path(sys.executable).with_name("sushy-emulator")
-USER, PASSWORD = "admin", "redfish-pw"
-SYSTEMS = [
-    {
-        "uuid": f"5e1f0000-0000-4000-8000-00000000000{i}",
-        "name": f"rf-{i}",
-        "power_state": "Off",
-        "nics": [{"mac": f"52:54:00:7f:00:{i}0", "ip": f"10.9.0.{i}"}, {"mac": f"52:54:00:7f:00:{i}1"}],
-    }
-    for i in range(3)
-]
-
-
-class Emulator:
-    """A running sushy-emulator: its URL and a few direct Redfish calls (for set-up and checks)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.auth = (USER, PASSWORD)
-
-    def system_url(self, index: int) -> str:
-        return f"{self.url}/redfish/v1/Systems/{SYSTEMS[index]['uuid']}"
-
-    def power_state(self, index: int) -> str:
-        state: str = requests.get(self.system_url(index), auth=self.auth, timeout=10).json()["PowerState"]
-        return state
-
-    def reset(self, index: int, reset_type: str) -> None:
-        target = f"{self.system_url(index)}/Actions/ComputerSystem.Reset"
-        response = requests.post(target, json={"ResetType": reset_type}, auth=self.auth, timeout=10)
-        assert response.status_code < 300, response.text
 
 
 def _free_port() -> int:
@@ -130,10 +98,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
+    """A TRIPLEO_HOME of the test's own."""
     path = tmp_path / "home"
     path.mkdir(mode=0o700)
     return path
-
-
-def tripleo_env(home: Path, db_url: str) -> dict[str, str]:
-    return {**os.environ, "TRIPLEO_HOME": str(home), "TRIPLEO_DB_URL": db_url}

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-
-from conftest import PASSWORD, SYSTEMS, USER, Emulator, tripleo_env
+from metalkit import PASSWORD, SYSTEMS, USER, Emulator, tripleo_env
 
 TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
 pytestmark = pytest.mark.slow

@@ -2,14 +2,18 @@
 
 IPMI cannot inspect hardware out of band (Ironic inspects such nodes in band, with a ramdisk), so inspection
 through this driver reports nothing and the imported properties stay. pyghmi keeps one session per BMC and
-user in process-wide state; calls are serialised with a lock so threads never interleave on it.
+user in process-wide state; opening a second ``Command`` on a BMC whose session is still logged in can wait
+forever (pyghmi takes the live session for one still logging in). So the driver keeps one ``Command`` per
+BMC and user for the life of the process, drops it when it fails, and runs every pyghmi call on one
+long-lived worker thread (pyghmi is not thread-safe), never waiting more than ``CALL_TIMEOUT`` for it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 from pyghmi import exceptions as ipmi_exc  # type: ignore[import-untyped]
@@ -22,7 +26,9 @@ __all__ = ["IpmiBmc"]
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
-_LOCK = threading.Lock()
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyghmi")
+_CLIENTS: dict[tuple[str, int, str, str], Any] = {}
+CALL_TIMEOUT = 120.0
 
 # IPMI chassis power words -> tripleo, and back.
 POWER_STATES = {"on": states.POWER_ON, "off": states.POWER_OFF}
@@ -46,20 +52,33 @@ class IpmiBmc:
         return f"IpmiBmc({self.address}:{self.port})"
 
     def _call(self, what: str, func: Callable[[Any], T]) -> T:
+        try:
+            return _WORKER.submit(self._run, what, func).result(timeout=CALL_TIMEOUT)
+        except FutureTimeout as exc:
+            raise DriverError(
+                f"IPMI BMC {self.address}:{self.port}: {what}: no answer in {CALL_TIMEOUT:.0f} s"
+            ) from exc
+
+    def _run(self, what: str, func: Callable[[Any], T]) -> T:
         where = f"IPMI BMC {self.address}:{self.port}"
-        with _LOCK:
-            try:
+        key = (self.address, self.port, self._user, self._password)
+        try:
+            client = _CLIENTS.get(key)
+            if client is None:
                 client = ipmi_command.Command(
                     bmc=self.address, port=self.port, userid=self._user, password=self._password
                 )
-                return func(client)
-            except ipmi_exc.IpmiException as exc:
-                reason = str(exc)
-                if reason in ("", "None") or "timeout" in reason.lower():
-                    reason = "no answer (check pm_addr and pm_port)"
-                raise DriverError(f"{where}: {what}: {reason}") from exc
-            except (OSError, ValueError, KeyError) as exc:
-                raise DriverError(f"{where}: {what}: {exc}") from exc
+                _CLIENTS[key] = client
+            return func(client)
+        except ipmi_exc.IpmiException as exc:
+            _CLIENTS.pop(key, None)
+            reason = str(exc)
+            if reason in ("", "None") or "timeout" in reason.lower():
+                reason = "no answer (check pm_addr and pm_port)"
+            raise DriverError(f"{where}: {what}: {reason}") from exc
+        except (OSError, ValueError, KeyError) as exc:
+            _CLIENTS.pop(key, None)
+            raise DriverError(f"{where}: {what}: {exc}") from exc
 
     def get_power_state(self) -> str | None:
         def read(client: Any) -> str | None:

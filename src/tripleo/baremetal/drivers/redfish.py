@@ -47,6 +47,8 @@ def base_url(info: Mapping[str, Any]) -> str:
     """The BMC's base URL from ``pm_addr`` (and ``pm_port``, which overrides a port in ``pm_addr``)."""
     addr = str(info["pm_addr"])
     if "://" not in addr:
+        if addr.count(":") > 1 and not addr.startswith("["):
+            addr = f"[{addr}]"  # a bare IPv6 address
         addr = f"https://{addr}"
     parts = urlsplit(addr)
     host = parts.hostname or ""
