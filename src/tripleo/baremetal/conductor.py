@@ -286,6 +286,12 @@ class Conductor:
                 session.delete(self._row(session, node_uuid))
             return node
 
+    def set_maintenance(self, ident: str, on: bool, reason: str | None = None) -> Node:
+        """Put a node in maintenance (the scheduler and profiles skip it) or take it out."""
+        node_uuid = self.resolve(ident)
+        with self.locked(node_uuid, "maintenance"):
+            return self.set_fields(node_uuid, maintenance=on, maintenance_reason=reason if on else None)
+
     def each(self, idents: Sequence[str], action: Callable[[str], Node]) -> list[Outcome]:
         """Run ``action`` on every node, several at a time; one outcome per node, in order."""
 

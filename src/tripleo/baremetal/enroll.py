@@ -299,7 +299,16 @@ def check_existing(
     :param macs: enrolled MAC -> the name (or uuid) of its node.
     """
     problems = []
+    taken = {node_uuid: name for name, (node_uuid, _) in names.items()}
     for spec in specs:
+        if spec.uuid in taken and taken[spec.uuid] != spec.name:
+            problems.append(
+                InputError(
+                    f"uuid {spec.uuid} is taken by node {taken[spec.uuid]}",
+                    file=file,
+                    path=f"{spec.path}.uuid",
+                )
+            )
         owner = names.get(spec.name) if spec.name else None
         if owner is not None and owner[1] != spec.bmc:
             problems.append(

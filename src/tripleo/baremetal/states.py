@@ -8,6 +8,7 @@
                                       \\--fail--> clean failed                             --done--> active
     active --undeploy--> deleting --done--> cleaning --done--> available
     deploying / wait call-back --fail--> deploy failed --undeploy--> deleting --fail--> error
+                                         deploy failed --deploy--> deploying (a retry)
 
 A state ending in ``ing`` (and ``wait call-back``) is transient: a process works on the node and holds its
 lock. A transient node whose lock owner died was interrupted; :data:`INTERRUPTED` says where it lands.
@@ -71,7 +72,7 @@ _MACHINE: dict[str, dict[str, str]] = {
     DEPLOYING: {"wait": WAIT_CALLBACK, "done": ACTIVE, "fail": DEPLOY_FAILED},
     WAIT_CALLBACK: {"done": ACTIVE, "fail": DEPLOY_FAILED},
     ACTIVE: {"undeploy": DELETING},
-    DEPLOY_FAILED: {"undeploy": DELETING},
+    DEPLOY_FAILED: {"undeploy": DELETING, "deploy": DEPLOYING},
     DELETING: {"done": CLEANING, "fail": ERROR},
     ERROR: {"undeploy": DELETING, "manage": MANAGEABLE},
 }

@@ -80,3 +80,25 @@ def power_off(node_ident: str, power_timeout: float) -> None:
     """Power NODE off (hard)."""
     result = conductor(power_timeout).power(node_ident, states.POWER_OFF)
     click.echo(f"{result.label}: {result.power_state}")
+
+
+@node.group()
+def maintenance() -> None:
+    """Maintenance mode: the scheduler and `profiles match` leave such nodes alone."""
+
+
+@maintenance.command("set")
+@click.argument("node_ident", metavar="NODE")
+@click.option("--reason", help="Why (shown by `baremetal node show`).")
+def maintenance_set(node_ident: str, reason: str | None) -> None:
+    """Put NODE in maintenance."""
+    result = conductor().set_maintenance(node_ident, True, reason)
+    click.echo(f"{result.label}: maintenance on")
+
+
+@maintenance.command("unset")
+@click.argument("node_ident", metavar="NODE")
+def maintenance_unset(node_ident: str) -> None:
+    """Take NODE out of maintenance."""
+    result = conductor().set_maintenance(node_ident, False)
+    click.echo(f"{result.label}: maintenance off")

@@ -76,9 +76,26 @@ def _normal(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def props_digest(value: Any) -> str:
-    """A stable digest of resolved properties: equal digests mean nothing to do."""
-    return hashlib.sha256(_normal(value).encode()).hexdigest()
+def props_digest(value: Any, memo: dict[int, tuple[Any, str]] | None = None) -> str:
+    """A stable digest of resolved properties: equal digests mean nothing to do.
+
+    ``memo`` (object id -> (object, digest)) spares re-encoding a large value shared by many resources,
+    such as the input every member of a deployment group receives.
+    """
+    if not isinstance(value, dict) or memo is None:
+        return hashlib.sha256(_normal(value).encode()).hexdigest()
+    parts = []
+    for key in sorted(value, key=str):
+        item = value[key]
+        if isinstance(item, (dict, list)):
+            known = memo.get(id(item))
+            if known is None or known[0] is not item:
+                known = (item, hashlib.sha256(_normal(item).encode()).hexdigest())
+                memo[id(item)] = known
+            parts.append(f"{key!r}:{known[1]}")
+        else:
+            parts.append(f"{key!r}={_normal(item)}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _changed_keys(old: Any, new: Any) -> set[str]:
@@ -135,6 +152,7 @@ class Executor:
             tuple[Callable[..., Any], tuple[Any, ...], tuple[Any, ...], bool]
         ] = collections.deque()
         self._external_waiting = 0
+        self._memo: dict[int, tuple[Any, str]] = {}
         self._completed: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self._root: _Run | None = None
         self._deadline = 0.0
@@ -222,7 +240,7 @@ class Executor:
             if self.failure is None:
                 schedule(pool)
             self._start_backlog(pool)
-            if not self._futures or self.clock() - last_flush > 0.25 or len(self._out_records) > 2000:
+            if not self._futures or self.clock() - last_flush > 0.25 or len(self._out_records) > 500:
                 self._flush()
                 last_flush = self.clock()
             if not self._futures:
@@ -307,7 +325,7 @@ class Executor:
             status=IN_PROGRESS,
             physical_id=physical_id,
             properties=props,
-            props_hash=props_digest(props),
+            props_hash=props_digest(props, self._memo),
             requires=sorted(res.requires),
         )
 
@@ -336,14 +354,16 @@ class Executor:
         plugin = self.plugins.plugin(res.impl.native or "")
         old: dict[str, Any] = {}
         if stored is not None and stored.status == COMPLETE and stored.action != "DELETE":
-            if stored.type == res.type and stored.props_hash == props_digest(props):
+            if stored.type == res.type and stored.props_hash == props_digest(props, self._memo):
                 run.stack.live[res.name] = NativeLive(stored.physical_id, stored.attributes)
                 self.result.counts["unchanged"] += 1
                 self._done(run, res)
                 return
-            if stored.properties is None:
-                stored.properties = self.store.properties(stored.path)
-            old = stored.properties if isinstance(stored.properties, dict) else {}
+            # fetched on demand and not kept: a tree's stored properties can be large
+            loaded = (
+                stored.properties if stored.properties is not None else self.store.properties(stored.path)
+            )
+            old = loaded if isinstance(loaded, dict) else {}
             same_type = stored.type == res.type and stored.implementation == res.impl.display
             if same_type and plugin.can_update(_changed_keys(old, props)):
                 action, physical_id, label = "UPDATE", stored.physical_id, "updated in place"

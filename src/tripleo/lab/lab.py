@@ -26,7 +26,7 @@ from tripleo.lab import network
 from tripleo.lab.config import PREFIX, LabConfig, NodeSpec, parse_config
 from tripleo.lab.drive import ConfigDrive, read_config_drive, write_config_drive_files
 from tripleo.lab.paths import DISK_DIRS, LabPaths, tripleo_home, write_private
-from tripleo.lab.power import NODE_ENV
+from tripleo.lab.power import NODE_ENV, POWER_ON_LINE
 from tripleo.lab.system import (
     Runner,
     SubprocessRunner,
@@ -215,6 +215,21 @@ class Lab:
 
     def is_on(self, node: str) -> bool:
         return bool(netns_pids(self.runner, self.config().node(node).netns))
+
+    def is_up(self, node: str) -> bool:
+        """On, and its init finished booting (hostname, addresses, sshd) in the latest boot."""
+        if not self.is_on(node):
+            return False
+        try:
+            lines = self.paths.node(node).console_log.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return False
+        for line in reversed(lines):
+            if line == "tl-init: up":
+                return True
+            if line == POWER_ON_LINE:
+                return False
+        return False
 
     def status(self) -> list[NodeStatus]:
         """Every node with its power state, BMC port, ctlplane address (from its config drive), NICs.

@@ -46,6 +46,9 @@ def node_argv(node: NodeSpec, paths: NodePaths, python: str = sys.executable) ->
     ]
 
 
+POWER_ON_LINE = "tl-lab: power on"
+
+
 class NodePower:
     """Power and boot device of one node (the :class:`~tripleo.lab.bmc.PowerControl` the BMC drives)."""
 
@@ -71,6 +74,8 @@ class NodePower:
         LOG.info("%s: power on", self.node.name)
         self.paths.root.mkdir(parents=True, exist_ok=True)
         with open(self.paths.console_log, "ab") as console:
+            console.write(POWER_ON_LINE.encode() + b"\n")  # marks where this boot's output starts
+            console.flush()
             self._proc = subprocess.Popen(
                 node_argv(self.node, self.paths),
                 stdin=subprocess.DEVNULL,

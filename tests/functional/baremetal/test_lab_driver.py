@@ -58,6 +58,27 @@ def test_import_lab_instackenv_then_introspect_all_manageable_provide(lab: Runni
         assert node["ports"] == sorted(spec.macs)  # one port per NIC
         assert node["profile"] == spec.profile
         assert node["driver_info"]["pm_password"] == "******"
+    # acceptance 3 on the lab's tagged nodes: node-0 profile:control, node-1 and node-2 profile:compute
+    match = tripleo(
+        env, "overcloud", "profiles", "match", "--role", "Controller=1", "--role", "Compute=2", "-f", "json"
+    )
+    assert [(c["role"], c["node"]) for c in json.loads(match.stdout)] == [
+        ("Controller", "node-0"),
+        ("Compute", "node-1"),
+        ("Compute", "node-2"),
+    ]
+    short = subprocess.run(
+        [TRIPLEO, "overcloud", "profiles", "match", "--control-scale", "1", "--compute-scale", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert short.returncode == 1
+    assert short.stderr.splitlines() == [
+        "ERROR: Compute needs 3 nodes with profile:compute, found 2 (node-1, node-2); the others lack it: "
+        "node-0 went to Controller"
+    ]
 
 
 def test_power_through_the_lab_bmc_and_deploy_a_node(lab: RunningLab, db_url: str) -> None:

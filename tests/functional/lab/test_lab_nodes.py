@@ -31,7 +31,7 @@ def test_etc_file_stays_in_its_node_and_survives_a_power_cycle(lab3: RunningLab)
     lab3.power_on("node-0")
     if lab3.ipmitool("node-1", "chassis", "power", "status") == "Chassis Power is off":
         lab3.power_on("node-1")
-    wait_until(lambda: lab3.api.is_on("node-1"), 5, "node-1 on")
+    wait_until(lambda: lab3.api.is_up("node-1"), 5, "node-1 up")
     lab3.wait_ssh("192.168.24.10")
     lab3.node_sh("node-0", "echo from-node-0 > /etc/tl-probe")
     assert not Path("/etc/tl-probe").exists()
@@ -58,7 +58,7 @@ def _reads(path: Path) -> str:
 
 def test_node_sees_its_own_root_and_a_read_only_usr(lab3: RunningLab) -> None:
     lab3.power_on("node-2")
-    wait_until(lambda: lab3.api.is_on("node-2"), 5, "node-2 on")
+    wait_until(lambda: lab3.api.is_up("node-2"), 5, "node-2 up")
     out = lab3.node_sh(
         "node-2",
         "hostname; ls -A /root; touch /usr/tl-x 2>&1; touch /tl-x 2>&1; ls /tmp | wc -l",
@@ -167,7 +167,7 @@ def test_provisioning_primitives_refuse_a_running_node_and_wipe_the_disk(lab3: R
     lab3.power_off("node-1")
     lab3.cli("lab", "wipe", "node-1")
     lab3.power_on("node-1")
-    wait_until(lambda: lab3.api.is_on("node-1"), 5, "node-1 on")
+    wait_until(lambda: lab3.api.is_up("node-1"), 5, "node-1 up")
     assert lab3.node_sh("node-1", "test -e /etc/tl-wiped; echo $?; hostname").stdout.split() == [
         "1",
         "node-1",

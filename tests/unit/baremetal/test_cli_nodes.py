@@ -107,6 +107,14 @@ def test_import_provide_list_show_power_delete(run: Any, tmp_path: Path, machine
     assert run("baremetal", "node", "power", "on", "node-1").stdout.strip() == "node-1: power on"
     assert machines.machines["node-1"].power == "power on"
     assert run("baremetal", "node", "power", "off", "node-1").stdout.strip() == "node-1: power off"
+    assert run("baremetal", "node", "maintenance", "set", "node-0", "--reason", "disk").stdout == (
+        "node-0: maintenance on\n"
+    )
+    assert (
+        json.loads(run("baremetal", "node", "show", "node-0", "-f", "json").stdout)["maintenance_reason"]
+        == "disk"
+    )
+    assert run("baremetal", "node", "maintenance", "unset", "node-0").stdout == "node-0: maintenance off\n"
     result = run("overcloud", "node", "delete", "node-2", "nope")
     assert result.exit_code == 1
     assert result.stdout.strip() == "node-2: deleted"

@@ -7,10 +7,12 @@ import os
 import stat
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from bmkit import FakeClock, fake_node
@@ -23,6 +25,7 @@ from tripleo.baremetal import (
     introspect,
     not_inspected,
     parse_nodes,
+    reserve_node,
     states,
     validate_import,
 )
@@ -237,3 +240,28 @@ def test_lock_names_are_node_uuid(conductor: Conductor, add_nodes: AddNodes) -> 
     acquire(conductor.db, ["other"], "x")
     release(conductor.db, ["other"])
     assert holders(conductor.db) == []
+
+
+def test_enroll_is_all_or_nothing(conductor: Conductor, add_nodes: AddNodes) -> None:
+    add_nodes(fake_node("node-0"))
+    # node-2 reuses node-0's MAC: the database refuses it, and node-1 (before it) is rolled back too
+    specs = parse_nodes([fake_node("node-1", mac_index=1), fake_node("node-2", mac_index=0)])
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        enroll(conductor, specs)
+    assert [n.name for n in conductor.nodes()] == ["node-0"]
+
+
+def test_import_refuses_a_uuid_of_another_node(conductor: Conductor, add_nodes: AddNodes) -> None:
+    (node_uuid,) = add_nodes(fake_node("node-0"))
+    specs = parse_nodes([fake_node("node-1", mac_index=1, uuid=node_uuid)])
+    with pytest.raises(ImportProblems, match=rf"nodes.0.uuid: uuid {node_uuid} is taken by node node-0"):
+        validate_import(conductor, specs, "f.json", reach=False)
+
+
+def test_maintenance_keeps_a_node_from_placement(conductor: Conductor, add_nodes: AddNodes) -> None:
+    add_nodes(fake_node("node-0", "compute"))
+    node = conductor.set_maintenance("node-0", True, "fan broken")
+    assert (node.maintenance, node.maintenance_reason) == (True, "fan broken")
+    with pytest.raises(OperationError, match="no node available: 1 available"):
+        reserve_node(conductor.db, profile="compute", instance_uuid=str(uuid.uuid4()), name="c")
+    assert conductor.set_maintenance("node-0", False).maintenance_reason is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -102,3 +104,21 @@ def test_release_only_undeployed_reservations(conductor: Conductor, add_nodes: A
     deploy(conductor, node_uuid, config(), reachable=lambda ip: True)
     with pytest.raises(OperationError, match="node node-0 is active: undeploy it instead of releasing"):
         release_node(conductor.db, node_uuid)
+
+
+def test_a_deploy_interrupted_by_a_dead_process_is_retried(
+    conductor: Conductor, add_nodes: AddNodes, db_url: str
+) -> None:
+    (node_uuid,) = add_nodes(fake_node("node-0"))
+    reserve_node(conductor.db, profile=None, instance_uuid=INSTANCE, name="n")
+    conductor.move(node_uuid, "deploy")
+    conductor.move(node_uuid, "wait")
+    script = (
+        "import os, sys\n"
+        "from tripleo.storage import Database, acquire\n"
+        "acquire(Database(sys.argv[1]), [sys.argv[2]], 'deploy n')\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, db_url, f"node:{node_uuid}"], check=True)
+    node = deploy(conductor, node_uuid, config(), reachable=lambda ip: True)
+    assert (node.provision_state, node.instance_uuid) == ("active", INSTANCE)

@@ -26,6 +26,7 @@ ALLOWED = [
     ("wait call-back", "fail", "deploy failed"),
     ("active", "undeploy", "deleting"),
     ("deploy failed", "undeploy", "deleting"),
+    ("deploy failed", "deploy", "deploying"),
     ("deleting", "done", "cleaning"),
     ("deleting", "fail", "error"),
     ("error", "undeploy", "deleting"),
