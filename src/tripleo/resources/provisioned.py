@@ -10,7 +10,10 @@ it through the node's driver with tripleo's SSH key; it completes when the node 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
+import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +27,30 @@ __all__ = ["Networks", "RealNet", "RealPort", "RealServer", "RealSubnet", "plugi
 LOG = logging.getLogger(__name__)
 
 
+_KEY_LOCK = threading.Lock()
+
+
 def ssh_key() -> tuple[Path, str]:
-    """tripleo's SSH key for the nodes it deploys ($TRIPLEO_HOME/ssh/id_ed25519, made on first use)."""
+    """tripleo's SSH key for the nodes it deploys ($TRIPLEO_HOME/ssh/id_ed25519, made on first use).
+
+    Safe when several servers ask at once, in threads or processes: the key is made aside and renamed into
+    place, public half first, so a reader never sees a private key without its public one.
+    """
     directory = tripleo_home() / "ssh"
     directory.mkdir(mode=0o700, exist_ok=True)
     key = directory / "id_ed25519"
-    if not key.exists():
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tripleo", "-f", str(key)],
-            check=True,
-            capture_output=True,
-        )
-    key.chmod(0o600)
+    with _KEY_LOCK:
+        if not key.exists():
+            with tempfile.TemporaryDirectory(dir=directory) as scratch:
+                made = Path(scratch) / "id_ed25519"
+                subprocess.run(
+                    ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tripleo", "-f", str(made)],
+                    check=True,
+                    capture_output=True,
+                )
+                made.chmod(0o600)
+                os.replace(made.with_suffix(".pub"), key.with_suffix(".pub"))
+                os.replace(made, key)
     return key, key.with_suffix(".pub").read_text().strip()
 
 
