@@ -1,7 +1,7 @@
 """``tripleo overcloud netenv validate|render`` and ``tripleo overcloud validate network``.
 
 Thin: parse arguments, build the plan (tripleo.network), render Heat NIC templates with the engine
-(:mod:`tripleo.cli.nic_heat`), print. Exit 1 when a check fails, 2 for unreadable input.
+(:mod:`tripleo.workflows.nic_heat`), print. Exit 1 when a check fails, 2 for unreadable input.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import Any
 
 import click
 
-from tripleo.cli.nic_heat import HeatNicRenderer
 from tripleo.cli.output import emit_list, format_options
 from tripleo.errors import OperationError, UsageError
 from tripleo.network.checks import CHECKS
 from tripleo.network.environment import NodeSpec, Plan, load_plan
 from tripleo.network.measure import default_probe, load_network_plan, measure
-from tripleo.network.netenv import IpamAllocator, Report, resolved_config, validate
+from tripleo.network.netenv import IpamAllocator, Report, validate, write_plan
 from tripleo.storage import open_database, tripleo_home
+from tripleo.workflows.nic_heat import HeatNicRenderer
 
 __all__ = ["register"]
 
@@ -163,34 +163,6 @@ def _segment_names(plan: Plan, nodes: Sequence[NodeSpec]) -> list[NodeSpec]:
     ]
 
 
-def _write(report: Report, out: Path, lab: bool) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    nodes = []
-    for result in report.nodes:
-        node_dir = out / result.spec.name
-        node_dir.mkdir(exist_ok=True)
-        (node_dir / "network_config.json").write_text(
-            json.dumps({"network_config": resolved_config(result)}, indent=2)
-        )
-        (node_dir / "firewall.nft").write_text(result.firewall or "")
-        entry: dict[str, Any] = {
-            "name": result.spec.name,
-            "role": result.spec.role,
-            "ctlplane": str(result.addresses["ctlplane"].ip) if "ctlplane" in result.addresses else None,
-            "addresses": {k: str(v) for k, v in result.addresses.items()},
-        }
-        if lab:
-            entry["netns"] = f"tl-{result.spec.name}"
-        nodes.append(entry)
-    path = out / "network-plan.json"
-    matrix = [
-        {k: r[k] for k in ("source", "target", "network", "address", "proof")} for r in _matrix_rows(report)
-    ]
-    path.write_text(json.dumps({"nodes": nodes, "vips": {k: str(v) for k, v in report.vips.items()},
-                                "matrix": matrix}, indent=2))  # fmt: skip
-    return path
-
-
 @netenv.command("render")
 @_plan_options
 @click.option("--node", "node_specs", multiple=True, required=True, help="NAME=ROLE (repeatable).")
@@ -208,7 +180,11 @@ def render_cmd(
     if not report.ok:
         _emit(report, "table", ())
         _fail_if_invalid(report)
-    path = _write(report, output_dir or tripleo_home() / "network", use_lab)
+    path = write_plan(
+        report,
+        output_dir or tripleo_home() / "network",
+        (lambda n: f"tl-{n}") if use_lab else (lambda _: None),
+    )
     click.echo(f"rendered {len(report.nodes)} nodes; network plan: {path}")
 
 

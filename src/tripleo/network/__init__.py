@@ -9,16 +9,22 @@ The stack layer (OS::Neutron::Net/Subnet/Port) calls the IPAM part::
     release_port(db, port.id)
 """
 
-from tripleo.network.ipam import (
-    PoolExhaustedError,
-    PortRecord,
-    allocate_port,
-    allocate_vip,
-    ensure_network,
-    list_ports,
-    release_port,
-    sync_networks,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tripleo.network.ipam import (
+        PoolExhaustedError,
+        PortRecord,
+        allocate_port,
+        allocate_vip,
+        ensure_network,
+        list_ports,
+        release_port,
+        sync_networks,
+    )
 
 __all__ = [
     "PoolExhaustedError",
@@ -30,3 +36,10 @@ __all__ = [
     "release_port",
     "sync_networks",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # lazy: the node-side applier (tripleo.network.apply) runs on nodes without the database layer
+    if name in __all__:
+        return getattr(importlib.import_module("tripleo.network.ipam"), name)
+    raise AttributeError(f"module 'tripleo.network' has no attribute {name!r}")

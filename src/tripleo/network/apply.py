@@ -305,14 +305,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(("would " if args.dry_run else "") + change)
         if not changes:
             print("network: no changes")
+        firewall_changed = False
         if args.firewall:
             rules = resolve_rule_nics(args.firewall.read_text(), nics)
-            changed = apply_firewall(rules, args.dry_run)
-            print("firewall: " + ("applied" if changed else "checked" if args.dry_run else "no changes"))
+            firewall_changed = apply_firewall(rules, args.dry_run)
+            done = "applied" if firewall_changed else "checked" if args.dry_run else "no changes"
+            print("firewall: " + done)
     except TripleoError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(json.dumps({"changed": bool(changes)}))
+    print(json.dumps({"changed": bool(changes) or firewall_changed}))
     return 0
 
 

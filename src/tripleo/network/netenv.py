@@ -5,8 +5,10 @@ prove isolation from the rendered configs (plan, then report; nothing on any hos
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from tripleo.errors import InputError, OperationError
@@ -36,6 +38,7 @@ __all__ = [
     "Report",
     "resolved_config",
     "validate",
+    "write_plan",
 ]
 
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -314,3 +317,43 @@ def resolved_config(result: NodeResult) -> Any:
     if not result.spec.nics:
         return result.config
     return resolve_nics(result.config, result.spec.nics, result.spec.name)
+
+
+def write_plan(report: Report, out: Path, netns: Callable[[str], str | None] = lambda _: None) -> Path:
+    """Write each node's resolved NIC config and firewall rules under ``out/<node>/`` and the network plan
+    (nodes, addresses, VIPs, the proof's matrix) that ``validate network`` measures against.
+
+    :param netns: a node's lab network namespace, when it is a lab node (pings then run inside it).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    nodes = []
+    for result in report.nodes:
+        node_dir = out / result.spec.name
+        node_dir.mkdir(exist_ok=True)
+        config = json.dumps({"network_config": resolved_config(result)}, indent=2)
+        (node_dir / "network_config.json").write_text(config)
+        (node_dir / "firewall.nft").write_text(result.firewall or "")
+        entry: dict[str, Any] = {
+            "name": result.spec.name,
+            "role": result.spec.role,
+            "ctlplane": str(result.addresses["ctlplane"].ip) if "ctlplane" in result.addresses else None,
+            "addresses": {k: str(v) for k, v in result.addresses.items()},
+        }
+        namespace = netns(result.spec.name)
+        if namespace:
+            entry["netns"] = namespace
+        nodes.append(entry)
+    matrix = [
+        {
+            "source": f.source,
+            "target": f.target.node,
+            "network": f.target.network,
+            "address": str(f.target.address),
+            "proof": f.reachable,
+        }
+        for f in report.flows
+    ]
+    path = out / "network-plan.json"
+    vips = {k: str(v) for k, v in report.vips.items()}
+    path.write_text(json.dumps({"nodes": nodes, "vips": vips, "matrix": matrix}, indent=2))
+    return path

@@ -1,4 +1,4 @@
-"""Render THT's Heat NIC templates with the engine (the CLI binds the engine and the network layers).
+"""Render THT's Heat NIC templates with the engine (a workflow: it binds the engine and the network layers).
 
 All nodes' templates are previewed in one wrapper stack: one ``<template>`` resource per node whose
 properties are the node's addresses and the plan's values under THT's parameter names (only those the

@@ -1,0 +1,131 @@
+"""``tripleo overcloud deploy | status | delete`` (python-tripleoclient's ``openstack overcloud ...``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tripleo.cli.output import emit_list, emit_one, format_options
+
+__all__ = ["register"]
+
+_HOST_COLUMNS = ["name", "role", "node", "ctlplane", "addresses"]
+
+
+def _service() -> Any:
+    from tripleo.cli.stack import _service as stack_service
+
+    return stack_service()
+
+
+def _progress(started: float) -> Any:
+    def say(message: str) -> None:
+        click.echo(f"[{time.perf_counter() - started:6.1f} s] {message}", err=True)
+
+    return say
+
+
+@click.command("deploy")
+@click.option("--stack", default="overcloud", show_default=True, help="Stack name.")
+@click.option(
+    "--templates",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Template directory with overcloud.yaml (default: the project's templates/).",
+)
+@click.option(
+    "-e", "--environment", "environments", multiple=True, metavar="ENV", help="Environment (repeatable)."
+)
+@click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Parameter (repeatable).")
+@click.option(
+    "--roles-file", type=click.Path(path_type=Path), help="roles_data.yaml (default: the project's)."
+)
+@click.option(
+    "--network-data", type=click.Path(path_type=Path), help="network_data.yaml (default: the project's)."
+)
+@click.option("--stack-only", is_flag=True, help="Write the config-download project but do not run it.")
+@click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Stack timeout (minutes).")
+def deploy_cmd(
+    stack: str, templates: Path | None, environments: tuple[str, ...], parameters: tuple[str, ...],
+    roles_file: Path | None, network_data: Path | None, stack_only: bool, workers: int, timeout: float,
+) -> None:  # fmt: skip
+    """Deploy the overcloud on available nodes: stack, networks, config download (re-run: it converges)."""
+    from tripleo.engine import parse_parameter_args
+    from tripleo.resources.service import Options
+    from tripleo.storage import open_database
+    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, deploy
+
+    started = time.perf_counter()
+    request = DeployRequest(
+        stack=stack,
+        templates=templates or DEFAULT_TEMPLATES,
+        environments=environments,
+        parameters=parse_parameter_args(parameters),
+        roles_file=roles_file,
+        network_data=network_data,
+        options=Options(workers=workers, stack_timeout=timeout * 60),
+        config_download=not stack_only,
+    )
+    result = deploy(_service(), open_database(), request, _progress(started))
+    emit_list([_host_row(h) for h in result.hosts], _HOST_COLUMNS, "table")
+    click.echo(f"config download: {result.project}")
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    verb = "Overcloud Deployed" if not stack_only else "Overcloud stack deployed, config download written"
+    click.echo(f"{verb} ({timings})")
+
+
+def _host_row(host: Any) -> dict[str, Any]:
+    addresses = host["addresses"] if isinstance(host, dict) else host.addresses
+    get = host.get if isinstance(host, dict) else lambda k: getattr(host, k)
+    return {
+        "name": get("name"),
+        "role": get("role"),
+        "node": get("node"),
+        "ctlplane": get("ctlplane"),
+        "addresses": {k: v for k, v in addresses.items() if k != "ctlplane"},
+    }
+
+
+@click.command("status")
+@click.option("--stack", default="overcloud", show_default=True)
+@format_options
+def status_cmd(stack: str, fmt: str, columns: tuple[str, ...]) -> None:
+    """The overcloud's stack state, its hosts with their addresses per network, and the VIPs."""
+    from tripleo.workflows.overcloud import status
+
+    data = status(_service(), stack)
+    if fmt in ("json", "yaml"):
+        emit_one(data, fmt)
+        return
+    click.echo(f"stack {stack}: {data['stack_status']}; deployment: {data['deployment_status']}")
+    if data["hosts"]:
+        emit_list([_host_row(h) for h in data["hosts"]], _HOST_COLUMNS, fmt, columns)
+    for network, vip in sorted(data["vips"].items()):
+        click.echo(f"VIP {network}: {vip}")
+
+
+@click.command("delete")
+@click.option("--stack", default="overcloud", show_default=True)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_cmd(stack: str, yes: bool) -> None:
+    """Delete the overcloud: stack, servers (nodes back to available), addresses, config download."""
+    from tripleo.resources.service import Options
+    from tripleo.storage import open_database
+    from tripleo.workflows.overcloud import delete
+
+    if not yes:
+        click.confirm(
+            f"Delete overcloud {stack}? Its nodes are powered off and returned to available", abort=True
+        )
+    final, freed = delete(_service(), open_database(), stack, Options())
+    click.echo(f"Overcloud {stack} deleted ({final}, {freed} addresses freed)")
+
+
+def register(group: click.Group) -> None:
+    """Add ``deploy``, ``status`` and ``delete`` to the ``overcloud`` group."""
+    group.add_command(deploy_cmd)
+    group.add_command(status_cmd)
+    group.add_command(delete_cmd)

@@ -1,0 +1,70 @@
+"""The node agent: tripleo's node-side code as one zip file that a node runs with its own ``python3``.
+
+Config download copies it to every node (``/var/lib/tripleo/tripleo-agent.pyz``) the way an overcloud image
+carries os-net-config: the NIC/firewall applier (:mod:`tripleo.network.apply`) with the pure-Python parts it
+needs (PyYAML without its C extension, pyroute2). Nothing of the deploying host's virtualenv has to be
+visible on the node. The zip is deterministic: the same code gives the same bytes, so a re-deploy copies
+nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import io
+import os
+import zipfile
+from pathlib import Path
+
+__all__ = ["AGENT_NAME", "build_agent"]
+
+AGENT_NAME = "tripleo-agent.pyz"
+
+# tripleo's own modules the applier imports (tripleo.network is lazy: no database layer on a node)
+_OWN = (
+    "__init__.py",
+    "errors.py",
+    "network/__init__.py",
+    "network/apply.py",
+    "network/firewall.py",
+    "network/model.py",
+    "network/nicconfig.py",
+)
+_THIRD_PARTY = ("yaml", "pyroute2")
+_MAIN = "import sys\n\nfrom tripleo.network.apply import main\n\nsys.exit(main())\n"
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _files() -> list[tuple[str, Path]]:
+    own = Path(importlib.import_module("tripleo").__file__ or "").parent
+    files = [(f"tripleo/{rel}", own / rel) for rel in _OWN]
+    for package in _THIRD_PARTY:
+        root = Path(importlib.import_module(package).__file__ or "").parent
+        files += [(f"{package}/{p.relative_to(root).as_posix()}", p) for p in root.rglob("*.py")]
+    return sorted(files)
+
+
+@functools.cache  # the code does not change while a process runs
+def _zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        entries = [("__main__.py", _MAIN.encode()), *((name, path.read_bytes()) for name, path in _files())]
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def build_agent(directory: Path) -> Path:
+    """Write the agent into ``directory`` (only when its bytes changed) and return its path."""
+    path = directory / AGENT_NAME
+    data = _zip_bytes()
+    if path.exists() and path.read_bytes() == data:
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(".tmp")
+    scratch.write_bytes(data)
+    os.replace(scratch, path)
+    return path

@@ -1,0 +1,242 @@
+"""Config download: a deployed stack as an Ansible project an operator can also run by hand.
+
+Layout of ``$TRIPLEO_HOME/config-download/<stack>/``::
+
+    ansible.cfg                      pipelining, no host key prompts, the inventory below
+    inventory.yaml                   roles as groups (all under ``overcloud``); ansible_host is the ctlplane
+                                     address; every network address as ``<network>_ip`` host vars
+    deploy_steps_playbook.yaml       the node agent, NIC config + firewall (applied), hieradata
+    files/tripleo-agent.pyz          the node agent (see :mod:`tripleo.config.agent`)
+    hosts/<host>/network_config.json the host's NIC config (nicN resolved where its NICs are known)
+    hosts/<host>/firewall.nft        its nftables rules
+    hosts/<host>/hieradata/<n>.json  its hieradata files (0600: they hold service passwords)
+
+The project is written whole into a scratch directory and renamed into place, so a crash never leaves half a
+project, and writing it again with the same inputs gives the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tripleo.config.agent import AGENT_NAME, build_agent
+
+__all__ = ["PLAYBOOK", "Host", "Project", "write_project"]
+
+PLAYBOOK = "deploy_steps_playbook.yaml"
+_AGENT_ON_NODE = f"/var/lib/tripleo/{AGENT_NAME}"
+
+
+@dataclass(frozen=True)
+class Host:
+    """One deployed server as config download sees it."""
+
+    name: str
+    role: str
+    node: str
+    ctlplane: str
+    addresses: Mapping[str, str] = field(default_factory=dict)  # network name -> address/prefix
+    hieradata: Mapping[str, Any] = field(default_factory=dict)  # datafile name -> data
+    network_config: Any = None
+    firewall: str = ""
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path
+    inventory: Path
+    playbook: Path
+
+
+_ANSIBLE_CFG = """\
+[defaults]
+inventory = inventory.yaml
+host_key_checking = False
+retry_files_enabled = False
+gathering = explicit
+forks = 16
+interpreter_python = {python}
+timeout = 20
+
+[ssh_connection]
+pipelining = True
+ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null \
+-o StrictHostKeyChecking=no -o BatchMode=yes -o LogLevel=ERROR
+"""
+
+
+def _var(network: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(network))
+
+
+def _host_vars(host: Host) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ansible_host": host.ctlplane,
+        "tripleo_role": host.role,
+        "tripleo_node": host.node,
+        "tripleo_hieradata_files": sorted(host.hieradata),
+    }
+    for network, address in sorted(host.addresses.items()):
+        out[f"{_var(network)}_ip"] = address.split("/")[0]
+    out["tripleo_addresses"] = dict(sorted(host.addresses.items()))
+    return out
+
+
+def _inventory(stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[str, str]) -> dict[str, Any]:
+    roles: dict[str, dict[str, Any]] = {}
+    for host in hosts:
+        roles.setdefault(host.role, {"hosts": {}})["hosts"][host.name] = _host_vars(host)
+    return {
+        "all": {
+            "vars": {
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": str(ssh_key),
+                "tripleo_stack": stack,
+                "tripleo_vips": dict(sorted(vips.items())),
+            },
+            "children": {"overcloud": {"children": {role: {} for role in sorted(roles)}}, **roles},
+        }
+    }
+
+
+def _playbook() -> list[dict[str, Any]]:
+    applier = (
+        f"python3 {_AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft"
+    )
+    host_dir = "hosts/{{ inventory_hostname }}"
+    return [
+        {
+            "name": "Network configuration",
+            "hosts": "overcloud",
+            "gather_facts": False,
+            "any_errors_fatal": True,
+            "tasks": [
+                {
+                    "name": "Directories",
+                    "ansible.builtin.file": {"path": "{{ item }}", "state": "directory", "mode": "0755"},
+                    "loop": ["/var/lib/tripleo", "/etc/tripleo", "/etc/puppet/hieradata"],
+                },
+                {
+                    "name": "Node agent",
+                    "ansible.builtin.copy": {
+                        "src": f"files/{AGENT_NAME}",
+                        "dest": _AGENT_ON_NODE,
+                        "mode": "0644",
+                    },
+                },
+                {
+                    "name": "NIC config and firewall rules",
+                    "ansible.builtin.copy": {
+                        "src": f"{host_dir}/{{{{ item }}}}",
+                        "dest": "/etc/tripleo/{{ item }}",
+                        "mode": "0600",
+                    },
+                    "loop": ["network_config.json", "firewall.nft"],
+                },
+                {
+                    "name": "Apply the NIC config and firewall rules",
+                    "ansible.builtin.command": applier,
+                    "register": "applied",
+                    "changed_when": "(applied.stdout_lines | last | from_json).changed",
+                },
+            ],
+        },
+        {
+            "name": "Hieradata",
+            "hosts": "overcloud",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "name": "Hieradata files",
+                    "ansible.builtin.copy": {
+                        "src": f"{host_dir}/hieradata/{{{{ item }}}}.json",
+                        "dest": "/etc/puppet/hieradata/{{ item }}.json",
+                        "mode": "0600",
+                    },
+                    "loop": "{{ tripleo_hieradata_files }}",
+                },
+                {
+                    "name": "Hiera hierarchy",
+                    "ansible.builtin.copy": {
+                        "dest": "/etc/puppet/hiera.yaml",
+                        "mode": "0644",
+                        "content": "{{ lookup('template', 'hiera.yaml.j2') }}",
+                    },
+                },
+            ],
+        },
+    ]
+
+
+_HIERA = """\
+---
+version: 5
+defaults:
+  datadir: /etc/puppet/hieradata
+  data_hash: json_data
+hierarchy:
+  - name: tripleo
+    paths:
+{% for name in tripleo_hieradata_files %}
+      - "{{ name }}.json"
+{% endfor %}
+"""
+
+
+def _write_json(path: Path, data: Any, mode: int = 0o644) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    path.chmod(mode)
+
+
+def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[str, str],
+          python: str) -> None:  # fmt: skip
+    (directory / "ansible.cfg").write_text(_ANSIBLE_CFG.format(python=python))
+    dump = yaml.safe_dump(_inventory(stack, hosts, ssh_key, vips), sort_keys=False, default_flow_style=False)
+    (directory / "inventory.yaml").write_text(dump)
+    (directory / PLAYBOOK).write_text(yaml.safe_dump(_playbook(), sort_keys=False, width=120))
+    (directory / "templates").mkdir()
+    (directory / "templates" / "hiera.yaml.j2").write_text(_HIERA)
+    build_agent(directory / "files")
+    for host in hosts:
+        host_dir = directory / "hosts" / host.name
+        (host_dir / "hieradata").mkdir(parents=True)
+        host_dir.chmod(0o700)
+        _write_json(host_dir / "network_config.json", {"network_config": host.network_config})
+        (host_dir / "firewall.nft").write_text(host.firewall)
+        for name, data in host.hieradata.items():
+            _write_json(host_dir / "hieradata" / f"{name}.json", data, 0o600)
+
+
+def write_project(
+    directory: Path,
+    stack: str,
+    hosts: Sequence[Host],
+    *,
+    ssh_key: Path,
+    vips: Mapping[str, str] | None = None,
+    python: str = "/usr/bin/python3",
+) -> Project:
+    """Write the Ansible project for ``hosts`` into ``directory`` (replacing what was there)."""
+    directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    scratch = directory.with_name(f".{directory.name}.new")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(mode=0o700)
+    try:
+        _fill(scratch, stack, hosts, ssh_key, vips or {}, python)
+        old = directory.with_name(f".{directory.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if directory.exists():
+            os.replace(directory, old)
+        os.replace(scratch, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Project(directory, directory / "inventory.yaml", directory / PLAYBOOK)

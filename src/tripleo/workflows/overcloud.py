@@ -1,0 +1,368 @@
+"""``tripleo overcloud deploy | status | delete``: the overcloud as one operation.
+
+deploy:
+ 1. network checks offline (``netenv validate``): a plan that cannot work fails before anything changes;
+ 2. the networks into the IPAM, then the overcloud stack is created (or updated: an unchanged re-deploy does
+    nothing): servers are scheduled on available nodes by profile and come up with their ctlplane address;
+ 3. every server gets its addresses on the role's networks (IPAM, owned by ``<stack>/<node>``), its NIC
+    config and firewall rules, rendered as ``netenv render`` does; the network plan for ``validate network``;
+ 4. config download writes the Ansible project (:mod:`tripleo.config.download`) and runs it: each node
+    applies its NIC config and firewall rules with the node agent and receives its hieradata.
+
+delete removes the stack (nodes are powered off and return to ``available``), frees the addresses and VIPs
+the deploy took and removes the config-download project.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tripleo.config.download import Host, write_project
+from tripleo.config.runner import HostRecap, run_playbook
+from tripleo.errors import InputError, OperationError
+from tripleo.network import allocate_port, allocate_vip, list_ports, release_port, sync_networks
+from tripleo.network.environment import NodeSpec, Plan, load_plan
+from tripleo.network.model import CTLPLANE, IPAddress, Network
+from tripleo.network.netenv import NodeResult, Report, resolved_config, validate, write_plan
+from tripleo.resources.provisioned import ssh_key
+from tripleo.resources.service import Options, StackService
+from tripleo.storage import Database, tripleo_home
+from tripleo.workflows.nic_heat import HeatNicRenderer
+
+__all__ = ["DEFAULT_TEMPLATES", "DeployRequest", "DeployResult", "Server", "delete", "deploy", "status"]
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
+_SERVER = "OS::Nova::Server"
+_DEPLOYMENTS = ("OS::Heat::StructuredDeployment", "OS::Heat::SoftwareDeployment")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    stack: str = "overcloud"
+    templates: Path = DEFAULT_TEMPLATES
+    environments: tuple[str, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    roles_file: Path | None = None
+    network_data: Path | None = None
+    options: Options = field(default_factory=Options)
+    config_download: bool = True  # False: stop after writing the project (``--stack-only`` runs nothing)
+
+
+@dataclass(frozen=True)
+class Server:
+    """A deployed server of the stack: where it runs and which role group it belongs to."""
+
+    path: str
+    role: str
+    index: int
+    name: str
+    physical_id: str
+    node: str
+    ctlplane: str
+
+
+@dataclass
+class DeployResult:
+    stack: str
+    status: str
+    hosts: list[Host]
+    vips: dict[str, str]
+    project: Path
+    recap: dict[str, HostRecap]
+    seconds: dict[str, float]
+
+
+def _home_paths(stack: str) -> tuple[Path, Path, Path]:
+    home = tripleo_home()
+    return home / "config-download" / stack, home / "network", home / "logs" / f"{stack}-deploy.log"
+
+
+def _environments(req: DeployRequest) -> list[str]:
+    registry = req.templates / "overcloud-resource-registry.yaml"
+    return [str(registry), *req.environments] if registry.exists() else list(req.environments)
+
+
+def _plan(req: DeployRequest, nodes: Sequence[NodeSpec] | None = None) -> Plan:
+    return load_plan(req.environments, network_data=req.network_data, roles_data=req.roles_file, nodes=nodes)
+
+
+def _fail_on(report: Report, when: str) -> None:
+    if not report.ok:
+        first = report.findings[0]
+        raise OperationError(
+            f"{when}: {len(report.findings)} network check(s) failed, first: {first.message}"
+        )
+
+
+class _StackAllocator:
+    """The IPAM for one stack's nodes: ctlplane addresses are the servers' own; the rest are owned by
+    ``<stack>/<node>`` (and VIPs named ``<stack>/<network>_virtual_ip``) so delete can find them."""
+
+    def __init__(self, db: Database, stack: str, networks: Sequence[Network], ctlplane: Mapping[str, str]):
+        self.db, self.stack, self.ctlplane = db, stack, ctlplane
+        sync_networks(db, networks)
+
+    def allocate(self, network: Network, owner: str, name: str, fixed: str | None) -> IPAddress:
+        import ipaddress
+
+        if network.name == CTLPLANE and owner in self.ctlplane:
+            return ipaddress.ip_address(self.ctlplane[owner])
+        if owner == "vip":
+            port = allocate_vip(self.db, network.name, name=f"{self.stack}/{name}", fixed_ip=fixed)
+        else:
+            port = allocate_port(
+                self.db, network.name, owner=f"{self.stack}/{owner}", name=name, fixed_ip=fixed
+            )
+        return ipaddress.ip_address(port.ip)
+
+
+def _servers(service: StackService, db: Database, stack: str, roles: set[str]) -> list[Server]:
+    from tripleo.baremetal import Conductor
+
+    conductor = Conductor(db)
+    out = []
+    for row in service.resources(stack, nested_depth=64):
+        if row.implementation != _SERVER or row.status != "COMPLETE" or row.action == "DELETE":
+            continue
+        parts = row.path.split("/")
+        if len(parts) < 3 or parts[0] not in roles or not parts[1].isdigit():
+            raise OperationError(
+                f"server {row.path}: expected <Role>/<index>/..., with a role of roles_data "
+                f"({', '.join(sorted(roles))})"
+            )
+        node_uuid = str((row.data or {}).get("node_uuid") or "")
+        node = conductor.get(node_uuid) if node_uuid else None
+        attrs = row.attributes or {}
+        out.append(
+            Server(
+                path=row.path,
+                role=parts[0],
+                index=int(parts[1]),
+                name=str(attrs.get("name") or row.name),
+                physical_id=row.physical_id,
+                node=node.label if node else row.physical_id,
+                ctlplane=str(attrs.get("first_address") or ""),
+            )
+        )
+    return sorted(out, key=lambda s: (s.role, s.index))
+
+
+def _hieradata(service: StackService, stack: str) -> dict[str, dict[str, Any]]:
+    """Server physical id -> datafile name -> data, from the stack's hiera deployments."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in service.resources(stack, nested_depth=64):
+        if row.implementation not in _DEPLOYMENTS or row.status != "COMPLETE":
+            continue
+        derived = (row.data or {}).get("derived_config") or {}
+        server = str((row.data or {}).get("server") or "")
+        config = derived.get("config")
+        if derived.get("group") != "hiera" or not server or not isinstance(config, dict):
+            continue
+        for name, data in (config.get("datafiles") or {}).items():
+            out.setdefault(server, {}).setdefault(str(name), {}).update(data or {})
+    return out
+
+
+def _lab_wiring(nodes: Sequence[str]) -> dict[str, tuple[tuple[str, ...], dict[str, str], str]]:
+    """Lab nodes: NIC names in order, which segment each is cabled to, and the network namespace."""
+    from tripleo.lab import Lab
+
+    try:
+        config = Lab().config()
+    except OperationError:
+        return {}
+    out = {}
+    for node in config.nodes:
+        if node.name in nodes:
+            nics = tuple(node.nic_name(i) for i in range(len(node.networks)))
+            out[node.name] = (nics, dict(zip(nics, node.networks, strict=True)), node.netns)
+    return out
+
+
+def _node_specs(plan: Plan, servers: Sequence[Server], wiring: Mapping[str, Any]) -> list[NodeSpec]:
+    names = {n.name_lower: n.name for n in plan.networks}
+    specs = []
+    for server in servers:
+        nics, wired, _ = wiring.get(server.node, ((), {}, ""))
+        specs.append(
+            NodeSpec(
+                server.node, server.role, server.index, nics, {k: names.get(v, v) for k, v in wired.items()}
+            )
+        )
+    return specs
+
+
+def _network_hieradata(server: Server, result: NodeResult, vips: Mapping[str, IPAddress]) -> dict[str, Any]:
+    data: dict[str, Any] = {"tripleo::hostname": server.name, "tripleo::role": server.role}
+    for network, address in sorted(result.addresses.items()):
+        data[f"tripleo::network::{network}::ip"] = str(address.ip)
+    for network, vip in sorted(vips.items()):
+        data[f"tripleo::network::{network}::vip"] = str(vip)
+    return data
+
+
+def deploy(
+    service: StackService, db: Database, req: DeployRequest, progress: Progress = lambda _: None
+) -> DeployResult:
+    """Deploy (or re-deploy) the overcloud; see the module docstring for the steps.
+
+    :raises InputError: bad templates, environments or network files (nothing has changed).
+    :raises OperationError: network checks, the stack, or config download failed.
+    """
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    template = req.templates / "overcloud.yaml"
+    if not template.exists():
+        raise InputError(f"no overcloud.yaml in --templates {req.templates}")
+    renderer = HeatNicRenderer(req.environments)
+    _fail_on(validate(_plan(req), renderer), "before deploying")
+    progress("network checks passed")
+    envs, params = _environments(req), dict(req.parameters)
+    sync_networks(db, _plan(req).enabled())
+    try:
+        service.get(req.stack)
+        exists = True
+    except InputError:
+        exists = False
+    progress(f"{'updating' if exists else 'creating'} stack {req.stack}")
+    if exists:
+        outcome = service.update(req.stack, str(template), envs, params, req.options)
+    else:
+        outcome = service.create(req.stack, str(template), envs, params, req.options)
+    progress(f"stack {req.stack} {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else ""))
+    seconds["stack"] = time.perf_counter() - started
+
+    mark = time.perf_counter()
+    roles = {r.name for r in _plan(req).roles}
+    servers = _servers(service, db, req.stack, roles)
+    wiring = _lab_wiring([s.node for s in servers])
+    first = _plan(req, _node_specs(_plan(req), servers, wiring))
+    plan = dataclasses.replace(first, nodes=tuple(_node_specs(first, servers, wiring)))
+    allocator = _StackAllocator(db, req.stack, plan.enabled(), {s.node: s.ctlplane for s in servers})
+    report = validate(plan, renderer, allocator)
+    _fail_on(report, "rendering the nodes' networks")
+    project_dir, network_dir, log = _home_paths(req.stack)
+    write_plan(report, network_dir, lambda node: wiring[node][2] if node in wiring else None)
+    hieradata = _hieradata(service, req.stack)
+    results = {r.spec.name: r for r in report.nodes}
+    hosts = []
+    for server in servers:
+        result = results[server.node]
+        files = dict(hieradata.get(server.physical_id, {}))
+        files["tripleo_network"] = _network_hieradata(server, result, report.vips)
+        hosts.append(
+            Host(
+                name=server.name,
+                role=server.role,
+                node=server.node,
+                ctlplane=server.ctlplane,
+                addresses={k: str(v) for k, v in result.addresses.items()},
+                hieradata=files,
+                network_config=resolved_config(result),
+                firewall=result.firewall or "",
+            )
+        )
+    vips = {k: str(v) for k, v in report.vips.items()}
+    project = write_project(project_dir, req.stack, hosts, ssh_key=ssh_key()[0], vips=vips)
+    progress(f"config download: {project.directory}")
+    seconds["render"] = time.perf_counter() - mark
+
+    recap: dict[str, HostRecap] = {}
+    if req.config_download and hosts:
+        mark = time.perf_counter()
+        recap = run_playbook(project, log, lambda task: progress(f"ansible: {task}"))
+        seconds["config"] = time.perf_counter() - mark
+    seconds["total"] = time.perf_counter() - started
+    done = DeployResult(req.stack, "DEPLOY_COMPLETE", hosts, vips, project.directory, recap, seconds)
+    _save(done, ran=req.config_download)
+    return done
+
+
+def _summary_path(stack: str) -> Path:
+    return tripleo_home() / "config-download" / f"{stack}.json"
+
+
+def _save(result: DeployResult, ran: bool) -> None:
+    hosts = [
+        {
+            "name": h.name,
+            "role": h.role,
+            "node": h.node,
+            "ctlplane": h.ctlplane,
+            "addresses": dict(h.addresses),
+        }
+        for h in result.hosts
+    ]
+    data = {
+        "stack": result.stack,
+        "status": result.status if ran else "CONFIG_DOWNLOAD_WRITTEN",
+        "hosts": hosts,
+        "vips": result.vips,
+        "project": str(result.project),
+        "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    path = _summary_path(result.stack)
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(data, indent=2) + "\n")
+    scratch.replace(path)
+
+
+def status(service: StackService, stack: str) -> dict[str, Any]:
+    """The stack's state and, once deployed, each host with its role, node and addresses, and the VIPs.
+
+    :raises InputError: no such stack.
+    """
+    row = service.get(stack)
+    out: dict[str, Any] = {
+        "stack": stack,
+        "stack_status": f"{row.action}_{row.status}",
+        "reason": row.reason,
+        "deployment_status": "NOT_DEPLOYED",
+        "hosts": [],
+        "vips": {},
+    }
+    path = _summary_path(stack)
+    if path.exists():
+        saved = json.loads(path.read_text())
+        out.update(
+            deployment_status=saved.get("status"),
+            hosts=saved.get("hosts", []),
+            vips=saved.get("vips", {}),
+            project=saved.get("project"),
+            finished_at=saved.get("finished_at"),
+        )
+    return out
+
+
+def delete(service: StackService, db: Database, stack: str, options: Options) -> tuple[str, int]:
+    """Delete the overcloud: the stack (nodes go back to available), its addresses and VIPs, its files.
+
+    :returns: the stack's final status and how many addresses were freed.
+    :raises InputError: no such stack.
+    """
+    outcome = service.delete(stack, options)
+    freed = 0
+    prefix = f"{stack}/"
+    for port in list_ports(db):
+        if port.owner.startswith(prefix) or (port.kind == "vip" and port.name.startswith(prefix)):
+            freed += release_port(db, port.id)
+    project_dir, network_dir, _ = _home_paths(stack)
+    shutil.rmtree(project_dir, ignore_errors=True)
+    _summary_path(stack).unlink(missing_ok=True)
+    plan = network_dir / "network-plan.json"
+    if plan.exists():
+        shutil.rmtree(network_dir, ignore_errors=True)
+    return outcome.status, freed

@@ -1,0 +1,113 @@
+"""Config download: the Ansible project a deployed stack becomes, and the node agent it carries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tripleo.config.agent import AGENT_NAME, build_agent
+from tripleo.config.download import PLAYBOOK, Host, write_project
+from tripleo.config.runner import HostRecap, _message, parse_recap
+
+CONFIG = [{"type": "interface", "name": "eth0", "addresses": [{"ip_netmask": "192.168.24.10/24"}]}]
+
+
+def _hosts() -> list[Host]:
+    return [
+        Host(
+            name="controller-0.lab",
+            role="Controller",
+            node="node-0",
+            ctlplane="192.168.24.10",
+            addresses={"ctlplane": "192.168.24.10/24", "InternalApi": "172.16.2.4/24"},
+            hieradata={
+                "role": {"tripleo::role": "Controller"},
+                "extra": {"keystone::admin_password": "s3cret"},
+            },
+            network_config=CONFIG,
+            firewall="table inet tripleo {}\n",
+        ),
+        Host(name="compute-0.lab", role="Compute", node="node-1", ctlplane="192.168.24.11"),
+    ]
+
+
+def test_project_layout_inventory_and_private_files(tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    project = write_project(tmp_path / "cd" / "overcloud", "overcloud", _hosts(), ssh_key=key,
+                            vips={"InternalApi": "172.16.2.5"})  # fmt: skip
+    assert project.playbook == project.directory / PLAYBOOK
+    inventory = yaml.safe_load(project.inventory.read_text())["all"]
+    assert inventory["vars"]["ansible_ssh_private_key_file"] == str(key)
+    assert inventory["vars"]["tripleo_vips"] == {"InternalApi": "172.16.2.5"}
+    assert inventory["children"]["overcloud"] == {"children": {"Compute": {}, "Controller": {}}}
+    host = inventory["children"]["Controller"]["hosts"]["controller-0.lab"]
+    assert (host["ansible_host"], host["internal_api_ip"], host["ctlplane_ip"]) == (
+        "192.168.24.10",
+        "172.16.2.4",
+        "192.168.24.10",
+    )
+    assert host["tripleo_hieradata_files"] == ["extra", "role"]
+    host_dir = project.directory / "hosts" / "controller-0.lab"
+    secret = host_dir / "hieradata" / "extra.json"
+    assert json.loads(secret.read_text()) == {"keystone::admin_password": "s3cret"}
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert project.directory.stat().st_mode & 0o777 == 0o700
+    assert "s3cret" not in project.inventory.read_text()
+    assert json.loads((host_dir / "network_config.json").read_text()) == {"network_config": CONFIG}
+    plays = yaml.safe_load(project.playbook.read_text())
+    assert [p["name"] for p in plays] == ["Network configuration", "Hieradata"]
+    assert (project.directory / "files" / AGENT_NAME).exists()
+
+
+def test_writing_again_replaces_the_project_whole(tmp_path: Path) -> None:
+    directory = tmp_path / "overcloud"
+    write_project(directory, "overcloud", _hosts(), ssh_key=tmp_path / "k")
+    first = {p.relative_to(directory): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+    write_project(directory, "overcloud", _hosts()[1:], ssh_key=tmp_path / "k")
+    assert not (directory / "hosts" / "controller-0.lab").exists()  # a host that left is gone
+    write_project(directory, "overcloud", _hosts(), ssh_key=tmp_path / "k")
+    again = {p.relative_to(directory): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+    assert again == first  # same inputs, same bytes (the agent too)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["overcloud"]  # no scratch left behind
+
+
+def test_the_agent_runs_with_a_plain_python_and_only_its_own_modules(tmp_path: Path) -> None:
+    agent = build_agent(tmp_path)
+    names = zipfile.ZipFile(agent).namelist()
+    assert "tripleo/network/apply.py" in names and "pyroute2/__init__.py" in names
+    assert not any(n.startswith(("sqlalchemy", "tripleo/storage", "tripleo/engine")) for n in names)
+    config = tmp_path / "nc.json"
+    config.write_text(json.dumps({"network_config": []}))
+    proc = subprocess.run([sys.executable, "-I", "-S", str(agent), str(config), "--dry-run"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["network: no changes", '{"changed": false}']
+
+
+RECAP = """\
+PLAY RECAP *********************************************************************
+compute-0.lab     : ok=6    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+controller-0.lab  : ok=3    changed=2    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
+"""
+
+
+def test_recap_and_failure_messages_are_translated() -> None:
+    assert parse_recap(RECAP.splitlines()) == {
+        "compute-0.lab": HostRecap("compute-0.lab", 6, 0, 0, 0),
+        "controller-0.lab": HostRecap("controller-0.lab", 3, 2, 0, 1),
+    }
+    assert _message('{"changed": false, "msg": "non-zero return code", "rc": 2}') == "non-zero return code"
+    assert _message('{"stderr": "ERROR: nic9 unknown\\nmore"}') == "more"
+    assert _message("Failed to connect to the host via ssh") == "Failed to connect to the host via ssh"
+
+
+@pytest.mark.parametrize("python", ["/usr/bin/python3"])
+def test_ansible_cfg_names_the_node_python(tmp_path: Path, python: str) -> None:
+    project = write_project(tmp_path / "p", "s", _hosts(), ssh_key=tmp_path / "k", python=python)
+    assert f"interpreter_python = {python}" in (project.directory / "ansible.cfg").read_text()
