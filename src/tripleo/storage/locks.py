@@ -2,6 +2,8 @@
 
 A lock row names its owner (host, pid and the process start time, so a recycled pid is not mistaken for
 the owner). A lock whose owner process is gone on this host is stale and is broken when someone asks.
+Within a process, a lock belongs to the thread that took it: another thread of the same process is refused
+as another process would be, and the owning thread may take it again (released when the count drops to 0).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -58,11 +61,64 @@ def _alive(row: LockRow) -> bool:
     return _start_time(row.pid) == row.started
 
 
+# (database url, lock name) -> (owning thread, depth, purpose): which thread of this process holds what
+_THREADS: dict[tuple[str, str], tuple[int, int, str]] = {}
+_GUARD = threading.Lock()
+
+
+def _claim(url: str, names: Sequence[str], purpose: str) -> None:
+    """Claim ``names`` for this thread (once more for those it holds).
+
+    :raises LockedError: another thread of this process holds one of them.
+    """
+    me = threading.get_ident()
+    with _GUARD:
+        for name in names:
+            owner = _THREADS.get((url, name))
+            if owner is not None and owner[0] != me:
+                raise LockedError(f"{name} is locked by {owner[2]} (another thread of this process)")
+        for name in names:
+            thread, depth, was = _THREADS.get((url, name), (me, 0, purpose))
+            _THREADS[(url, name)] = (thread, depth + 1, was)
+
+
+def _unclaim(url: str, names: Sequence[str]) -> list[str]:
+    """Drop one level of this thread's claim; returns the names no longer held (the database frees them)."""
+    me = threading.get_ident()
+    done = []
+    with _GUARD:
+        for name in names:
+            owner = _THREADS.get((url, name))
+            if owner is None or owner[0] != me:
+                done.append(name)  # not claimed here (e.g. taken before a fork): as before, release it
+            elif owner[1] <= 1:
+                del _THREADS[(url, name)]
+                done.append(name)
+            else:
+                _THREADS[(url, name)] = (owner[0], owner[1] - 1, owner[2])
+    return done
+
+
 def acquire(db: object, names: Sequence[str], purpose: str) -> None:
     """Take every lock in ``names`` or none; LockedError naming the holder otherwise."""
     from tripleo.storage.db import Database
 
     assert isinstance(db, Database)
+    url = str(db.url)
+    _claim(url, names, purpose)
+    try:
+        _acquire(db, names, purpose)  # also for names this thread holds: the database is the authority
+    except BaseException:
+        _unclaim(url, names)
+        raise
+
+
+def _acquire(db: object, names: Sequence[str], purpose: str) -> None:
+    from tripleo.storage.db import Database
+
+    assert isinstance(db, Database)
+    if not names:
+        return
     host, pid, started = this_process()
     with db.transaction() as session:
         for name in names:
@@ -95,10 +151,13 @@ def release(db: object, names: Sequence[str]) -> None:
     from tripleo.storage.db import Database
 
     assert isinstance(db, Database)
+    done = _unclaim(str(db.url), names)
+    if not done:
+        return
     host, pid, _ = this_process()
     with db.transaction() as session:
         session.execute(
-            delete(LockRow).where(LockRow.name.in_(list(names)), LockRow.host == host, LockRow.pid == pid)
+            delete(LockRow).where(LockRow.name.in_(done), LockRow.host == host, LockRow.pid == pid)
         )
 
 

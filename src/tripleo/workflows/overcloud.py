@@ -232,8 +232,9 @@ def deploy(
     envs, params = _environments(req), dict(req.parameters)
     sync_networks(db, _plan(req).enabled())
     try:
-        service.get(req.stack)
-        exists = True
+        row = service.get(req.stack)
+        # a create that failed or was killed resumes as a create; a created stack is updated
+        exists = not (row.action == "CREATE" and row.status != "COMPLETE")
     except InputError:
         exists = False
     progress(f"{'updating' if exists else 'creating'} stack {req.stack}")

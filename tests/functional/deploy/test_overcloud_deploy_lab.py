@@ -1,0 +1,120 @@
+"""``tripleo overcloud deploy`` onto the virtual lab, end to end, the way DESIGN.md section 1 reads:
+
+lab up -> node import -> introspect --provide -> overcloud deploy (stack, per-node networks, config download
+run by Ansible over SSH) -> status -> validate network -> re-deploy (nothing changes) -> delete (nodes back
+to available, addresses freed) -> lab down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+from labkit import RunningLab, lab_names, skip_reason
+
+from tripleo.lab import Lab
+from tripleo.network import list_ports
+from tripleo.storage import Database
+
+TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
+LAB_ENV = str(Path(__file__).resolve().parents[3] / "templates" / "environments" / "lab.yaml")
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    left = lab_names()
+    if left["netns"] or left["links"]:
+        pytest.skip(f"a lab is already up on this host ({left}): run `tripleo lab down` first")
+    home = tmp_path_factory.mktemp("deploy-home")
+    running = RunningLab(home, Lab(home))
+    try:
+        running.cli("lab", "up", "--nodes", "3")
+        yield running
+    finally:
+        Lab(home).down()
+
+
+def run(home: Path, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRIPLEO_HOME": str(home)}
+    env.pop("TRIPLEO_DB_URL", None)
+    proc = subprocess.run([TRIPLEO, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert proc.returncode == 0, f"tripleo {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc
+
+
+def ssh(home: Path, address: str, command: str) -> str:
+    key = home / "ssh" / "id_ed25519"
+    opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
+    proc = subprocess.run(
+        ["ssh", "-i", str(key), *opts, "-o", "LogLevel=ERROR", f"root@{address}", command],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def nodes(home: Path) -> dict[str, dict[str, Any]]:
+    rows = json.loads(run(home, "baremetal", "node", "list", "-f", "json").stdout)
+    return {row["name"]: row for row in rows}
+
+
+def test_deploy_status_validate_redeploy_delete(lab: RunningLab) -> None:
+    home = lab.home
+    run(home, "overcloud", "node", "import", str(home / "lab" / "instackenv.json"))
+    run(home, "overcloud", "node", "introspect", "--all-manageable", "--provide")
+
+    out = run(home, "overcloud", "deploy", "-e", LAB_ENV)
+    assert "Overcloud Deployed" in out.stdout
+    status = json.loads(run(home, "overcloud", "status", "-f", "json").stdout)
+    assert (status["stack_status"], status["deployment_status"]) == ("CREATE_COMPLETE", "DEPLOY_COMPLETE")
+    hosts = {h["name"]: h for h in status["hosts"]}
+    # profiles decide placement: node-0 is tagged profile:control, node-1 and node-2 profile:compute
+    assert {h["role"]: h["node"] for h in hosts.values() if h["role"] == "Controller"} == {
+        "Controller": "node-0"
+    }
+    assert sorted(h["node"] for h in hosts.values() if h["role"] == "Compute") == ["node-1", "node-2"]
+    assert set(status["vips"]) >= {"External", "InternalApi"}
+
+    controller = hosts["controller-0.overcloud.lab"]
+    assert ssh(home, controller["ctlplane"], "hostname").strip() == "controller-0.overcloud.lab"
+    addresses = ssh(home, controller["ctlplane"], "ip -o -4 addr show scope global").split()
+    assert controller["addresses"]["InternalApi"] in addresses  # the NIC config was applied on the node
+    assert controller["addresses"]["External"] in addresses
+    compute = next(h for h in hosts.values() if h["role"] == "Compute")
+    assert "External" not in compute["addresses"]
+    assert not any(a.startswith("10.0.0.") for a in ssh(home, compute["ctlplane"], "ip -o -4 addr").split())
+    role = json.loads(ssh(home, controller["ctlplane"], "cat /etc/puppet/hieradata/role.json"))
+    assert role["tripleo::role"] == "Controller" and "keystone" in role["tripleo::services"]
+    modes = ssh(home, controller["ctlplane"], "stat -c '%a %n' /etc/puppet/hieradata/*.json").splitlines()
+    assert modes and all(line.startswith("600 ") for line in modes)  # hieradata holds passwords
+    assert "inet tripleo" in ssh(home, controller["ctlplane"], "nft list tables")
+
+    measured = json.loads(run(home, "overcloud", "validate", "network", "-f", "json").stdout)
+    assert measured and all(m["match"] for m in measured)
+
+    again = run(home, "overcloud", "deploy", "-e", LAB_ENV)
+    assert "Overcloud Deployed" in again.stdout
+    recap = (home / "logs" / "overcloud-deploy.log").read_text().split("PLAY RECAP")[1]
+    assert recap.count("changed=0") == 3 and "failed=0" in recap  # a re-deploy changes nothing
+
+    done = run(home, "overcloud", "delete", "-y")
+    assert "DELETE_COMPLETE" in done.stdout
+    after = nodes(home)
+    assert {n["provision_state"] for n in after.values()} == {"available"}
+    assert {n["power_state"] for n in after.values()} == {"power off"}
+    assert list_ports(Database(f"sqlite:///{home / 'tripleo.sqlite'}")) == []
+    missing = run(home, "overcloud", "status", check=False)
+    assert (missing.returncode, missing.stderr.strip()) == (2, 'ERROR: stack "overcloud" not found')
