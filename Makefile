@@ -15,6 +15,7 @@ $(BIN)/tripleo: pyproject.toml
 venv: $(BIN)/tripleo
 
 demo: venv
+	bash scripts/debian-packages
 	$(BIN)/python -m tripleo.demo
 
 lint: venv

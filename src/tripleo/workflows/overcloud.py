@@ -230,6 +230,10 @@ def deploy(
     _fail_on(validate(_plan(req), renderer), "before deploying")
     progress("network checks passed")
     envs, params = _environments(req), dict(req.parameters)
+    from tripleo import engine
+
+    # bad templates, environments or parameters fail here, before the IPAM or any stack changes
+    engine.load_tree(str(template), envs, params, require_values=True)
     sync_networks(db, _plan(req).enabled())
     try:
         row = service.get(req.stack)
