@@ -5,7 +5,10 @@ Layout of ``$TRIPLEO_HOME/config-download/<stack>/``::
     ansible.cfg                      pipelining, no host key prompts, the inventory below
     inventory.yaml                   roles as groups (all under ``overcloud``); ansible_host is the ctlplane
                                      address; every network address as ``<network>_ip`` host vars
-    deploy_steps_playbook.yaml       the node agent, NIC config + firewall (applied), hieradata
+    deploy_steps_playbook.yaml       the node agent, NIC config + firewall (applied), hieradata, then the
+                                     deploy steps 1..5: ``puppet apply`` of ``tripleo::role`` on every node,
+                                     each step on all nodes before the next
+    puppet/modules/                  the Puppet modules the steps use (copied to /etc/puppet/modules)
     files/tripleo-agent.pyz          the node agent (see :mod:`tripleo.config.agent`)
     hosts/<host>/network_config.json the host's NIC config (nicN resolved where its NICs are known)
     hosts/<host>/firewall.nft        its nftables rules
@@ -29,7 +32,7 @@ import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
 
-__all__ = ["PLAYBOOK", "Host", "Project", "write_project"]
+__all__ = ["PLAYBOOK", "STEPS", "Host", "Project", "write_project"]
 
 PLAYBOOK = "deploy_steps_playbook.yaml"
 _AGENT_ON_NODE = f"/var/lib/tripleo/{AGENT_NAME}"
@@ -107,7 +110,46 @@ def _inventory(stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[s
     }
 
 
-def _playbook() -> list[dict[str, Any]]:
+STEPS = 5
+_PUPPET = (
+    "puppet apply --detailed-exitcodes --color=false --logdest console --modulepath /etc/puppet/modules "
+    "--hiera_config /etc/puppet/hiera.yaml -e 'include tripleo::role'"
+)
+
+
+def _step_task(step: int) -> dict[str, Any]:
+    return {
+        "name": f"Step {step}: puppet apply",
+        "ansible.builtin.command": _PUPPET,
+        "environment": {"FACTER_tripleo_step": str(step)},
+        "register": f"step{step}",
+        # --detailed-exitcodes: 0 nothing changed, 2 changes applied, 4/6 failures
+        "changed_when": f"step{step}.rc == 2",
+        "failed_when": f"step{step}.rc not in [0, 2]",
+    }
+
+
+def _steps_play() -> dict[str, Any]:
+    return {
+        "name": "Deploy steps",
+        "hosts": "overcloud",
+        "gather_facts": False,
+        "any_errors_fatal": True,
+        "tasks": [
+            {
+                "name": "Puppet modules",
+                "ansible.builtin.copy": {
+                    "src": "puppet/modules/",
+                    "dest": "/etc/puppet/modules/",
+                    "mode": "preserve",
+                },
+            },
+            *(_step_task(step) for step in range(1, STEPS + 1)),
+        ],
+    }
+
+
+def _playbook(puppet: bool) -> list[dict[str, Any]]:
     applier = (
         f"python3 {_AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft"
     )
@@ -173,6 +215,7 @@ def _playbook() -> list[dict[str, Any]]:
                 },
             ],
         },
+        *([_steps_play()] if puppet else []),
     ]
 
 
@@ -197,11 +240,15 @@ def _write_json(path: Path, data: Any, mode: int = 0o644) -> None:
 
 
 def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[str, str],
-          python: str) -> None:  # fmt: skip
+          python: str, puppet_modules: Path | None) -> None:  # fmt: skip
     (directory / "ansible.cfg").write_text(_ANSIBLE_CFG.format(python=python))
     dump = yaml.safe_dump(_inventory(stack, hosts, ssh_key, vips), sort_keys=False, default_flow_style=False)
     (directory / "inventory.yaml").write_text(dump)
-    (directory / PLAYBOOK).write_text(yaml.safe_dump(_playbook(), sort_keys=False, width=120))
+    (directory / PLAYBOOK).write_text(
+        yaml.safe_dump(_playbook(puppet_modules is not None), sort_keys=False, width=120)
+    )
+    if puppet_modules is not None:
+        shutil.copytree(puppet_modules, directory / "puppet" / "modules")
     (directory / "templates").mkdir()
     (directory / "templates" / "hiera.yaml.j2").write_text(_HIERA)
     build_agent(directory / "files")
@@ -223,14 +270,19 @@ def write_project(
     ssh_key: Path,
     vips: Mapping[str, str] | None = None,
     python: str = "/usr/bin/python3",
+    puppet_modules: Path | None = None,
 ) -> Project:
-    """Write the Ansible project for ``hosts`` into ``directory`` (replacing what was there)."""
+    """Write the Ansible project for ``hosts`` into ``directory`` (replacing what was there).
+
+    :param puppet_modules: a Puppet module path (with the ``tripleo`` module); without it the project has no
+        deploy steps (network and hieradata only).
+    """
     directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     scratch = directory.with_name(f".{directory.name}.new")
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(mode=0o700)
     try:
-        _fill(scratch, stack, hosts, ssh_key, vips or {}, python)
+        _fill(scratch, stack, hosts, ssh_key, vips or {}, python, puppet_modules)
         old = directory.with_name(f".{directory.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         if directory.exists():

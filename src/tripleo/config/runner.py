@@ -71,7 +71,8 @@ def _message(detail: str) -> str:
     except ValueError:
         return detail.strip()[:300]
     if isinstance(data, dict):
-        text = data.get("msg") or data.get("stderr") or data.get("stdout") or ""
+        # a command's own words (its stderr) say more than Ansible's "non-zero return code"
+        text = data.get("stderr") or data.get("msg") or data.get("stdout") or ""
         return str(text).strip().splitlines()[-1][:300] if str(text).strip() else "failed"
     return str(data)[:300]
 

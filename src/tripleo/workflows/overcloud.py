@@ -213,6 +213,22 @@ def _network_hieradata(server: Server, result: NodeResult, vips: Mapping[str, IP
     return data
 
 
+def _host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, NodeResult]) -> list[str]:
+    """/etc/hosts lines for every server on every network, as TripleO writes them: the ctlplane address
+    answers to the server's own name, another network's to ``<short>.<network>.<domain>``."""
+    lower = {n.name: n.name_lower for n in plan.networks}
+    lines = []
+    for server in servers:
+        short, _, domain = server.name.partition(".")
+        for network, address in sorted(results[server.node].addresses.items()):
+            if network == CTLPLANE:
+                lines.append(f"{address.ip} {server.name} {short}")
+            else:
+                name = f"{short}.{lower.get(network, network.lower())}"
+                lines.append(f"{address.ip} {name}.{domain or 'localdomain'} {name}")
+    return lines
+
+
 def deploy(
     service: StackService, db: Database, req: DeployRequest, progress: Progress = lambda _: None
 ) -> DeployResult:
@@ -262,11 +278,16 @@ def deploy(
     write_plan(report, network_dir, lambda node: wiring[node][2] if node in wiring else None)
     hieradata = _hieradata(service, req.stack)
     results = {r.spec.name: r for r in report.nodes}
+    all_nodes = {
+        "tripleo::cloud_name": str(service.get(req.stack).outputs.get("CloudName") or req.stack),
+        "tripleo::hosts_entries": _host_entries(plan, servers, results),
+    }
     hosts = []
     for server in servers:
         result = results[server.node]
         files = dict(hieradata.get(server.physical_id, {}))
         files["tripleo_network"] = _network_hieradata(server, result, report.vips)
+        files["all_nodes"] = all_nodes
         hosts.append(
             Host(
                 name=server.name,
@@ -280,7 +301,11 @@ def deploy(
             )
         )
     vips = {k: str(v) for k, v in report.vips.items()}
-    project = write_project(project_dir, req.stack, hosts, ssh_key=ssh_key()[0], vips=vips)
+    modules = req.templates / "puppet" / "modules"
+    project = write_project(
+        project_dir, req.stack, hosts, ssh_key=ssh_key()[0], vips=vips,
+        puppet_modules=modules if modules.is_dir() else None,
+    )  # fmt: skip
     progress(f"config download: {project.directory}")
     seconds["render"] = time.perf_counter() - mark
 

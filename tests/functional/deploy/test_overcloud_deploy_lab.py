@@ -101,6 +101,12 @@ def test_deploy_status_validate_redeploy_delete(lab: RunningLab) -> None:
     modes = ssh(home, controller["ctlplane"], "stat -c '%a %n' /etc/puppet/hieradata/*.json").splitlines()
     assert modes and all(line.startswith("600 ") for line in modes)  # hieradata holds passwords
     assert "inet tripleo" in ssh(home, controller["ctlplane"], "nft list tables")
+    # Puppet ran the five deploy steps: /etc/hosts names every node on every network, motd names the role
+    hosts_file = ssh(home, compute["ctlplane"], "cat /etc/hosts /etc/motd")
+    internal = controller["addresses"]["InternalApi"].split("/")[0]
+    assert f"{internal} controller-0.internalapi.overcloud.lab controller-0.internalapi" in hosts_file
+    assert f"{controller['ctlplane']} controller-0.overcloud.lab controller-0" in hosts_file
+    assert f"{compute['name']}: Compute of overcloud.lab, deployed by tripleo" in hosts_file
 
     measured = json.loads(run(home, "overcloud", "validate", "network", "-f", "json").stdout)
     assert measured and all(m["match"] for m in measured)
@@ -109,6 +115,7 @@ def test_deploy_status_validate_redeploy_delete(lab: RunningLab) -> None:
     assert "Overcloud Deployed" in again.stdout
     recap = (home / "logs" / "overcloud-deploy.log").read_text().split("PLAY RECAP")[1]
     assert recap.count("changed=0") == 3 and "failed=0" in recap  # a re-deploy changes nothing
+    assert "TASK [Step 5: puppet apply]" in (home / "logs" / "overcloud-deploy.log").read_text()
 
     done = run(home, "overcloud", "delete", "-y")
     assert "DELETE_COMPLETE" in done.stdout

@@ -104,7 +104,31 @@ def test_recap_and_failure_messages_are_translated() -> None:
     }
     assert _message('{"changed": false, "msg": "non-zero return code", "rc": 2}') == "non-zero return code"
     assert _message('{"stderr": "ERROR: nic9 unknown\\nmore"}') == "more"
+    assert (
+        _message('{"msg": "non-zero return code", "stderr": "Error: no tripleo::role"}')
+        == "Error: no tripleo::role"
+    )
     assert _message("Failed to connect to the host via ssh") == "Failed to connect to the host via ssh"
+
+
+def test_deploy_steps_run_puppet_on_every_node_step_by_step(tmp_path: Path) -> None:
+    modules = tmp_path / "modules"
+    (modules / "tripleo" / "manifests").mkdir(parents=True)
+    (modules / "tripleo" / "manifests" / "role.pp").write_text("class tripleo::role {}\n")
+    project = write_project(tmp_path / "p", "s", _hosts(), ssh_key=tmp_path / "k", puppet_modules=modules)
+    plays = yaml.safe_load(project.playbook.read_text())
+    steps = plays[-1]
+    assert (steps["name"], steps["hosts"], steps["any_errors_fatal"]) == ("Deploy steps", "overcloud", True)
+    tasks = steps["tasks"][1:]
+    assert [t["environment"]["FACTER_tripleo_step"] for t in tasks] == ["1", "2", "3", "4", "5"]
+    assert all("include tripleo::role" in t["ansible.builtin.command"] for t in tasks)
+    assert tasks[0]["failed_when"] == "step1.rc not in [0, 2]"  # --detailed-exitcodes: 2 means changed
+    assert (project.directory / "puppet" / "modules" / "tripleo" / "manifests" / "role.pp").exists()
+    without = write_project(tmp_path / "q", "s", _hosts(), ssh_key=tmp_path / "k")
+    assert [p["name"] for p in yaml.safe_load(without.playbook.read_text())] == [
+        "Network configuration",
+        "Hieradata",
+    ]
 
 
 @pytest.mark.parametrize("python", ["/usr/bin/python3"])
