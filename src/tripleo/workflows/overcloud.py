@@ -215,7 +215,8 @@ def _network_hieradata(server: Server, result: NodeResult, vips: Mapping[str, IP
 
 def _host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, NodeResult]) -> list[str]:
     """/etc/hosts lines for every server on every network, as TripleO writes them: the ctlplane address
-    answers to the server's own name, another network's to ``<short>.<network>.<domain>``."""
+    answers to the server's own name, another network's to ``<short>.<network>.<domain>`` (``internalapi``:
+    no underscore in a host name)."""
     lower = {n.name: n.name_lower for n in plan.networks}
     lines = []
     for server in servers:
@@ -224,7 +225,7 @@ def _host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, N
             if network == CTLPLANE:
                 lines.append(f"{address.ip} {server.name} {short}")
             else:
-                name = f"{short}.{lower.get(network, network.lower())}"
+                name = f"{short}.{lower.get(network, network.lower()).replace('_', '')}"
                 lines.append(f"{address.ip} {name}.{domain or 'localdomain'} {name}")
     return lines
 
