@@ -19,10 +19,8 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
-from labkit import RunningLab, lab_names, skip_reason
+from labkit import RunningLab, running_lab
 from metalkit import EMULATOR, PASSWORD, SYSTEMS, USER, Emulator
-
-from tripleo.lab import Lab
 
 
 def _free_port() -> int:
@@ -81,19 +79,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
     """``tripleo lab up --nodes 3`` in a TRIPLEO_HOME of its own; torn down whatever happens."""
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    left = lab_names()
-    if left["netns"] or left["links"]:
-        pytest.skip(f"a lab is already up on this host ({left}): run `tripleo lab down` first")
-    home = tmp_path_factory.mktemp("bm-lab-home")
-    running = RunningLab(home, Lab(home))
-    try:
-        running.cli("lab", "up", "--nodes", "3")
-        yield running
-    finally:
-        Lab(home).down()
+    yield from running_lab(tmp_path_factory.mktemp("bm-lab-home"), "--nodes", "3")
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
-from labkit import RunningLab, lab_names, skip_reason
+from labkit import RunningLab, running_lab
 
-from tripleo.lab import Lab
 from tripleo.network import list_ports
 from tripleo.storage import Database
 
@@ -31,19 +30,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    left = lab_names()
-    if left["netns"] or left["links"]:
-        pytest.skip(f"a lab is already up on this host ({left}): run `tripleo lab down` first")
-    home = tmp_path_factory.mktemp("deploy-home")
-    running = RunningLab(home, Lab(home))
-    try:
-        running.cli("lab", "up", "--nodes", "3")
-        yield running
-    finally:
-        Lab(home).down()
+    yield from running_lab(tmp_path_factory.mktemp("deploy-home"), "--nodes", "3")
 
 
 def run(home: Path, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:

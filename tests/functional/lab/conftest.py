@@ -10,9 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labkit import RunningLab, lab_names, skip_reason
-
-from tripleo.lab import Lab
+from labkit import RunningLab, running_lab, skip_reason
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,25 +26,10 @@ def lab_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("tripleo-home")
 
 
-def _start(home: Path, *up_args: str) -> Iterator[RunningLab]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    left = lab_names()
-    if left["netns"] or left["links"]:
-        pytest.skip(f"a lab is already up on this host ({left}): run `tripleo lab down` first")
-    lab = RunningLab(home, Lab(home))
-    try:
-        lab.cli("lab", "up", *up_args)
-        yield lab
-    finally:
-        Lab(home).down()
-
-
 @pytest.fixture(scope="module")
 def lab3(lab_home: Path) -> Iterator[RunningLab]:
     """``tripleo lab up --nodes 3``: node-0 a controller on every network, node-1 and node-2 computes."""
-    yield from _start(lab_home, "--nodes", "3")
+    yield from running_lab(lab_home, "--nodes", "3")
 
 
 @pytest.fixture(scope="module")
@@ -59,4 +42,4 @@ def lab_from_config(lab_home: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "  - {name: node-1, networks: [ctlplane, storage]}\n"
         "  - {name: node-2, networks: [ctlplane, internal_api]}\n"
     )
-    yield from _start(lab_home, "--config", str(path))
+    yield from running_lab(lab_home, "--config", str(path))

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,3 +134,22 @@ class RunningLab:
         return wait_until(
             lambda: self.ssh(address, "true", timeout=2).returncode == 0, timeout, f"ssh {address}"
         )
+
+
+def running_lab(home: Path, *up_args: str) -> Iterator[RunningLab]:
+    """``tripleo lab up UP_ARGS`` in ``home`` for a fixture to yield from; ``lab down`` whatever happens.
+
+    Skips when the host cannot run a lab, or when a lab (which owns the fixed ``tl-`` names) is already up.
+    """
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    left = lab_names()
+    if left["netns"] or left["links"]:
+        pytest.skip(f"a lab is already up on this host ({left}): run `tripleo lab down` first")
+    lab = RunningLab(home, Lab(home))
+    try:
+        lab.cli("lab", "up", *up_args)
+        yield lab
+    finally:
+        Lab(home).down()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
-from labkit import RunningLab, lab_names, skip_reason
+from labkit import RunningLab, running_lab
 
 from tripleo.lab import Lab
 
@@ -60,19 +60,7 @@ outputs:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    left = lab_names()
-    if left["netns"] or left["links"]:
-        pytest.skip(f"a lab is already up on this host ({left}): run `tripleo lab down` first")
-    home = tmp_path_factory.mktemp("stack-lab-home")
-    running = RunningLab(home, Lab(home))
-    try:
-        running.cli("lab", "up", "--nodes", "2")
-        yield running
-    finally:
-        Lab(home).down()
+    yield from running_lab(tmp_path_factory.mktemp("stack-lab-home"), "--nodes", "2")
 
 
 def run(home: Path, *args: str, timeout: float = 300) -> str:
