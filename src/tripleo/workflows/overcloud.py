@@ -204,12 +204,22 @@ def _node_specs(plan: Plan, servers: Sequence[Server], wiring: Mapping[str, Any]
     return specs
 
 
-def _network_hieradata(server: Server, result: NodeResult, vips: Mapping[str, IPAddress]) -> dict[str, Any]:
+def _network_hieradata(
+    plan: Plan, server: Server, result: NodeResult, vips: Mapping[str, IPAddress]
+) -> dict[str, Any]:
+    """The node's addresses, the VIPs, and where each service binds: its address on the service's network
+    (``tripleo::service_ips``, from services.yaml), so a service never listens on every address."""
     data: dict[str, Any] = {"tripleo::hostname": server.name, "tripleo::role": server.role}
     for network, address in sorted(result.addresses.items()):
         data[f"tripleo::network::{network}::ip"] = str(address.ip)
     for network, vip in sorted(vips.items()):
         data[f"tripleo::network::{network}::vip"] = str(vip)
+    binds = {}
+    for service, ports in sorted(plan.services.items()):
+        networks = [p.network for p in ports if p.network in result.addresses]
+        if networks:
+            binds[service] = str(result.addresses[networks[0]].ip)
+    data["tripleo::service_ips"] = binds
     return data
 
 
@@ -287,7 +297,7 @@ def deploy(
     for server in servers:
         result = results[server.node]
         files = dict(hieradata.get(server.physical_id, {}))
-        files["tripleo_network"] = _network_hieradata(server, result, report.vips)
+        files["tripleo_network"] = _network_hieradata(plan, server, result, report.vips)
         files["all_nodes"] = all_nodes
         hosts.append(
             Host(

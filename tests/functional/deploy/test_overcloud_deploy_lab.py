@@ -42,12 +42,12 @@ def run(home: Path, *args: str, check: bool = True, timeout: float = 600) -> sub
     return proc
 
 
-def ssh(home: Path, address: str, command: str) -> str:
+def ssh(home: Path, address: str, command: str, stdin: str | None = None) -> str:
     key = home / "ssh" / "id_ed25519"
     opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
     proc = subprocess.run(
         ["ssh", "-i", str(key), *opts, "-o", "LogLevel=ERROR", f"root@{address}", command],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=30, input=stdin,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -94,6 +94,22 @@ def test_deploy_status_validate_redeploy_delete(lab: RunningLab) -> None:
     assert f"{internal} controller-0.internalapi.overcloud.lab controller-0.internalapi" in hosts_file
     assert f"{controller['ctlplane']} controller-0.overcloud.lab controller-0" in hosts_file
     assert f"{compute['name']}: Compute of overcloud.lab, deployed by tripleo" in hosts_file
+
+    # memcached (a Controller service on InternalApi), configured and started by Puppet, listens on the
+    # controller's InternalApi address only: a compute reaches it there and not on ctlplane
+    probe = (
+        "import socket, sys\n"
+        "try:\n"
+        "    s = socket.create_connection((sys.argv[1], 11211), timeout=3)\n"
+        "    s.sendall(b'version\\r\\n'); print(s.recv(100).decode().split()[0])\n"
+        "except OSError as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    assert ssh(home, compute["ctlplane"], f"python3 - {internal}", stdin=probe).strip() == "VERSION"
+    assert ssh(home, compute["ctlplane"], f"python3 - {controller['ctlplane']}", stdin=probe).strip() in (
+        "ConnectionRefusedError",
+        "TimeoutError",
+    )
 
     measured = json.loads(run(home, "overcloud", "validate", "network", "-f", "json").stdout)
     assert measured and all(m["match"] for m in measured)

@@ -1,6 +1,6 @@
 # The entry point of every deploy step: `puppet apply -e 'include tripleo::role'` with the fact
 # tripleo_step set to 1..5 (config download runs each step on every node before the next step).
-# Each service of the node's role (hieradata tripleo::services) maps to a profile class; profiles act
+# Each service of the node's role (hieradata tripleo::services) that has a profile here gets it; profiles act
 # only in the steps they belong to, so a step can rely on what earlier steps did on every node.
 class tripleo::role (
   Array[String] $services = lookup('tripleo::services', Array[String], 'first', []),
@@ -8,5 +8,10 @@ class tripleo::role (
   $step = Integer($facts['tripleo_step'])
   class { 'tripleo::profile::base':
     step => $step,
+  }
+  if 'memcached' in $services {
+    class { 'tripleo::profile::memcached':
+      step => $step,
+    }
   }
 }
