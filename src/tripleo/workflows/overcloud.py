@@ -15,7 +15,7 @@ the deploy took and removes the config-download project.
 
 from __future__ import annotations
 
-import dataclasses
+import ipaddress
 import json
 import logging
 import shutil
@@ -35,6 +35,7 @@ from tripleo.network.netenv import NodeResult, Report, resolved_config, validate
 from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import Options, StackService
 from tripleo.storage import Database, tripleo_home
+from tripleo.storage.stack_models import ResourceRow
 from tripleo.workflows.nic_heat import HeatNicRenderer
 
 __all__ = ["DEFAULT_TEMPLATES", "DeployRequest", "DeployResult", "Server", "delete", "deploy", "status"]
@@ -115,8 +116,6 @@ class _StackAllocator:
         sync_networks(db, networks)
 
     def allocate(self, network: Network, owner: str, name: str, fixed: str | None) -> IPAddress:
-        import ipaddress
-
         if network.name == CTLPLANE and owner in self.ctlplane:
             return ipaddress.ip_address(self.ctlplane[owner])
         if owner == "vip":
@@ -128,12 +127,12 @@ class _StackAllocator:
         return ipaddress.ip_address(port.ip)
 
 
-def _servers(service: StackService, db: Database, stack: str, roles: set[str]) -> list[Server]:
+def _servers(rows: Sequence[ResourceRow], db: Database, roles: set[str]) -> list[Server]:
     from tripleo.baremetal import Conductor
 
     conductor = Conductor(db)
     out = []
-    for row in service.resources(stack, nested_depth=64):
+    for row in rows:
         if row.implementation != _SERVER or row.status != "COMPLETE" or row.action == "DELETE":
             continue
         parts = row.path.split("/")
@@ -159,10 +158,10 @@ def _servers(service: StackService, db: Database, stack: str, roles: set[str]) -
     return sorted(out, key=lambda s: (s.role, s.index))
 
 
-def _hieradata(service: StackService, stack: str) -> dict[str, dict[str, Any]]:
+def _hieradata(rows: Sequence[ResourceRow]) -> dict[str, dict[str, Any]]:
     """Server physical id -> datafile name -> data, from the stack's hiera deployments."""
     out: dict[str, dict[str, Any]] = {}
-    for row in service.resources(stack, nested_depth=64):
+    for row in rows:
         if row.implementation not in _DEPLOYMENTS or row.status != "COMPLETE":
             continue
         derived = (row.data or {}).get("derived_config") or {}
@@ -254,14 +253,15 @@ def deploy(
     if not template.exists():
         raise InputError(f"no overcloud.yaml in --templates {req.templates}")
     renderer = HeatNicRenderer(req.environments)
-    _fail_on(validate(_plan(req), renderer), "before deploying")
+    base = _plan(req)
+    _fail_on(validate(base, renderer), "before deploying")
     progress("network checks passed")
     envs, params = _environments(req), dict(req.parameters)
     from tripleo import engine
 
     # bad templates, environments or parameters fail here, before the IPAM or any stack changes
     engine.load_tree(str(template), envs, params, require_values=True)
-    sync_networks(db, _plan(req).enabled())
+    sync_networks(db, base.enabled())
     try:
         row = service.get(req.stack)
         # a create that failed or was killed resumes as a create; a created stack is updated
@@ -277,17 +277,16 @@ def deploy(
     seconds["stack"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    roles = {r.name for r in _plan(req).roles}
-    servers = _servers(service, db, req.stack, roles)
+    rows = service.resources(req.stack, nested_depth=64)
+    servers = _servers(rows, db, {r.name for r in base.roles})
     wiring = _lab_wiring([s.node for s in servers])
-    first = _plan(req, _node_specs(_plan(req), servers, wiring))
-    plan = dataclasses.replace(first, nodes=tuple(_node_specs(first, servers, wiring)))
+    plan = _plan(req, _node_specs(base, servers, wiring))
     allocator = _StackAllocator(db, req.stack, plan.enabled(), {s.node: s.ctlplane for s in servers})
     report = validate(plan, renderer, allocator)
     _fail_on(report, "rendering the nodes' networks")
     project_dir, network_dir, log = _home_paths(req.stack)
     write_plan(report, network_dir, lambda node: wiring[node][2] if node in wiring else None)
-    hieradata = _hieradata(service, req.stack)
+    hieradata = _hieradata(rows)
     results = {r.spec.name: r for r in report.nodes}
     all_nodes = {
         "tripleo::cloud_name": str(service.get(req.stack).outputs.get("CloudName") or req.stack),
