@@ -222,6 +222,30 @@ def _network_hieradata(
     return data
 
 
+VIP_ROLE = "Controller"  # as the firewall rules (tripleo.network.netenv) and TripleO's pacemaker VIPs
+
+
+def _with_vips(config: Any, addresses: Mapping[str, Any], vips: Mapping[str, IPAddress]) -> Any:
+    """The NIC config with each VIP (/32 or /128) added to the device that holds the node's address on the
+    VIP's network, so the VIPs answer on the first controller (no failover: one VIP holder)."""
+    wanted = {str(a): vips[n] for n, a in addresses.items() if n in vips}
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, list):
+            return [walk(i) for i in item]
+        if not isinstance(item, dict):
+            return item
+        out = {k: walk(v) for k, v in item.items()}
+        own = [a.get("ip_netmask") for a in out.get("addresses") or [] if isinstance(a, dict)]
+        for address in own:
+            if address in wanted:
+                vip = wanted[address]
+                out["addresses"] = [*out["addresses"], {"ip_netmask": f"{vip}/{vip.max_prefixlen}"}]
+        return out
+
+    return walk(config)
+
+
 def _host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, NodeResult]) -> list[str]:
     """/etc/hosts lines for every server on every network, as TripleO writes them: the ctlplane address
     answers to the server's own name, another network's to ``<short>.<network>.<domain>`` (``internalapi``:
@@ -292,9 +316,12 @@ def deploy(
         "tripleo::cloud_name": str(service.get(req.stack).outputs.get("CloudName") or req.stack),
         "tripleo::hosts_entries": _host_entries(plan, servers, results),
     }
+    holders = [s for s in servers if s.role == VIP_ROLE]
+    vip_node = min(holders, key=lambda s: s.index).node if holders else None
     hosts = []
     for server in servers:
         result = results[server.node]
+        config = resolved_config(result)
         files = dict(hieradata.get(server.physical_id, {}))
         files["tripleo_network"] = _network_hieradata(plan, server, result, report.vips)
         files["all_nodes"] = all_nodes
@@ -306,7 +333,9 @@ def deploy(
                 ctlplane=server.ctlplane,
                 addresses={k: str(v) for k, v in result.addresses.items()},
                 hieradata=files,
-                network_config=resolved_config(result),
+                network_config=_with_vips(config, result.addresses, report.vips)
+                if server.node == vip_node
+                else config,
                 firewall=result.firewall or "",
             )
         )

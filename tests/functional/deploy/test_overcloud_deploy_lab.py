@@ -111,6 +111,16 @@ def test_deploy_status_validate_redeploy_delete(lab: RunningLab) -> None:
         "TimeoutError",
     )
 
+    # the VIPs live on the first controller: the host reaches the public (External) VIP, a compute the
+    # InternalApi VIP
+    vips = status["vips"]
+    assert f"{vips['External']}/32" in addresses and f"{vips['InternalApi']}/32" in addresses
+    host_ping = subprocess.run(
+        ["ping", "-c", "1", "-W", "2", vips["External"]], capture_output=True, timeout=10
+    )
+    assert host_ping.returncode == 0
+    ssh(home, compute["ctlplane"], f"ping -c 1 -W 2 {vips['InternalApi']}")
+
     measured = json.loads(run(home, "overcloud", "validate", "network", "-f", "json").stdout)
     assert measured and all(m["match"] for m in measured)
 
