@@ -70,11 +70,14 @@ def _message(detail: str) -> str:
         data = json.loads(detail)
     except ValueError:
         return detail.strip()[:300]
-    if isinstance(data, dict):
-        # a command's own words (its stderr) say more than Ansible's "non-zero return code"
-        text = data.get("stderr") or data.get("msg") or data.get("stdout") or ""
-        return str(text).strip().splitlines()[-1][:300] if str(text).strip() else "failed"
-    return str(data)[:300]
+    if not isinstance(data, dict):
+        return str(data)[:300]
+    # a command's own words (its stderr) say more than Ansible's "non-zero return code": its first error
+    # line (Puppet's "Error: ..."), else its last line
+    text = str(data.get("stderr") or data.get("msg") or data.get("stdout") or "").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error")]
+    return (errors or lines or ["failed"])[0 if errors else -1][:300]
 
 
 def run_playbook(

@@ -222,6 +222,8 @@ def _network_hieradata(
     return data
 
 
+# services HAProxy fronts on a VIP: service -> (the VIP's network, port)
+PROXIED = {"mysql": ("InternalApi", 3306)}
 VIP_ROLE = "Controller"  # as the firewall rules (tripleo.network.netenv) and TripleO's pacemaker VIPs
 
 
@@ -244,6 +246,24 @@ def _with_vips(config: Any, addresses: Mapping[str, Any], vips: Mapping[str, IPA
         return out
 
     return walk(config)
+
+
+def _backends(
+    servers: Sequence[Server], hieradata: Mapping[str, Mapping[str, Any]], networks: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """HAProxy's listeners: each proxied service on its VIP, with every server whose role runs it."""
+    out = []
+    for name, (network, port) in PROXIED.items():
+        members = []
+        for server in servers:
+            files = hieradata.get(server.physical_id, {}).values()
+            services = {svc for data in files for svc in data.get("tripleo::services") or ()}
+            address = networks[server.node]["tripleo::service_ips"].get(name)
+            if name in services and address:
+                members.append({"name": server.name.split(".")[0], "ip": address})
+        if members:
+            out.append({"name": name, "network": network, "port": port, "servers": members})
+    return out
 
 
 def _host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, NodeResult]) -> list[str]:
@@ -312,9 +332,12 @@ def deploy(
     write_plan(report, network_dir, lambda node: wiring[node][2] if node in wiring else None)
     hieradata = _hieradata(rows)
     results = {r.spec.name: r for r in report.nodes}
+    networks = {s.node: _network_hieradata(plan, s, results[s.node], report.vips) for s in servers}
     all_nodes = {
         "tripleo::cloud_name": str(service.get(req.stack).outputs.get("CloudName") or req.stack),
         "tripleo::hosts_entries": _host_entries(plan, servers, results),
+        "tripleo::vips": {k: str(v) for k, v in report.vips.items()},
+        "tripleo::haproxy::backends": _backends(servers, hieradata, networks),
     }
     holders = [s for s in servers if s.role == VIP_ROLE]
     vip_node = min(holders, key=lambda s: s.index).node if holders else None
@@ -323,7 +346,7 @@ def deploy(
         result = results[server.node]
         config = resolved_config(result)
         files = dict(hieradata.get(server.physical_id, {}))
-        files["tripleo_network"] = _network_hieradata(plan, server, result, report.vips)
+        files["tripleo_network"] = networks[server.node]
         files["all_nodes"] = all_nodes
         hosts.append(
             Host(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -120,6 +121,18 @@ def test_deploy_status_validate_redeploy_delete(lab: RunningLab) -> None:
     )
     assert host_ping.returncode == 0
     ssh(home, compute["ctlplane"], f"ping -c 1 -W 2 {vips['InternalApi']}")
+
+    # MariaDB (InternalApi) through HAProxy on the InternalApi VIP, with the password the stack generated;
+    # nothing of it answers on the External network (neither the controller's address nor the public VIP)
+    extra = home / "config-download" / "overcloud" / "hosts" / controller["name"] / "hieradata" / "extra.json"
+    password = json.loads(extra.read_text())["tripleo::profile::mysql::password"]
+    query = f"mariadb -h {vips['InternalApi']} -u tripleo -p{password} -N -e 'SELECT @@hostname' tripleo"
+    assert ssh(home, compute["ctlplane"], query).strip() == controller["name"]
+    external = controller["addresses"]["External"].split("/")[0]
+    for address in (external, vips["External"]):
+        with socket.socket() as probe_socket:
+            probe_socket.settimeout(3)
+            assert probe_socket.connect_ex((address, 3306)) != 0, f"{address}:3306 answers from External"
 
     measured = json.loads(run(home, "overcloud", "validate", "network", "-f", "json").stdout)
     assert measured and all(m["match"] for m in measured)

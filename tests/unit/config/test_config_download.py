@@ -103,7 +103,8 @@ def test_recap_and_failure_messages_are_translated() -> None:
         "controller-0.lab": HostRecap("controller-0.lab", 3, 2, 0, 1),
     }
     assert _message('{"changed": false, "msg": "non-zero return code", "rc": 2}') == "non-zero return code"
-    assert _message('{"stderr": "ERROR: nic9 unknown\\nmore"}') == "more"
+    assert _message('{"stderr": "ERROR: nic9 unknown\\nmore"}') == "ERROR: nic9 unknown"
+    assert _message('{"stderr": "starting\\nfailed!"}') == "failed!"
     assert (
         _message('{"msg": "non-zero return code", "stderr": "Error: no tripleo::role"}')
         == "Error: no tripleo::role"

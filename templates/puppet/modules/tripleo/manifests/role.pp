@@ -9,9 +9,12 @@ class tripleo::role (
   class { 'tripleo::profile::base':
     step => $step,
   }
-  if 'memcached' in $services {
-    class { 'tripleo::profile::memcached':
-      step => $step,
+  # the services of the node's role that have a profile here, in this order
+  ['memcached', 'mysql', 'haproxy'].each |$service| {
+    if $service in $services {
+      class { "tripleo::profile::${service}":
+        step => $step,
+      }
     }
   }
 }
