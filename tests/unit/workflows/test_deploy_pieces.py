@@ -1,0 +1,83 @@
+"""The pure pieces of ``overcloud deploy``: VIPs into the first controller's NIC config, HAProxy's
+listeners, /etc/hosts lines."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from tripleo.network.environment import NodeSpec, load_plan
+from tripleo.network.netenv import NodeResult
+from tripleo.workflows.overcloud import Server, _backends, _host_entries, _with_vips
+
+CONFIG = [
+    {
+        "type": "interface",
+        "name": "eth0",
+        "addresses": [{"ip_netmask": "192.168.24.10/24"}],
+        "routes": [],
+    },
+    {
+        "type": "linux_bridge",
+        "name": "br-ex",
+        "members": [{"type": "interface", "name": "eth1", "addresses": [{"ip_netmask": "10.0.0.4/24"}]}],
+    },
+]
+
+
+def _server(name: str, role: str, index: int, node: str, ctlplane: str) -> Server:
+    return Server(f"{role}/{index}/Server", role, index, name, f"id-{node}", node, ctlplane)
+
+
+def test_vips_join_the_device_with_the_address_on_their_network() -> None:
+    addresses: dict[str, Any] = {
+        "ctlplane": ipaddress.ip_interface("192.168.24.10/24"),
+        "External": ipaddress.ip_interface("10.0.0.4/24"),
+    }
+    vips = {"External": ipaddress.ip_address("10.0.0.5"), "InternalApi": ipaddress.ip_address("172.16.2.7")}
+    out = _with_vips(CONFIG, addresses, vips)
+    assert out[0]["addresses"] == [{"ip_netmask": "192.168.24.10/24"}]  # no ctlplane VIP asked for
+    assert out[1]["members"][0]["addresses"] == [{"ip_netmask": "10.0.0.4/24"}, {"ip_netmask": "10.0.0.5/32"}]
+    assert CONFIG[1]["members"][0]["addresses"] == [{"ip_netmask": "10.0.0.4/24"}]  # the input is untouched
+    v6 = _with_vips(
+        [{"type": "interface", "name": "eth1", "addresses": [{"ip_netmask": "fd00::4/64"}]}],
+        {"External": ipaddress.ip_interface("fd00::4/64")},
+        {"External": ipaddress.ip_address("fd00::5")},
+    )
+    assert v6[0]["addresses"][-1] == {"ip_netmask": "fd00::5/128"}
+
+
+def test_haproxy_fronts_mysql_with_every_server_that_runs_it() -> None:
+    servers = [
+        _server("controller-0.lab", "Controller", 0, "node-0", "192.168.24.10"),
+        _server("compute-0.lab", "Compute", 0, "node-1", "192.168.24.11"),
+    ]
+    hieradata = {
+        "id-node-0": {"role": {"tripleo::services": ["mysql", "memcached"]}},
+        "id-node-1": {"role": {"tripleo::services": ["base"]}},
+    }
+    networks = {
+        "node-0": {"tripleo::service_ips": {"mysql": "172.16.2.6"}},
+        "node-1": {"tripleo::service_ips": {}},
+    }
+    assert _backends(servers, hieradata, networks) == [
+        {"name": "mysql", "network": "InternalApi", "port": 3306,
+         "servers": [{"name": "controller-0", "ip": "172.16.2.6"}]},
+    ]  # fmt: skip
+    assert _backends(servers[1:], hieradata, networks) == []  # nothing runs mysql: no listener
+
+
+def test_host_entries_name_every_node_on_every_network() -> None:
+    plan = load_plan(nodes=[NodeSpec("node-0", "Controller", 0)])
+    server = _server("controller-0.overcloud.lab", "Controller", 0, "node-0", "192.168.24.10")
+    result = NodeResult(
+        NodeSpec("node-0", "Controller", 0),
+        addresses={
+            "ctlplane": ipaddress.ip_interface("192.168.24.10/24"),
+            "InternalApi": ipaddress.ip_interface("172.16.2.6/24"),
+        },
+    )
+    assert _host_entries(plan, [server], {"node-0": result}) == [
+        "172.16.2.6 controller-0.internalapi.overcloud.lab controller-0.internalapi",
+        "192.168.24.10 controller-0.overcloud.lab controller-0",
+    ]
