@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: demo test venv lint typecheck unit bench clean
+.PHONY: demo test venv lint typecheck unit bench bench-deploy clean
 
 $(BIN)/tripleo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: lint typecheck unit
 bench: venv
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/lifecycle.py
+
+bench-deploy: venv
+	bash scripts/debian-packages
+	$(BIN)/python benchmarks/deploy.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
