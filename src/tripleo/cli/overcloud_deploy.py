@@ -100,7 +100,8 @@ def status_cmd(stack: str, fmt: str, columns: tuple[str, ...]) -> None:
     if fmt in ("json", "yaml"):
         emit_one(data, fmt)
         return
-    click.echo(f"stack {stack}: {data['stack_status']}; deployment: {data['deployment_status']}")
+    reason = f" ({data['deployment_reason']})" if data.get("deployment_reason") else ""
+    click.echo(f"stack {stack}: {data['stack_status']}; deployment: {data['deployment_status']}{reason}")
     if data["hosts"]:
         emit_list([_host_row(h) for h in data["hosts"]], _HOST_COLUMNS, fmt, columns)
     for network, vip in sorted(data["vips"].items()):

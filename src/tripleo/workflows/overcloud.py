@@ -371,13 +371,17 @@ def deploy(
     progress(f"config download: {project.directory}")
     seconds["render"] = time.perf_counter() - mark
 
-    recap: dict[str, HostRecap] = {}
+    done = DeployResult(req.stack, "DEPLOY_COMPLETE", hosts, vips, project.directory, {}, seconds)
     if req.config_download and hosts:
         mark = time.perf_counter()
-        recap = run_playbook(project, log, lambda task: progress(f"ansible: {task}"))
+        try:
+            done.recap = run_playbook(project, log, lambda task: progress(f"ansible: {task}"))
+        except OperationError as exc:
+            done.status = "DEPLOY_FAILED"
+            _save(done, ran=True, reason=exc.message)
+            raise
         seconds["config"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - started
-    done = DeployResult(req.stack, "DEPLOY_COMPLETE", hosts, vips, project.directory, recap, seconds)
     _save(done, ran=req.config_download)
     return done
 
@@ -386,7 +390,7 @@ def _summary_path(stack: str) -> Path:
     return tripleo_home() / "config-download" / f"{stack}.json"
 
 
-def _save(result: DeployResult, ran: bool) -> None:
+def _save(result: DeployResult, ran: bool, reason: str = "") -> None:
     hosts = [
         {
             "name": h.name,
@@ -400,6 +404,7 @@ def _save(result: DeployResult, ran: bool) -> None:
     data = {
         "stack": result.stack,
         "status": result.status if ran else "CONFIG_DOWNLOAD_WRITTEN",
+        "reason": reason,
         "hosts": hosts,
         "vips": result.vips,
         "project": str(result.project),
@@ -431,6 +436,7 @@ def status(service: StackService, stack: str) -> dict[str, Any]:
         saved = json.loads(path.read_text())
         out.update(
             deployment_status=saved.get("status"),
+            deployment_reason=saved.get("reason", ""),
             hosts=saved.get("hosts", []),
             vips=saved.get("vips", {}),
             project=saved.get("project"),

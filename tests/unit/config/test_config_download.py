@@ -14,6 +14,7 @@ import yaml
 from tripleo.config.agent import AGENT_NAME, build_agent
 from tripleo.config.download import PLAYBOOK, Host, write_project
 from tripleo.config.runner import HostRecap, _message, parse_recap
+from tripleo.errors import OperationError
 
 CONFIG = [{"type": "interface", "name": "eth0", "addresses": [{"ip_netmask": "192.168.24.10/24"}]}]
 
@@ -136,3 +137,22 @@ def test_deploy_steps_run_puppet_on_every_node_step_by_step(tmp_path: Path) -> N
 def test_ansible_cfg_names_the_node_python(tmp_path: Path, python: str) -> None:
     project = write_project(tmp_path / "p", "s", _hosts(), ssh_key=tmp_path / "k", python=python)
     assert f"interpreter_python = {python}" in (project.directory / "ansible.cfg").read_text()
+
+
+def test_an_unreachable_host_fails_the_run_with_its_name(tmp_path: Path) -> None:
+    # a real ansible-playbook run against 127.0.0.1 with a key that opens nothing: no traffic leaves the host
+    from tripleo.config.runner import ansible_playbook, run_playbook
+
+    try:
+        ansible_playbook()
+    except OperationError:
+        pytest.skip("ansible-core is not installed")
+    key = tmp_path / "key"
+    key.write_text("not a key\n")
+    key.chmod(0o600)
+    host = Host(name="lonely", role="Compute", node="node-9", ctlplane="127.0.0.1")
+    project = write_project(tmp_path / "p", "s", [host], ssh_key=key)
+    log = tmp_path / "deploy.log"
+    with pytest.raises(OperationError, match=r"config download failed on lonely, task 'Directories': "):
+        run_playbook(project, log)
+    assert "UNREACHABLE" in log.read_text()
