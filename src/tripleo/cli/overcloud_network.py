@@ -6,7 +6,6 @@ Thin: parse arguments, build the plan (tripleo.network), render Heat NIC templat
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Sequence
@@ -131,36 +130,15 @@ def validate_cmd(
 _NODE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)=(?P<role>[A-Za-z0-9]+)$")
 
 
-def _lab_nodes(specs: Sequence[str], use_lab: bool) -> list[NodeSpec]:
-    wiring: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
-    if use_lab:
-        from tripleo.lab import Lab
-
-        config = Lab().config()
-        for node in config.nodes:
-            nics = tuple(node.nic_name(i) for i in range(len(node.networks)))
-            wiring[node.name] = (nics, dict(zip(nics, node.networks, strict=True)))
-    out: list[NodeSpec] = []
+def _entries(specs: Sequence[str]) -> list[tuple[str, str, int]]:
+    """NAME=ROLE arguments as (name, role, index within the role)."""
+    out: list[tuple[str, str, int]] = []
     for spec in specs:
         match = _NODE.match(spec)
         if not match:
             raise UsageError(f"--node {spec!r}: expected NAME=ROLE")
-        name, role = match["name"], match["role"]
-        nics, wired = wiring.get(name, ((), {}))
-        if use_lab and name not in wiring:
-            raise UsageError(f"--node {name}: no such lab node")
-        index = sum(1 for n in out if n.role == role)
-        out.append(NodeSpec(name, role, index, nics, wired))
+        out.append((match["name"], match["role"], sum(1 for _, r, _ in out if r == match["role"])))
     return out
-
-
-def _segment_names(plan: Plan, nodes: Sequence[NodeSpec]) -> list[NodeSpec]:
-    """Lab wiring names networks by name_lower: map them to the plan's network names."""
-    names = {n.name_lower: n.name for n in plan.networks}
-    return [
-        NodeSpec(n.name, n.role, n.index, n.nics, {k: names.get(v, v) for k, v in n.wiring.items()})
-        for n in nodes
-    ]
 
 
 @netenv.command("render")
@@ -173,9 +151,15 @@ def render_cmd(
     node_specs: tuple[str, ...], use_lab: bool, output_dir: Path | None,
 ) -> None:  # fmt: skip
     """Give NAME=ROLE nodes addresses (IPAM), render their NIC configs, firewall rules and the proof."""
-    nodes = _lab_nodes(node_specs, use_lab)
-    plan = _load(environments, roles_file, network_data, nodes)
-    plan = dataclasses.replace(plan, nodes=tuple(_segment_names(plan, nodes)))
+    from tripleo.workflows.overcloud import lab_wiring, wired_specs
+
+    entries = _entries(node_specs)
+    wiring = lab_wiring([name for name, _, _ in entries], required=True) if use_lab else {}
+    for name, _, _ in entries:
+        if use_lab and name not in wiring:
+            raise UsageError(f"--node {name}: no such lab node")
+    plan = _load(environments, roles_file, network_data)
+    plan = _load(environments, roles_file, network_data, wired_specs(plan, entries, wiring))
     report = validate(plan, HeatNicRenderer(environments), IpamAllocator(open_database(), plan.enabled()))
     if not report.ok:
         _emit(report, "table", ())
@@ -183,7 +167,7 @@ def render_cmd(
     path = write_plan(
         report,
         output_dir or tripleo_home() / "network",
-        (lambda n: f"tl-{n}") if use_lab else (lambda _: None),
+        lambda n: wiring[n].netns if n in wiring else None,
     )
     click.echo(f"rendered {len(report.nodes)} nodes; network plan: {path}")
 

@@ -38,7 +38,18 @@ from tripleo.storage import Database, tripleo_home
 from tripleo.storage.stack_models import ResourceRow
 from tripleo.workflows.nic_heat import HeatNicRenderer
 
-__all__ = ["DEFAULT_TEMPLATES", "DeployRequest", "DeployResult", "Server", "delete", "deploy", "status"]
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "DeployRequest",
+    "DeployResult",
+    "LabWiring",
+    "Server",
+    "delete",
+    "deploy",
+    "lab_wiring",
+    "status",
+    "wired_specs",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -174,32 +185,47 @@ def _hieradata(rows: Sequence[ResourceRow]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _lab_wiring(nodes: Sequence[str]) -> dict[str, tuple[tuple[str, ...], dict[str, str], str]]:
-    """Lab nodes: NIC names in order, which segment each is cabled to, and the network namespace."""
+@dataclass(frozen=True)
+class LabWiring:
+    """A lab node's NICs in order, the segment (network name_lower) each is cabled to, its namespace."""
+
+    nics: tuple[str, ...]
+    segments: Mapping[str, str]
+    netns: str
+
+
+def lab_wiring(nodes: Sequence[str], required: bool = False) -> dict[str, LabWiring]:
+    """The wiring of those of ``nodes`` that are lab nodes (none when no lab is up, unless ``required``).
+
+    :raises OperationError: ``required`` and no lab is up.
+    """
     from tripleo.lab import Lab
 
     try:
         config = Lab().config()
     except OperationError:
+        if required:
+            raise
         return {}
     out = {}
     for node in config.nodes:
         if node.name in nodes:
             nics = tuple(node.nic_name(i) for i in range(len(node.networks)))
-            out[node.name] = (nics, dict(zip(nics, node.networks, strict=True)), node.netns)
+            out[node.name] = LabWiring(nics, dict(zip(nics, node.networks, strict=True)), node.netns)
     return out
 
 
-def _node_specs(plan: Plan, servers: Sequence[Server], wiring: Mapping[str, Any]) -> list[NodeSpec]:
+def wired_specs(
+    plan: Plan, nodes: Sequence[tuple[str, str, int]], wiring: Mapping[str, LabWiring]
+) -> list[NodeSpec]:
+    """NodeSpecs for (name, role, index) with the lab's NICs and cabling, segments named as the plan's
+    networks (the lab names them by name_lower)."""
     names = {n.name_lower: n.name for n in plan.networks}
     specs = []
-    for server in servers:
-        nics, wired, _ = wiring.get(server.node, ((), {}, ""))
-        specs.append(
-            NodeSpec(
-                server.node, server.role, server.index, nics, {k: names.get(v, v) for k, v in wired.items()}
-            )
-        )
+    for name, role, index in nodes:
+        wired = wiring.get(name)
+        nics, segments = (wired.nics, wired.segments) if wired else ((), {})
+        specs.append(NodeSpec(name, role, index, nics, {k: names.get(v, v) for k, v in segments.items()}))
     return specs
 
 
@@ -323,13 +349,13 @@ def deploy(
     mark = time.perf_counter()
     rows = service.resources(req.stack, nested_depth=64)
     servers = _servers(rows, db, {r.name for r in base.roles})
-    wiring = _lab_wiring([s.node for s in servers])
-    plan = _plan(req, _node_specs(base, servers, wiring))
+    wiring = lab_wiring([s.node for s in servers])
+    plan = _plan(req, wired_specs(base, [(s.node, s.role, s.index) for s in servers], wiring))
     allocator = _StackAllocator(db, req.stack, plan.enabled(), {s.node: s.ctlplane for s in servers})
     report = validate(plan, renderer, allocator)
     _fail_on(report, "rendering the nodes' networks")
     project_dir, network_dir, log = _home_paths(req.stack)
-    write_plan(report, network_dir, lambda node: wiring[node][2] if node in wiring else None)
+    write_plan(report, network_dir, lambda node: wiring[node].netns if node in wiring else None)
     hieradata = _hieradata(rows)
     results = {r.spec.name: r for r in report.nodes}
     networks = {s.node: _network_hieradata(plan, s, results[s.node], report.vips) for s in servers}
