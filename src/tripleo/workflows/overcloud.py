@@ -47,6 +47,7 @@ __all__ = [
     "delete",
     "deploy",
     "lab_wiring",
+    "release_addresses",
     "status",
     "wired_specs",
 ]
@@ -351,6 +352,9 @@ def deploy(
     servers = _servers(rows, db, {r.name for r in base.roles})
     wiring = lab_wiring([s.node for s in servers])
     plan = _plan(req, wired_specs(base, [(s.node, s.role, s.index) for s in servers], wiring))
+    departed = release_addresses(db, req.stack, keep=[s.node for s in servers], vips=False)
+    if departed:
+        progress(f"freed {departed} addresses of nodes that left the stack")
     allocator = _StackAllocator(db, req.stack, plan.enabled(), {s.node: s.ctlplane for s in servers})
     report = validate(plan, renderer, allocator)
     _fail_on(report, "rendering the nodes' networks")
@@ -471,6 +475,19 @@ def status(service: StackService, stack: str) -> dict[str, Any]:
     return out
 
 
+def release_addresses(db: Database, stack: str, keep: Sequence[str] = (), vips: bool = True) -> int:
+    """Free the addresses ``stack`` took for its nodes (all but those of ``keep``) and, with ``vips``, its
+    VIPs; returns how many were freed. A deploy that scaled a role down frees the departed nodes' addresses.
+    """
+    prefix, kept = f"{stack}/", {f"{stack}/{node}" for node in keep}
+    freed = 0
+    for port in list_ports(db):
+        departed = port.owner.startswith(prefix) and port.owner not in kept
+        if departed or (vips and port.kind == "vip" and port.name.startswith(prefix)):
+            freed += release_port(db, port.id)
+    return freed
+
+
 def delete(service: StackService, db: Database, stack: str, options: Options) -> tuple[str, int]:
     """Delete the overcloud: the stack (nodes go back to available), its addresses and VIPs, its files.
 
@@ -478,11 +495,7 @@ def delete(service: StackService, db: Database, stack: str, options: Options) ->
     :raises InputError: no such stack.
     """
     outcome = service.delete(stack, options)
-    freed = 0
-    prefix = f"{stack}/"
-    for port in list_ports(db):
-        if port.owner.startswith(prefix) or (port.kind == "vip" and port.name.startswith(prefix)):
-            freed += release_port(db, port.id)
+    freed = release_addresses(db, stack)
     project_dir, network_dir, _ = _home_paths(stack)
     shutil.rmtree(project_dir, ignore_errors=True)
     _summary_path(stack).unlink(missing_ok=True)

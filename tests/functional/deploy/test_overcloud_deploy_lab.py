@@ -143,6 +143,19 @@ def test_deploy_status_validate_redeploy_delete(lab: RunningLab) -> None:
     assert recap.count("changed=0") == 3 and "failed=0" in recap  # a re-deploy changes nothing
     assert "TASK [Step 5: puppet apply]" in (home / "logs" / "overcloud-deploy.log").read_text()
 
+    # scale down: Compute/1 leaves the stack, its node goes back to available, its addresses are freed
+    run(home, "overcloud", "deploy", "-e", LAB_ENV, "--parameter", "ComputeCount=1")
+    scaled = json.loads(run(home, "overcloud", "status", "-f", "json").stdout)
+    left = {h["name"] for h in scaled["hosts"]}
+    assert left == {"controller-0.overcloud.lab", "compute-0.overcloud.lab"}
+    gone = hosts["compute-1.overcloud.lab"]["node"]
+    assert nodes(home)[gone]["provision_state"] == "available"
+    owners = {p.owner for p in list_ports(Database(f"sqlite:///{home / 'tripleo.sqlite'}"))}
+    assert (
+        f"overcloud/{gone}" not in owners
+        and f"overcloud/{hosts['compute-0.overcloud.lab']['node']}" in owners
+    )
+
     done = run(home, "overcloud", "delete", "-y")
     assert "DELETE_COMPLETE" in done.stdout
     after = nodes(home)

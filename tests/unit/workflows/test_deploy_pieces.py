@@ -81,3 +81,24 @@ def test_host_entries_name_every_node_on_every_network() -> None:
         "172.16.2.6 controller-0.internalapi.overcloud.lab controller-0.internalapi",
         "192.168.24.10 controller-0.overcloud.lab controller-0",
     ]
+
+
+def test_addresses_of_departed_nodes_are_freed_and_the_rest_kept(tmp_path: Any) -> None:
+    from tripleo.network import allocate_port, allocate_vip, ensure_network, list_ports
+    from tripleo.storage import Database
+    from tripleo.workflows.overcloud import release_addresses
+
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    db.upgrade()
+    ensure_network(db, "InternalApi", "172.16.2.0/24", [("172.16.2.4", "172.16.2.250")])
+    for node in ("node-0", "node-1", "node-2"):
+        allocate_port(db, "InternalApi", owner=f"overcloud/{node}", name="internal_api")
+    allocate_port(db, "InternalApi", owner="other/node-2", name="internal_api")  # another stack's
+    allocate_vip(db, "InternalApi", name="overcloud/internal_api_virtual_ip")
+    # scaled down: node-2 left; its address goes, the VIP stays
+    assert release_addresses(db, "overcloud", keep=["node-0", "node-1"], vips=False) == 1
+    owners = sorted(p.owner for p in list_ports(db) if p.kind != "vip")
+    assert owners == ["other/node-2", "overcloud/node-0", "overcloud/node-1"]
+    # delete: every address and VIP of the stack, nothing of the other stack
+    assert release_addresses(db, "overcloud") == 3
+    assert [p.owner for p in list_ports(db)] == ["other/node-2"]
