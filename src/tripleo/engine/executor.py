@@ -35,6 +35,7 @@ from tripleo.engine.state import (
     ActionContext,
     Event,
     Outcome,
+    Plugin,
     PluginSource,
     ResourceRecord,
     StateStore,
@@ -352,20 +353,16 @@ class Executor:
         stored: ResourceRecord | None,
     ) -> None:
         plugin = self.plugins.plugin(res.impl.native or "")
-        old: dict[str, Any] = {}
         if stored is not None and stored.status == COMPLETE and stored.action != "DELETE":
             if stored.type == res.type and stored.props_hash == props_digest(props, self._memo):
                 run.stack.live[res.name] = NativeLive(stored.physical_id, stored.attributes)
                 self.result.counts["unchanged"] += 1
                 self._done(run, res)
                 return
-            # fetched on demand and not kept: a tree's stored properties can be large
-            loaded = (
-                stored.properties if stored.properties is not None else self.store.properties(stored.path)
-            )
-            old = loaded if isinstance(loaded, dict) else {}
+            # fetched on demand and not kept: a tree's stored properties can be large, and thousands of
+            # queued updates holding them was most of a large update's memory (the action reads them again)
             same_type = stored.type == res.type and stored.implementation == res.impl.display
-            if same_type and plugin.can_update(_changed_keys(old, props)):
+            if same_type and plugin.can_update(_changed_keys(self._old_properties(stored), props)):
                 action, physical_id, label = "UPDATE", stored.physical_id, "updated in place"
             else:
                 action, physical_id, label = "CREATE", str(uuid.uuid4()), "replaced"
@@ -397,10 +394,22 @@ class Executor:
         ctx = ActionContext(
             res.path, res.name, self.stack_name, physical_id, self.resource_timeout, record.data
         )
-        if action == "UPDATE":
-            self._submit(plugin.update, (ctx, props, old), (run, res, record, label), plugin.external)
+        if action == "UPDATE" and stored is not None:
+            self._submit(
+                self._update, (plugin, ctx, props, stored), (run, res, record, label), plugin.external
+            )
         else:
             self._submit(plugin.create, (ctx, props), (run, res, record, label), plugin.external)
+
+    def _old_properties(self, stored: ResourceRecord) -> dict[str, Any]:
+        loaded = stored.properties if stored.properties is not None else self.store.properties(stored.path)
+        return loaded if isinstance(loaded, dict) else {}
+
+    def _update(
+        self, plugin: Plugin, ctx: ActionContext, props: dict[str, Any], stored: ResourceRecord
+    ) -> Any:
+        """An update in place, run by a worker: the old properties are read only now."""
+        return plugin.update(ctx, props, self._old_properties(stored))
 
     def _finish(self, future: Future[Any]) -> None:
         info = self._futures.pop(future, None)

@@ -12,7 +12,7 @@ from typing import Any
 from tripleo.engine.state import ActionContext, Outcome
 from tripleo.resources.base import PluginBase
 
-__all__ = ["ConfigBook", "Deployment", "SoftwareConfig"]
+__all__ = ["ConfigBook", "Deployment", "SoftwareConfig", "derived_config"]
 
 
 class ConfigBook:
@@ -71,26 +71,42 @@ class Deployment(PluginBase):
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         config_id = str(props.get("config") or "")
         config = dict(self.book.configs.get(config_id) or {"id": config_id, "config": None, "outputs": []})
-        inputs = dict(props.get("input_values") or {})
-        inputs.update(
-            deploy_server_id=props.get("server"),
-            deploy_action="CREATE",
-            deploy_stack_id=ctx.stack_name,
-            deploy_resource_name=ctx.name,
-            deploy_signal_transport=props.get("signal_transport") or "NO_SIGNAL",
-        )
-        if self.type_name == "OS::Heat::StructuredDeployment":
-            config["config"] = _substitute(
-                config.get("config"), inputs, str(props.get("input_key") or "get_input")
-            )
-        derived = {**config, "name": props.get("name") or config.get("name"), "inputs": inputs}
+        deploy_inputs = {
+            "deploy_server_id": props.get("server"),
+            "deploy_action": "CREATE",
+            "deploy_stack_id": ctx.stack_name,
+            "deploy_resource_name": ctx.name,
+            "deploy_signal_transport": props.get("signal_transport") or "NO_SIGNAL",
+        }
         attrs: dict[str, Any] = {"deploy_stdout": "", "deploy_stderr": "", "deploy_status_code": 0}
         for output in config.get("outputs") or []:
             if isinstance(output, dict) and "name" in output:
                 attrs.setdefault(str(output["name"]), None)
-        # the inputs stay in the properties; the record keeps the rest of the derived config
-        stored = {k: v for k, v in derived.items() if k != "inputs"}
-        return Outcome(attrs, {"server": props.get("server"), "derived_config": stored})
+        # Kept as written: the inputs stay in the properties and derived_config() fills them in when config
+        # download asks. Storing every member's filled-in copy (an all-nodes input of each node) made a large
+        # stack's records, and the memory of every later update, several times bigger.
+        stored = {k: v for k, v in config.items() if k != "inputs"}
+        stored["name"] = props.get("name") or config.get("name")
+        data = {
+            "server": props.get("server"),
+            "derived_config": stored,
+            "deploy_inputs": deploy_inputs,
+            "input_key": str(props.get("input_key") or "get_input")
+            if self.type_name == "OS::Heat::StructuredDeployment"
+            else None,
+        }
+        return Outcome(attrs, data)
+
+
+def derived_config(data: dict[str, Any], properties: dict[str, Any] | None) -> dict[str, Any]:
+    """A deployment's config as its server receives it: for a StructuredDeployment, every ``get_input``
+    replaced by the deployment's ``input_values`` and Heat's ``deploy_*`` inputs."""
+    derived = dict(data.get("derived_config") or {})
+    key = data.get("input_key")
+    if key:
+        inputs = {**((properties or {}).get("input_values") or {}), **(data.get("deploy_inputs") or {})}
+        derived["config"] = _substitute(derived.get("config"), inputs, str(key))
+    return derived
 
 
 def _substitute(value: Any, inputs: dict[str, Any], key: str) -> Any:

@@ -34,6 +34,7 @@ from tripleo.network.model import CTLPLANE, IPAddress, Network
 from tripleo.network.netenv import NodeResult, Report, resolved_config, validate, write_plan
 from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import Options, StackService
+from tripleo.resources.software import derived_config
 from tripleo.storage import Database, tripleo_home
 from tripleo.storage.stack_models import ResourceRow
 from tripleo.workflows.nic_heat import HeatNicRenderer
@@ -176,7 +177,7 @@ def _hieradata(rows: Sequence[ResourceRow]) -> dict[str, dict[str, Any]]:
     for row in rows:
         if row.implementation not in _DEPLOYMENTS or row.status != "COMPLETE":
             continue
-        derived = (row.data or {}).get("derived_config") or {}
+        derived = derived_config(row.data or {}, row.properties)
         server = str((row.data or {}).get("server") or "")
         config = derived.get("config")
         if derived.get("group") != "hiera" or not server or not isinstance(config, dict):
