@@ -27,6 +27,7 @@ typecheck: venv
 	$(BIN)/mypy src
 
 unit: venv
+	bash scripts/debian-packages
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
