@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from tripleo.cli.output import emit_list, emit_one, format_options
+from tripleo.cli.stack import progress_printer
 
 __all__ = ["register"]
 
@@ -19,13 +19,6 @@ def _service() -> Any:
     from tripleo.cli.stack import _service as stack_service
 
     return stack_service()
-
-
-def _progress(started: float) -> Any:
-    def say(message: str) -> None:
-        click.echo(f"[{time.perf_counter() - started:6.1f} s] {message}", err=True)
-
-    return say
 
 
 @click.command("deploy")
@@ -58,7 +51,7 @@ def deploy_cmd(
     from tripleo.storage import open_database
     from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, deploy
 
-    started = time.perf_counter()
+    say = progress_printer()
     request = DeployRequest(
         stack=stack,
         templates=templates or DEFAULT_TEMPLATES,
@@ -66,10 +59,10 @@ def deploy_cmd(
         parameters=parse_parameter_args(parameters),
         roles_file=roles_file,
         network_data=network_data,
-        options=Options(workers=workers, stack_timeout=timeout * 60),
+        options=Options(workers=workers, stack_timeout=timeout * 60, progress=say),
         config_download=not stack_only,
     )
-    result = deploy(_service(), open_database(), request, _progress(started))
+    result = deploy(_service(), open_database(), request, say)
     emit_list([_host_row(h) for h in result.hosts], _HOST_COLUMNS, "table")
     click.echo(f"config download: {result.project}")
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
@@ -121,7 +114,7 @@ def delete_cmd(stack: str, yes: bool) -> None:
         click.confirm(
             f"Delete overcloud {stack}? Its nodes are powered off and returned to available", abort=True
         )
-    final, freed = delete(_service(), open_database(), stack, Options())
+    final, freed = delete(_service(), open_database(), stack, Options(progress=progress_printer()))
     click.echo(f"Overcloud {stack} deleted ({final}, {freed} addresses freed)")
 
 

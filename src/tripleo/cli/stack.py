@@ -141,11 +141,27 @@ def _service() -> Any:
     return StackService(open_database(), provisioner=provisioner)
 
 
+def progress_printer() -> Any:
+    """Progress lines on stderr, each with the seconds since the command started."""
+    import time
+
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        click.echo(f"[{time.perf_counter() - started:6.1f} s] {message}", err=True)
+
+    return say
+
+
 def _options(backend: str, workers: int, resource_timeout: float, timeout: float) -> Any:
     from tripleo.resources.service import Options
 
     return Options(
-        backend=backend, workers=workers, resource_timeout=resource_timeout, stack_timeout=timeout * 60
+        backend=backend,
+        workers=workers,
+        resource_timeout=resource_timeout,
+        stack_timeout=timeout * 60,
+        progress=progress_printer(),
     )
 
 

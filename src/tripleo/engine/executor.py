@@ -128,6 +128,7 @@ class Executor:
         dry_run: bool = False,
         clock: Callable[[], float] = time.monotonic,
         stack_name: str = "overcloud",
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.plugins = plugins
         self.store = store
@@ -137,6 +138,9 @@ class Executor:
         self.dry_run = dry_run
         self.clock = clock
         self.stack_name = stack_name
+        # told of every action saved before it runs (servers, ports: the slow ones) and, every few seconds,
+        # of how far the run is
+        self.progress = progress
         self._reset()
 
     def _reset(self) -> None:
@@ -157,6 +161,8 @@ class Executor:
         self._completed: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self._root: _Run | None = None
         self._deadline = 0.0
+        self._announced: set[str] = set()
+        self._last_report = self.clock()
 
     # -- persistence ----------------------------------------------------------------------------------
 
@@ -168,6 +174,24 @@ class Executor:
             self._out_events.append(
                 Event(record.path, record.action, record.status, record.reason, record.physical_id)
             )
+            if self.progress is not None:
+                self._announce(record)
+
+    def _announce(self, record: ResourceRecord) -> None:
+        assert self.progress is not None
+        if record.path not in self._announced:
+            return  # not an external action: only counted
+        reason = f": {record.reason}" if record.reason else ""
+        self.progress(f"{record.path} {record.action}_{record.status}{reason}")
+        if record.status != IN_PROGRESS:
+            self._announced.discard(record.path)
+
+    def _report(self) -> None:
+        if self.progress is None or self.clock() - self._last_report < 5.0:
+            return
+        self._last_report = self.clock()
+        done = sum(self.result.counts.values())
+        self.progress(f"{done} resources done, {len(self._futures) + len(self._backlog)} in progress")
 
     def _remove(self, record: ResourceRecord) -> None:
         if self.dry_run:
@@ -177,6 +201,9 @@ class Executor:
         self._out_events.append(
             Event(record.path.removesuffix(_OLD), "DELETE", COMPLETE, "", record.physical_id)
         )
+        if self.progress is not None and record.path in self._announced:
+            self._announced.discard(record.path)
+            self.progress(f"{record.path.removesuffix(_OLD)} DELETE_COMPLETE")
 
     def _flush(self) -> None:
         if self._out_records or self._out_events or self._out_removed:
@@ -224,6 +251,10 @@ class Executor:
             return
         self._backlog.append((fn, args, info, external))
         self._external_waiting += external
+        record = next((item for item in info if isinstance(item, ResourceRecord)), None)
+        if external and self.progress is not None and record is not None:
+            self._announced.add(record.path)  # servers, ports: slow enough to be worth a line each
+            self._announce(record)
 
     def _start_backlog(self, pool: ThreadPoolExecutor) -> None:
         if self._external_waiting:
@@ -259,6 +290,7 @@ class Executor:
             self._check_timeouts()
             for future in done:
                 self._finish(future)
+            self._report()
 
     def _check_timeouts(self) -> None:
         now = self.clock()

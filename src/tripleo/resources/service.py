@@ -39,6 +39,7 @@ class Options:
     workers: int = 8
     resource_timeout: float = 600.0
     stack_timeout: float = 3600.0
+    progress: Callable[[str], None] | None = None  # slow actions as they start and end, a count now and then
 
 
 class _Store:
@@ -294,6 +295,7 @@ class StackService:
             stack_timeout=opts.stack_timeout,
             dry_run=dry_run,
             stack_name=name,
+            progress=None if dry_run else opts.progress,
         )
 
     def _converge(

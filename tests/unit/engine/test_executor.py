@@ -166,3 +166,35 @@ def test_stack_timeout(write: Write) -> None:
     result = ex.converge(load_top(_template(write, resources)))
     assert not result.ok and result.reason == "stack timed out after 0.1 s"
     assert ("create", "B") not in plugins.recorder.calls
+
+
+def test_progress_names_each_external_action_and_counts_the_rest(write: Write) -> None:
+    path = _template(write, {"A": _res("a"), "B": _res("b", sleep=0.05)})
+    store, plugins = MemoryStore(), Plugins()
+    plugins.recorder.external = True  # like a server or a port: a line as it starts and as it ends
+    lines: list[str] = []
+    ticks = iter(range(0, 1000, 3))  # a clock that moves 3 s per reading: the count is reported too
+    result = Executor(plugins, store, progress=lines.append, clock=lambda: float(next(ticks))).converge(
+        load_top(path)
+    )
+    assert result.ok
+    assert sorted(line for line in lines if "CREATE" in line) == [
+        "A CREATE_COMPLETE",
+        "A CREATE_IN_PROGRESS",
+        "B CREATE_COMPLETE",
+        "B CREATE_IN_PROGRESS",
+    ]
+    assert any(line.endswith("in progress") and "resources done" in line for line in lines)
+    plugins.recorder.external = False
+    quiet: list[str] = []
+    Executor(plugins, MemoryStore(), progress=quiet.append).converge(load_top(path))
+    assert quiet == []  # quick actions are only counted (and this run is too short for a count)
+    lines.clear()
+    plugins.recorder.external = True
+    assert Executor(plugins, store, progress=lines.append).delete().ok
+    assert sorted(lines) == [
+        "A DELETE_COMPLETE",
+        "A DELETE_IN_PROGRESS",
+        "B DELETE_COMPLETE",
+        "B DELETE_IN_PROGRESS",
+    ]
