@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tripleo.config.download import Host, write_project
-from tripleo.config.runner import HostRecap, run_playbook
+from tripleo.config import Host, HostRecap, run_playbook, write_project
 from tripleo.errors import InputError, OperationError
 from tripleo.network import allocate_port, allocate_vip, list_ports, release_port, sync_networks
 from tripleo.network.environment import NodeSpec, Plan, load_plan
