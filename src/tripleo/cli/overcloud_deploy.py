@@ -49,7 +49,7 @@ def deploy_cmd(
     from tripleo.engine import parse_parameter_args
     from tripleo.resources.service import Options
     from tripleo.storage import open_database
-    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, deploy
+    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, deploy, host_summary
 
     say = progress_printer()
     request = DeployRequest(
@@ -63,23 +63,17 @@ def deploy_cmd(
         config_download=not stack_only,
     )
     result = deploy(_service(), open_database(), request, say)
-    emit_list([_host_row(h) for h in result.hosts], _HOST_COLUMNS, "table")
+    emit_list([_host_row(host_summary(h)) for h in result.hosts], _HOST_COLUMNS, "table")
     click.echo(f"config download: {result.project}")
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     verb = "Overcloud Deployed" if not stack_only else "Overcloud stack deployed, config download written"
     click.echo(f"{verb} ({timings})")
 
 
-def _host_row(host: Any) -> dict[str, Any]:
-    addresses = host["addresses"] if isinstance(host, dict) else host.addresses
-    get = host.get if isinstance(host, dict) else lambda k: getattr(host, k)
-    return {
-        "name": get("name"),
-        "role": get("role"),
-        "node": get("node"),
-        "ctlplane": get("ctlplane"),
-        "addresses": {k: v for k, v in addresses.items() if k != "ctlplane"},
-    }
+def _host_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """A host summary as a table row (ctlplane has its own column)."""
+    addresses = {k: v for k, v in summary["addresses"].items() if k != "ctlplane"}
+    return {**summary, "addresses": addresses}
 
 
 @click.command("status")

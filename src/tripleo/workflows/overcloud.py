@@ -46,6 +46,7 @@ __all__ = [
     "Server",
     "delete",
     "deploy",
+    "host_summary",
     "lab_wiring",
     "release_addresses",
     "status",
@@ -121,11 +122,11 @@ def _fail_on(report: Report, when: str) -> None:
 
 class _StackAllocator:
     """The IPAM for one stack's nodes: ctlplane addresses are the servers' own; the rest are owned by
-    ``<stack>/<node>`` (and VIPs named ``<stack>/<network>_virtual_ip``) so delete can find them."""
+    ``<stack>/<node>`` (and VIPs named ``<stack>/<network>_virtual_ip``) so delete can find them.
+    The networks are already in the IPAM (deploy syncs them before the stack runs)."""
 
-    def __init__(self, db: Database, stack: str, networks: Sequence[Network], ctlplane: Mapping[str, str]):
+    def __init__(self, db: Database, stack: str, ctlplane: Mapping[str, str]):
         self.db, self.stack, self.ctlplane = db, stack, ctlplane
-        sync_networks(db, networks)
 
     def allocate(self, network: Network, owner: str, name: str, fixed: str | None) -> IPAddress:
         if network.name == CTLPLANE and owner in self.ctlplane:
@@ -355,7 +356,7 @@ def deploy(
     departed = release_addresses(db, req.stack, keep=[s.node for s in servers], vips=False)
     if departed:
         progress(f"freed {departed} addresses of nodes that left the stack")
-    allocator = _StackAllocator(db, req.stack, plan.enabled(), {s.node: s.ctlplane for s in servers})
+    allocator = _StackAllocator(db, req.stack, {s.node: s.ctlplane for s in servers})
     report = validate(plan, renderer, allocator)
     _fail_on(report, "rendering the nodes' networks")
     project_dir, network_dir, log = _home_paths(req.stack)
@@ -363,10 +364,11 @@ def deploy(
     hieradata = _hieradata(rows)
     results = {r.spec.name: r for r in report.nodes}
     networks = {s.node: _network_hieradata(plan, s, results[s.node], report.vips) for s in servers}
+    vips = {k: str(v) for k, v in report.vips.items()}
     all_nodes = {
         "tripleo::cloud_name": str(service.get(req.stack).outputs.get("CloudName") or req.stack),
         "tripleo::hosts_entries": _host_entries(plan, servers, results),
-        "tripleo::vips": {k: str(v) for k, v in report.vips.items()},
+        "tripleo::vips": vips,
         "tripleo::haproxy::backends": _backends(servers, hieradata, networks),
     }
     holders = [s for s in servers if s.role == VIP_ROLE]
@@ -392,7 +394,6 @@ def deploy(
                 firewall=result.firewall or "",
             )
         )
-    vips = {k: str(v) for k, v in report.vips.items()}
     modules = req.templates / "puppet" / "modules"
     project = write_project(
         project_dir, req.stack, hosts, ssh_key=ssh_key()[0], vips=vips,
@@ -420,17 +421,19 @@ def _summary_path(stack: str) -> Path:
     return tripleo_home() / "config-download" / f"{stack}.json"
 
 
+def host_summary(host: Host) -> dict[str, Any]:
+    """What status shows of a host (its hieradata, which holds passwords, stays out)."""
+    return {
+        "name": host.name,
+        "role": host.role,
+        "node": host.node,
+        "ctlplane": host.ctlplane,
+        "addresses": dict(host.addresses),
+    }
+
+
 def _save(result: DeployResult, ran: bool, reason: str = "") -> None:
-    hosts = [
-        {
-            "name": h.name,
-            "role": h.role,
-            "node": h.node,
-            "ctlplane": h.ctlplane,
-            "addresses": dict(h.addresses),
-        }
-        for h in result.hosts
-    ]
+    hosts = [host_summary(h) for h in result.hosts]
     data = {
         "stack": result.stack,
         "status": result.status if ran else "CONFIG_DOWNLOAD_WRITTEN",
