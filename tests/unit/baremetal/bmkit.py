@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 
@@ -37,3 +39,14 @@ def fake_node(name: str, profile: str | None = None, mac_index: int = 0, **extra
         entry["capabilities"] = f"profile:{profile},boot_option:local"
     entry.update(extra)
     return entry
+
+
+def die_holding_lock(db_url: str, node_uuid: str, purpose: str) -> None:
+    """A real process takes the node's lock and dies without releasing it (a SIGKILL'd command)."""
+    script = (
+        "import os, sys\n"
+        "from tripleo.storage import Database, acquire\n"
+        "acquire(Database(sys.argv[1]), [sys.argv[2]], sys.argv[3])\n"
+        "os._exit(0)  # dies holding the lock\n"
+    )
+    subprocess.run([sys.executable, "-c", script, db_url, f"node:{node_uuid}", purpose], check=True)

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from bmkit import FakeClock, fake_node
+from bmkit import FakeClock, die_holding_lock, fake_node
 
 from tripleo.baremetal import (
     Conductor,
@@ -182,13 +182,7 @@ def test_a_node_left_transient_by_a_dead_process_is_recovered_and_reinspected(
     conductor: Conductor, add_nodes: AddNodes, db_url: str
 ) -> None:
     (node_uuid,) = add_nodes(fake_node("node-0"), state="manageable")
-    script = (
-        "import os, sys\n"
-        "from tripleo.storage import Database, acquire\n"
-        "acquire(Database(sys.argv[1]), [sys.argv[2]], 'introspection')\n"
-        "os._exit(0)  # dies holding the lock\n"
-    )
-    subprocess.run([sys.executable, "-c", script, db_url, f"node:{node_uuid}"], check=True)
+    die_holding_lock(db_url, node_uuid, "introspection")
     conductor.move(node_uuid, "inspect")  # the dead process was inspecting
     assert [h.purpose for h in holders(conductor.db)] == ["introspection"]
     with conductor.locked(node_uuid, "look") as seen:

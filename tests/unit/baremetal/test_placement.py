@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
-from bmkit import FakeClock, fake_node
+from bmkit import FakeClock, die_holding_lock, fake_node
 
 from tripleo.baremetal import Conductor, DeployConfig, release_node, reserve_node, undeploy_node
 from tripleo.baremetal.deploy import deploy
@@ -113,12 +111,6 @@ def test_a_deploy_interrupted_by_a_dead_process_is_retried(
     reserve_node(conductor.db, profile=None, instance_uuid=INSTANCE, name="n")
     conductor.move(node_uuid, "deploy")
     conductor.move(node_uuid, "wait")
-    script = (
-        "import os, sys\n"
-        "from tripleo.storage import Database, acquire\n"
-        "acquire(Database(sys.argv[1]), [sys.argv[2]], 'deploy n')\n"
-        "os._exit(0)\n"
-    )
-    subprocess.run([sys.executable, "-c", script, db_url, f"node:{node_uuid}"], check=True)
+    die_holding_lock(db_url, node_uuid, "deploy n")
     node = deploy(conductor, node_uuid, config(), reachable=lambda ip: True)
     assert (node.provision_state, node.instance_uuid) == ("active", INSTANCE)
