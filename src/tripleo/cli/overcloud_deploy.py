@@ -12,7 +12,7 @@ from tripleo.cli.stack import progress_printer
 
 __all__ = ["register"]
 
-_HOST_COLUMNS = ["name", "role", "node", "ctlplane", "addresses"]
+_HOST_COLUMNS = ["name", "role", "node", "ctlplane", "addresses", "services"]
 
 
 def _service() -> Any:
@@ -36,7 +36,12 @@ def _service() -> Any:
     "--roles-file", type=click.Path(path_type=Path), help="roles_data.yaml (default: the project's)."
 )
 @click.option(
-    "--network-data", type=click.Path(path_type=Path), help="network_data.yaml (default: the project's)."
+    "-n",
+    "--networks-file",
+    "--network-data",
+    "network_data",
+    type=click.Path(path_type=Path),
+    help="network_data.yaml (default: the project's).",
 )
 @click.option("--stack-only", is_flag=True, help="Write the config-download project but do not run it.")
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
@@ -65,6 +70,12 @@ def deploy_cmd(
     result = deploy(_service(), open_database(), request, say)
     emit_list([_host_row(host_summary(h)) for h in result.hosts], _HOST_COLUMNS, "table")
     click.echo(f"config download: {result.project}")
+    for name, endpoints in sorted(result.endpoints.items()):
+        click.echo(f"endpoint {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(endpoints.items())))
+    if result.overcloudrc:
+        click.echo(f"overcloudrc: {result.overcloudrc}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     verb = "Overcloud Deployed" if not stack_only else "Overcloud stack deployed, config download written"
     click.echo(f"{verb} ({timings})")
@@ -93,6 +104,10 @@ def status_cmd(stack: str, fmt: str, columns: tuple[str, ...]) -> None:
         emit_list([_host_row(h) for h in data["hosts"]], _HOST_COLUMNS, fmt, columns)
     for network, vip in sorted(data["vips"].items()):
         click.echo(f"VIP {network}: {vip}")
+    for name, endpoints in sorted((data.get("endpoints") or {}).items()):
+        click.echo(f"endpoint {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(endpoints.items())))
+    for note in data.get("notes") or []:
+        click.echo(f"note: {note}")
 
 
 @click.command("delete")
@@ -112,8 +127,53 @@ def delete_cmd(stack: str, yes: bool) -> None:
     click.echo(f"Overcloud {stack} deleted ({final}, {freed} addresses freed)")
 
 
+@click.command("templates")
+@click.option(
+    "--templates",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Template directory with overcloud.j2.yaml (default: the project's templates/).",
+)
+@click.option(
+    "-e", "--environment", "environments", multiple=True, metavar="ENV", help="Environment (repeatable)."
+)
+@click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Parameter (repeatable).")
+@click.option(
+    "--roles-file", type=click.Path(path_type=Path), help="roles_data.yaml (default: the project's)."
+)
+@click.option(
+    "-n",
+    "--networks-file",
+    "--network-data",
+    "network_data",
+    type=click.Path(path_type=Path),
+    help="network_data.yaml (default: the project's).",
+)
+@format_options
+def validate_templates(
+    templates: Path | None, environments: tuple[str, ...], parameters: tuple[str, ...],
+    roles_file: Path | None, network_data: Path | None, fmt: str, columns: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Render the plan and check every role's services offline (nothing changes): one row per service."""
+    from tripleo.engine import parse_parameter_args
+    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, prepare_request
+
+    request = DeployRequest(
+        templates=templates or DEFAULT_TEMPLATES, environments=environments,
+        parameters=parse_parameter_args(parameters), roles_file=roles_file, network_data=network_data,
+    )  # fmt: skip
+    prepared = prepare_request(request, scratch=True)
+    rows = [
+        {"role": s.role, "service": s.name,
+         "ports": " ".join(f"{n}:{p}/{proto}" for n, proto, p, _ in s.firewall),
+         "frontends": " ".join(f"{f.name}:{f.port}" for f in s.frontends), "template": s.file}
+        for s in prepared.services
+    ]  # fmt: skip
+    emit_list(rows, ["role", "service", "ports", "frontends", "template"], fmt, columns)
+
+
 def register(group: click.Group) -> None:
-    """Add ``deploy``, ``status`` and ``delete`` to the ``overcloud`` group."""
+    """Add ``deploy``, ``status`` and ``delete`` to the ``overcloud`` group (``validate templates`` is
+    added with the ``validate`` group, by :mod:`tripleo.cli.overcloud_network`)."""
     group.add_command(deploy_cmd)
     group.add_command(status_cmd)
     group.add_command(delete_cmd)

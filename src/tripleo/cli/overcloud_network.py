@@ -17,7 +17,7 @@ import click
 from tripleo.cli.output import emit_list, format_options
 from tripleo.errors import OperationError, UsageError
 from tripleo.network.checks import CHECKS
-from tripleo.network.environment import NodeSpec, Plan, load_plan
+from tripleo.network.environment import NodeSpec, Plan
 from tripleo.network.measure import default_probe, load_network_plan, measure
 from tripleo.network.netenv import IpamAllocator, Report, validate, write_plan
 from tripleo.storage import open_database, tripleo_home
@@ -105,7 +105,14 @@ def _fail_if_invalid(report: Report) -> None:
 
 def _load(environments: Sequence[str], roles_file: Path | None, network_data: Path | None,
           nodes: Sequence[NodeSpec] | None = None) -> Plan:  # fmt: skip
-    return load_plan(environments, network_data=network_data, roles_data=roles_file, nodes=nodes)
+    """The network plan, with each role's services and their ports from the project's service templates."""
+    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES
+    from tripleo.workflows.services import network_plan, scratch_prepare
+
+    prepared = scratch_prepare(
+        DEFAULT_TEMPLATES, environments, roles_file=roles_file, networks_file=network_data
+    )
+    return network_plan(prepared, nodes)
 
 
 @click.group()
@@ -151,7 +158,7 @@ def render_cmd(
     node_specs: tuple[str, ...], use_lab: bool, output_dir: Path | None,
 ) -> None:  # fmt: skip
     """Give NAME=ROLE nodes addresses (IPAM), render their NIC configs, firewall rules and the proof."""
-    from tripleo.workflows.overcloud import lab_wiring, wired_specs
+    from tripleo.workflows.wiring import lab_wiring, wired_specs
 
     entries = _entries(node_specs)
     wiring = lab_wiring([name for name, _, _ in entries], required=True) if use_lab else {}
@@ -174,15 +181,22 @@ def render_cmd(
 
 @click.command("network")
 @click.option(
+    "--stack", default="overcloud", show_default=True, help="The deployed stack whose plan to measure."
+)
+@click.option(
     "--plan",
     "plan_file",
     type=click.Path(path_type=Path),
-    help="Default: $TRIPLEO_HOME/network/network-plan.json.",
+    help="Default: the stack's ($TRIPLEO_HOME/network/<stack>/network-plan.json), else netenv render's.",
 )
 @format_options
-def validate_network(plan_file: Path | None, fmt: str, columns: tuple[str, ...]) -> None:
+def validate_network(stack: str, plan_file: Path | None, fmt: str, columns: tuple[str, ...]) -> None:
     """Ping from every node to every address and compare with the isolation proof."""
-    plan = load_network_plan(plan_file or tripleo_home() / "network" / "network-plan.json")
+    if plan_file is None:
+        plan_file = tripleo_home() / "network" / stack / "network-plan.json"
+        if not plan_file.exists():
+            plan_file = tripleo_home() / "network" / "network-plan.json"
+    plan = load_network_plan(plan_file)
     results = measure(plan, default_probe(plan["nodes"]))
     cols = ["source", "target", "network", "address", "proof", "measured", "match"]
     if fmt == "json":
@@ -204,6 +218,9 @@ def register(group: click.Group) -> None:
     group.add_command(netenv)
     validate_group = group.commands.get("validate")
     if not isinstance(validate_group, click.Group):
-        validate_group = click.Group("validate", help="Check a deployed overcloud.")
+        validate_group = click.Group("validate", help="Check an overcloud plan or a deployed overcloud.")
         group.add_command(validate_group)
     validate_group.add_command(validate_network)
+    from tripleo.cli.overcloud_deploy import validate_templates
+
+    validate_group.add_command(validate_templates)

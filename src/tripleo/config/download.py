@@ -6,13 +6,17 @@ Layout of ``$TRIPLEO_HOME/config-download/<stack>/``::
     inventory.yaml                   roles as groups (all under ``overcloud``); ansible_host is the ctlplane
                                      address; every network address as ``<network>_ip`` host vars
     deploy_steps_playbook.yaml       the node agent, NIC config + firewall (applied), hieradata, then the
-                                     deploy steps 1..5: ``puppet apply`` of ``tripleo::role`` on every node,
-                                     each step on all nodes before the next
-    puppet/modules/                  the Puppet modules the steps use (copied to /etc/puppet/modules)
+                                     deploy steps 1..5: ``puppet apply`` of the host's manifest on every
+                                     node, each step on all nodes before the next
+    puppet/modules/                  the project's Puppet modules (copied to /etc/puppet/modules); the
+                                     modules their metadata.json depends on are the node's own (Debian's
+                                     puppet-module-* under /usr/share/puppet/modules), linked into
+                                     /etc/puppet/vendor so the module path holds only what is used
     files/tripleo-agent.pyz          the node agent (see :mod:`tripleo.config.agent`)
     hosts/<host>/network_config.json the host's NIC config (nicN resolved where its NICs are known)
     hosts/<host>/firewall.nft        its nftables rules
     hosts/<host>/hieradata/<n>.json  its hieradata files (0600: they hold service passwords)
+    hosts/<host>/manifest.pp         the step_config of its services (role_data)
 
 The project is written whole into a scratch directory and renamed into place, so a crash never leaves half a
 project, and writing it again with the same inputs gives the same files.
@@ -32,7 +36,7 @@ import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
 
-__all__ = ["PLAYBOOK", "STEPS", "Host", "Project", "write_project"]
+__all__ = ["PLAYBOOK", "STEPS", "Host", "Project", "vendor_modules", "write_project"]
 
 PLAYBOOK = "deploy_steps_playbook.yaml"
 _AGENT_ON_NODE = f"/var/lib/tripleo/{AGENT_NAME}"
@@ -50,6 +54,8 @@ class Host:
     hieradata: Mapping[str, Any] = field(default_factory=dict)  # datafile name -> data
     network_config: Any = None
     firewall: str = ""
+    manifest: str = ""  # Puppet applied in every deploy step
+    services: tuple[str, ...] = ()  # the services that run on it (role_data service_name)
 
 
 @dataclass(frozen=True)
@@ -111,9 +117,12 @@ def _inventory(stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[s
 
 
 STEPS = 5
+_VENDOR = "/etc/puppet/vendor"
+_MANIFEST = "/etc/puppet/manifests/tripleo.pp"
+_SYSTEM_MODULES = "/usr/share/puppet/modules"
 _PUPPET = (
-    "puppet apply --detailed-exitcodes --color=false --logdest console --modulepath /etc/puppet/modules "
-    "--hiera_config /etc/puppet/hiera.yaml -e 'include tripleo::role'"
+    "puppet apply --detailed-exitcodes --color=false --logdest console "
+    f"--modulepath /etc/puppet/modules:{_VENDOR} --hiera_config /etc/puppet/hiera.yaml {_MANIFEST}"
 )
 
 
@@ -129,7 +138,20 @@ def _step_task(step: int) -> dict[str, Any]:
     }
 
 
-def _steps_play() -> dict[str, Any]:
+def vendor_modules(modules: Path) -> list[str]:
+    """The modules that the modules under ``modules`` depend on (metadata.json) and do not ship: their
+    directory names (``openstack-keystone`` and ``openstack/keystone`` are ``keystone``)."""
+    own = {p.name for p in modules.iterdir() if p.is_dir()}
+    needed: set[str] = set()
+    for meta in sorted(modules.glob("*/metadata.json")):
+        for dep in json.loads(meta.read_text()).get("dependencies") or []:
+            name = str(dep.get("name") or "").replace("/", "-").split("-")[-1]
+            if name and name not in own:
+                needed.add(name)
+    return sorted(needed)
+
+
+def _steps_play(vendor: list[str]) -> dict[str, Any]:
     return {
         "name": "Deploy steps",
         "hosts": "overcloud",
@@ -144,12 +166,33 @@ def _steps_play() -> dict[str, Any]:
                     "mode": "preserve",
                 },
             },
+            {
+                "name": "Puppet module path: the node's own modules that ours depend on",
+                "ansible.builtin.file": {"path": _VENDOR, "state": "directory", "mode": "0755"},
+            },
+            {
+                "name": "Link the modules",
+                "ansible.builtin.file": {
+                    "src": f"{_SYSTEM_MODULES}/{{{{ item }}}}",
+                    "dest": f"{_VENDOR}/{{{{ item }}}}",
+                    "state": "link",
+                },
+                "loop": vendor,
+            },
+            {
+                "name": "The node's manifest",
+                "ansible.builtin.copy": {
+                    "src": "hosts/{{ inventory_hostname }}/manifest.pp",
+                    "dest": _MANIFEST,
+                    "mode": "0644",
+                },
+            },
             *(_step_task(step) for step in range(1, STEPS + 1)),
         ],
     }
 
 
-def _playbook(puppet: bool) -> list[dict[str, Any]]:
+def _playbook(puppet: bool, vendor: list[str]) -> list[dict[str, Any]]:
     applier = (
         f"python3 {_AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft"
     )
@@ -164,7 +207,12 @@ def _playbook(puppet: bool) -> list[dict[str, Any]]:
                 {
                     "name": "Directories",
                     "ansible.builtin.file": {"path": "{{ item }}", "state": "directory", "mode": "0755"},
-                    "loop": ["/var/lib/tripleo", "/etc/tripleo", "/etc/puppet/hieradata"],
+                    "loop": [
+                        "/var/lib/tripleo",
+                        "/etc/tripleo",
+                        "/etc/puppet/hieradata",
+                        "/etc/puppet/manifests",
+                    ],
                 },
                 {
                     "name": "Node agent",
@@ -215,7 +263,7 @@ def _playbook(puppet: bool) -> list[dict[str, Any]]:
                 },
             ],
         },
-        *([_steps_play()] if puppet else []),
+        *([_steps_play(vendor)] if puppet else []),
     ]
 
 
@@ -244,8 +292,9 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
     (directory / "ansible.cfg").write_text(_ANSIBLE_CFG.format(python=python))
     dump = yaml.safe_dump(_inventory(stack, hosts, ssh_key, vips), sort_keys=False, default_flow_style=False)
     (directory / "inventory.yaml").write_text(dump)
+    vendor = vendor_modules(puppet_modules) if puppet_modules is not None else []
     (directory / PLAYBOOK).write_text(
-        yaml.safe_dump(_playbook(puppet_modules is not None), sort_keys=False, width=120)
+        yaml.safe_dump(_playbook(puppet_modules is not None, vendor), sort_keys=False, width=120)
     )
     if puppet_modules is not None:
         shutil.copytree(puppet_modules, directory / "puppet" / "modules")
@@ -258,6 +307,7 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
         host_dir.chmod(0o700)
         _write_json(host_dir / "network_config.json", {"network_config": host.network_config})
         (host_dir / "firewall.nft").write_text(host.firewall)
+        (host_dir / "manifest.pp").write_text(host.manifest)
         for name, data in host.hieradata.items():
             _write_json(host_dir / "hieradata" / f"{name}.json", data, 0o600)
 

@@ -11,12 +11,22 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Resource", "Stack", "evaluate", "load_top", "load_tree", "parse_parameter_args", "summarise"]
+__all__ = [
+    "Resource",
+    "Stack",
+    "evaluate",
+    "implementation_of",
+    "load_top",
+    "load_tree",
+    "parse_parameter_args",
+    "summarise",
+]
 
 _HOME = {
     "Resource": "tripleo.engine.stack",
     "Stack": "tripleo.engine.stack",
     "evaluate": "tripleo.engine.api",
+    "implementation_of": "tripleo.engine.api",
     "load_top": "tripleo.engine.api",
     "load_tree": "tripleo.engine.api",
     "parse_parameter_args": "tripleo.engine.api",

@@ -13,7 +13,7 @@ from tripleo.engine.template.versions import get_version
 from tripleo.engine.template.yamlfile import display_path
 from tripleo.errors import TemplateError, UsageError
 
-__all__ = ["evaluate", "load_top", "load_tree", "parse_parameter_args", "summarise"]
+__all__ = ["evaluate", "implementation_of", "load_top", "load_tree", "parse_parameter_args", "summarise"]
 
 
 def parse_parameter_args(items: Sequence[str]) -> dict[str, str]:
@@ -50,6 +50,18 @@ def load_tree(
     top = load_template(template)
     options = BuildOptions(keep_properties=preview, stack_name=stack_name, require_values=require_values)
     return build_tree(top, env, options)
+
+
+def implementation_of(environments: Sequence[str], type_name: str) -> str | None:
+    """What ``type_name`` resolves to through the merged registry of ``environments`` (a template path or a
+    native type), or None when nothing implements it (``OS::Heat::None`` counts as an implementation)."""
+    from tripleo.engine import catalog
+
+    env = load_environments(list(environments))
+    impl, _ = env.registry.lookup(type_name, "", env.registry.resources, None, catalog.NATIVE_TYPES)
+    if impl is None:
+        return None
+    return impl.template or impl.native
 
 
 def load_top(

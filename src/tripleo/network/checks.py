@@ -105,9 +105,8 @@ def _users(plan: Plan, net: Network) -> dict[str, int]:
 
 
 def needs_vip(plan: Plan, net: Network) -> bool:
-    return net.vip and any(
-        r.count for r in plan.roles if r.name == "Controller" and net in plan.role_networks(r)
-    )
+    primary = plan.primary_role()
+    return net.vip and primary is not None and bool(primary.count) and net in plan.role_networks(primary)
 
 
 def _capacity(plan: Plan) -> Iterator[Finding]:

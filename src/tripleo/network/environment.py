@@ -121,6 +121,11 @@ class Plan:
     def role(self, name: str) -> Role:
         return next(r for r in self.roles if r.name == name)
 
+    def primary_role(self) -> Role | None:
+        """The role holding the VIPs: the one tagged ``primary`` in roles_data, else the first (TripleO)."""
+        tagged = [r for r in self.roles if "primary" in r.tags] or list(self.roles)
+        return tagged[0] if tagged else None
+
     def role_networks(self, role: Role) -> tuple[Network, ...]:
         nets = [self.network(CTLPLANE), *(self.network(n) for n in role.networks)]
         return tuple(n for n in nets if n is not None and n.enabled)
@@ -257,7 +262,7 @@ def load_plan(
         roles=roles,
         nodes=tuple(nodes) if nodes is not None else default_nodes(roles),
         env=env,
-        services=load_services(services),
+        services=load_services(services) if services else {},
         predictable=_predictable(roles, env),
         vips=_vips(networks, env),
         firewall=firewall not in (False, "false", "False", 0),

@@ -36,8 +36,8 @@ __all__ = [
 ]
 
 CTLPLANE = "ctlplane"
-# The project's own default data files: templates/network/ at the top of the checkout.
-DEFAULTS = Path(__file__).resolve().parents[3] / "templates" / "network"
+# The project's own default data files: templates/ at the top of the checkout.
+DEFAULTS = Path(__file__).resolve().parents[3] / "templates"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -117,6 +117,7 @@ class Role:
     nic_template: str | None = None
     nic_count: int | None = None
     hostname_format: str = ""
+    tags: tuple[str, ...] = ()
 
     def hostname(self, index: int, stack: str = "overcloud") -> str:
         fmt = self.hostname_format or f"%stackname%-{self.name.lower()}-%index%"
@@ -290,6 +291,7 @@ def _role(entry: Any, base: Path | None, file: str | None, path: str) -> Role:
         nic_template=template,
         nic_count=nic_count if isinstance(nic_count, int) else None,
         hostname_format=str(entry.get("HostnameFormatDefault") or ""),
+        tags=tuple(str(t) for t in entry.get("tags") or ()),
     )
 
 
@@ -328,8 +330,9 @@ def parse_services(data: Any, file: str | None = None) -> dict[str, tuple[Servic
     return out
 
 
-def load_services(path: Path | None = None) -> dict[str, tuple[ServicePort, ...]]:
-    path = path or DEFAULTS / "services.yaml"
+def load_services(path: Path) -> dict[str, tuple[ServicePort, ...]]:
+    """A service map file (``service: [{network, tcp, udp}]``); the project's own services take theirs from
+    the service templates' role_data instead (:mod:`tripleo.workflows.services`)."""
     return parse_services(_load_yaml(path, "service map"), str(path))
 
 

@@ -241,7 +241,9 @@ def _firewall(plan: Plan, result: NodeResult, vips: Mapping[str, IPAddress]) -> 
         dev = next((d for d, _ in walk(devices) if any(a.ip == iface.ip for a in d.addresses)), None)
         if dev is None:
             continue
-        extra = (vips[name],) if name in vips and result.spec.role == "Controller" else ()
+        primary = plan.primary_role()
+        holds = primary is not None and result.spec.role == primary.name
+        extra = (vips[name],) if name in vips and holds else ()
         dev_name = dev.name
         if result.spec.nics:
             dev_name = resolve_nics({"name": dev.name}, result.spec.nics, result.spec.name)["name"]

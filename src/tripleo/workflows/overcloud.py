@@ -1,13 +1,18 @@
 """``tripleo overcloud deploy | status | delete``: the overcloud as one operation.
 
 deploy:
- 1. network checks offline (``netenv validate``): a plan that cannot work fails before anything changes;
- 2. the networks into the IPAM, then the overcloud stack is created (or updated: an unchanged re-deploy does
-    nothing): servers are scheduled on available nodes by profile and come up with their ctlplane address;
+ 1. the plan: the templates rendered from roles_data and network_data, passwords generated once, every
+    service's role_data read and checked (:mod:`tripleo.workflows.services`), first in a scratch directory,
+    so bad input changes nothing; then the network checks offline (``netenv validate``);
+ 2. the networks and VIPs into the IPAM (the VIPs reach the stack as ``NetVipMap``, so endpoints are known),
+    then the overcloud stack is created (or updated: an unchanged re-deploy does nothing): servers are
+    scheduled on available nodes by profile and come up with their ctlplane address;
  3. every server gets its addresses on the role's networks (IPAM, owned by ``<stack>/<node>``), its NIC
-    config and firewall rules, rendered as ``netenv render`` does; the network plan for ``validate network``;
- 4. config download writes the Ansible project (:mod:`tripleo.config.download`) and runs it: each node
-    applies its NIC config and firewall rules with the node agent and receives its hieradata.
+    config and firewall rules (ports from the services' role_data); the network plan for ``validate network``;
+ 4. config download writes the Ansible project (:mod:`tripleo.config.download`): hieradata and the Puppet
+    of each node's services from the stack's ``RoleData``, and runs it;
+ 5. the Keystone catalog from the services' ``keystone_resources`` (:mod:`tripleo.config.catalog`), and
+    ``$TRIPLEO_HOME/overcloudrc``.
 
 delete removes the stack (nodes are powered off and return to ``available``), frees the addresses and VIPs
 the deploy took and removes the config-download project.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,38 +32,41 @@ from pathlib import Path
 from typing import Any
 
 from tripleo.config import Host, HostRecap, run_playbook, write_project
+from tripleo.config.catalog import Admin, ensure_catalog
+from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, node_hieradata, node_services
+from tripleo.config.roledata import RoleData, parse_role_data
 from tripleo.errors import InputError, OperationError
 from tripleo.network import allocate_port, allocate_vip, list_ports, release_port, sync_networks
-from tripleo.network.environment import NodeSpec, Plan, load_plan
+from tripleo.network.checks import needs_vip
+from tripleo.network.environment import Plan
 from tripleo.network.model import CTLPLANE, IPAddress, Network
 from tripleo.network.netenv import NodeResult, Report, resolved_config, validate, write_plan
 from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import Options, StackService
-from tripleo.resources.software import derived_config
 from tripleo.storage import Database, tripleo_home
 from tripleo.storage.stack_models import ResourceRow
 from tripleo.workflows.nic_heat import HeatNicRenderer
+from tripleo.workflows.services import Prepared, network_plan, prepare, scratch_prepare
+from tripleo.workflows.wiring import lab_wiring, wired_specs
 
 __all__ = [
     "DEFAULT_TEMPLATES",
     "DeployRequest",
     "DeployResult",
-    "LabWiring",
     "Server",
     "delete",
     "deploy",
     "host_summary",
-    "lab_wiring",
+    "prepare_request",
     "release_addresses",
     "status",
-    "wired_specs",
 ]
 
 LOG = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 _SERVER = "OS::Nova::Server"
-_DEPLOYMENTS = ("OS::Heat::StructuredDeployment", "OS::Heat::SoftwareDeployment")
+_VIP_PARAMETER = "NetVipMap"  # the rendered overcloud's parameter: the VIP of each network (name_lower)
 
 Progress = Callable[[str], None]
 
@@ -96,20 +105,27 @@ class DeployResult:
     project: Path
     recap: dict[str, HostRecap]
     seconds: dict[str, float]
+    endpoints: dict[str, dict[str, str]] = field(default_factory=dict)
+    overcloudrc: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _home_paths(stack: str) -> tuple[Path, Path, Path]:
     home = tripleo_home()
-    return home / "config-download" / stack, home / "network", home / "logs" / f"{stack}-deploy.log"
+    return home / "config-download" / stack, home / "network" / stack, home / "logs" / f"{stack}-deploy.log"
 
 
-def _environments(req: DeployRequest) -> list[str]:
-    registry = req.templates / "overcloud-resource-registry.yaml"
-    return [str(registry), *req.environments] if registry.exists() else list(req.environments)
+def prepare_request(req: DeployRequest, scratch: bool = False) -> Prepared:
+    """The request's rendered, checked plan (``scratch``: in a throw-away directory, changing nothing).
 
-
-def _plan(req: DeployRequest, nodes: Sequence[NodeSpec] | None = None) -> Plan:
-    return load_plan(req.environments, network_data=req.network_data, roles_data=req.roles_file, nodes=nodes)
+    :raises InputError: bad roles, networks, templates, environments or services.
+    """
+    if not (req.templates / "overcloud.j2.yaml").exists() and not (req.templates / "overcloud.yaml").exists():
+        raise InputError(f"no overcloud.j2.yaml in --templates {req.templates}")
+    kwargs: dict[str, Any] = {"roles_file": req.roles_file, "networks_file": req.network_data}
+    if scratch:
+        return scratch_prepare(req.templates, req.environments, req.parameters, **kwargs)
+    return prepare(req.templates, req.stack, req.environments, req.parameters, **kwargs)
 
 
 def _fail_on(report: Report, when: str) -> None:
@@ -171,90 +187,6 @@ def _servers(rows: Sequence[ResourceRow], db: Database, roles: set[str]) -> list
     return sorted(out, key=lambda s: (s.role, s.index))
 
 
-def _hieradata(rows: Sequence[ResourceRow]) -> dict[str, dict[str, Any]]:
-    """Server physical id -> datafile name -> data, from the stack's hiera deployments."""
-    out: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row.implementation not in _DEPLOYMENTS or row.status != "COMPLETE":
-            continue
-        derived = derived_config(row.data or {}, row.properties)
-        server = str((row.data or {}).get("server") or "")
-        config = derived.get("config")
-        if derived.get("group") != "hiera" or not server or not isinstance(config, dict):
-            continue
-        for name, data in (config.get("datafiles") or {}).items():
-            out.setdefault(server, {}).setdefault(str(name), {}).update(data or {})
-    return out
-
-
-@dataclass(frozen=True)
-class LabWiring:
-    """A lab node's NICs in order, the segment (network name_lower) each is cabled to, its namespace."""
-
-    nics: tuple[str, ...]
-    segments: Mapping[str, str]
-    netns: str
-
-
-def lab_wiring(nodes: Sequence[str], required: bool = False) -> dict[str, LabWiring]:
-    """The wiring of those of ``nodes`` that are lab nodes (none when no lab is up, unless ``required``).
-
-    :raises OperationError: ``required`` and no lab is up.
-    """
-    from tripleo.lab import Lab
-
-    try:
-        config = Lab().config()
-    except OperationError:
-        if required:
-            raise
-        return {}
-    out = {}
-    for node in config.nodes:
-        if node.name in nodes:
-            nics = tuple(node.nic_name(i) for i in range(len(node.networks)))
-            out[node.name] = LabWiring(nics, dict(zip(nics, node.networks, strict=True)), node.netns)
-    return out
-
-
-def wired_specs(
-    plan: Plan, nodes: Sequence[tuple[str, str, int]], wiring: Mapping[str, LabWiring]
-) -> list[NodeSpec]:
-    """NodeSpecs for (name, role, index) with the lab's NICs and cabling, segments named as the plan's
-    networks (the lab names them by name_lower)."""
-    names = {n.name_lower: n.name for n in plan.networks}
-    specs = []
-    for name, role, index in nodes:
-        wired = wiring.get(name)
-        nics, segments = (wired.nics, wired.segments) if wired else ((), {})
-        specs.append(NodeSpec(name, role, index, nics, {k: names.get(v, v) for k, v in segments.items()}))
-    return specs
-
-
-def _network_hieradata(
-    plan: Plan, server: Server, result: NodeResult, vips: Mapping[str, IPAddress]
-) -> dict[str, Any]:
-    """The node's addresses, the VIPs, and where each service binds: its address on the service's network
-    (``tripleo::service_ips``, from services.yaml), so a service never listens on every address."""
-    data: dict[str, Any] = {"tripleo::hostname": server.name, "tripleo::role": server.role}
-    for network, address in sorted(result.addresses.items()):
-        data[f"tripleo::network::{network}::ip"] = str(address.ip)
-    for network, vip in sorted(vips.items()):
-        data[f"tripleo::network::{network}::vip"] = str(vip)
-    binds = {}
-    for service, ports in sorted(plan.services.items()):
-        networks = [p.network for p in ports if p.network in result.addresses]
-        if networks:
-            binds[service] = str(result.addresses[networks[0]].ip)
-    data["tripleo::service_ips"] = binds
-    return data
-
-
-# services HAProxy fronts on a VIP: service -> (the VIP's network, port)
-PROXIED = {"mysql": ("InternalApi", 3306)}
-VIP_ROLE = "Controller"  # as the firewall rules (tripleo.network.netenv) and TripleO's pacemaker VIPs
-
-
 def _with_vips(config: Any, addresses: Mapping[str, Any], vips: Mapping[str, IPAddress]) -> Any:
     """The NIC config with each VIP (/32 or /128) added to the device that holds the node's address on the
     VIP's network, so the VIPs answer on the first controller (no failover: one VIP holder)."""
@@ -276,24 +208,6 @@ def _with_vips(config: Any, addresses: Mapping[str, Any], vips: Mapping[str, IPA
     return walk(config)
 
 
-def _backends(
-    servers: Sequence[Server], hieradata: Mapping[str, Mapping[str, Any]], networks: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """HAProxy's listeners: each proxied service on its VIP, with every server whose role runs it."""
-    out = []
-    for name, (network, port) in PROXIED.items():
-        members = []
-        for server in servers:
-            files = hieradata.get(server.physical_id, {}).values()
-            services = {svc for data in files for svc in data.get("tripleo::services") or ()}
-            address = networks[server.node]["tripleo::service_ips"].get(name)
-            if name in services and address:
-                members.append({"name": server.name.split(".")[0], "ip": address})
-        if members:
-            out.append({"name": name, "network": network, "port": port, "servers": members})
-    return out
-
-
 def _host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, NodeResult]) -> list[str]:
     """/etc/hosts lines for every server on every network, as TripleO writes them: the ctlplane address
     answers to the server's own name, another network's to ``<short>.<network>.<domain>`` (``internalapi``:
@@ -311,29 +225,23 @@ def _host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, N
     return lines
 
 
-def deploy(
-    service: StackService, db: Database, req: DeployRequest, progress: Progress = lambda _: None
-) -> DeployResult:
-    """Deploy (or re-deploy) the overcloud; see the module docstring for the steps.
+def vips_of(report: Report) -> dict[str, str]:
+    return {k: str(v) for k, v in report.vips.items()}
 
-    :raises InputError: bad templates, environments or network files (nothing has changed).
-    :raises OperationError: network checks, the stack, or config download failed.
-    """
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
-    template = req.templates / "overcloud.yaml"
-    if not template.exists():
-        raise InputError(f"no overcloud.yaml in --templates {req.templates}")
-    renderer = HeatNicRenderer(req.environments)
-    base = _plan(req)
-    _fail_on(validate(base, renderer), "before deploying")
-    progress("network checks passed")
-    envs, params = _environments(req), dict(req.parameters)
-    from tripleo import engine
 
-    # bad templates, environments or parameters fail here, before the IPAM or any stack changes
-    engine.load_tree(str(template), envs, params, require_values=True)
-    sync_networks(db, base.enabled())
+def _vips_first(db: Database, stack: str, plan: Plan) -> dict[str, str]:
+    """The VIPs, allocated before the stack (idempotent): name_lower -> address."""
+    allocator = _StackAllocator(db, stack, {})
+    out = {}
+    for net in plan.enabled():
+        if needs_vip(plan, net):
+            fixed = (plan.vips.get(net.name) or (None,))[0]
+            out[net.name_lower] = str(allocator.allocate(net, "vip", f"{net.name_lower}_virtual_ip", fixed))
+    return out
+
+
+def _run_stack(service: StackService, req: DeployRequest, prepared: Prepared, params: dict[str, Any],
+               progress: Progress) -> None:  # fmt: skip
     try:
         row = service.get(req.stack)
         # a create that failed or was killed resumes as a create; a created stack is updated
@@ -341,80 +249,200 @@ def deploy(
     except InputError:
         exists = False
     progress(f"{'updating' if exists else 'creating'} stack {req.stack}")
+    template, envs = str(prepared.plan.template), list(prepared.environments)
     if exists:
-        outcome = service.update(req.stack, str(template), envs, params, req.options)
+        outcome = service.update(req.stack, template, envs, params, req.options)
     else:
-        outcome = service.create(req.stack, str(template), envs, params, req.options)
+        outcome = service.create(req.stack, template, envs, params, req.options)
     progress(f"stack {req.stack} {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else ""))
-    seconds["stack"] = time.perf_counter() - started
 
-    mark = time.perf_counter()
+
+def _node_views(plan: Plan, servers: Sequence[Server], results: Mapping[str, NodeResult]) -> list[NodeView]:
+    lower = {n.name: n.name_lower for n in plan.networks}
+    return [
+        NodeView(s.name, s.role, s.index,
+                 {lower.get(k, k): str(v.ip) for k, v in results[s.node].addresses.items()})
+        for s in servers
+    ]  # fmt: skip
+
+
+def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping[str, RoleData],
+           views: Sequence[NodeView], shared: Mapping[str, Any]) -> list[Host]:  # fmt: skip
+    results = {r.spec.name: r for r in report.nodes}
+    vips = {n.name_lower: str(report.vips[n.name]) for n in plan.networks if n.name in report.vips}
+    primary = plan.primary_role()
+    holders = [s for s in servers if primary is not None and s.role == primary.name]
+    vip_node = min(holders, key=lambda s: s.index).node if holders else None
+    hosts = []
+    for server, view in zip(servers, views, strict=True):
+        result = results[server.node]
+        config = resolved_config(result)
+        files: dict[str, Any] = node_hieradata(view, roles, views, vips)
+        files["all_nodes"] = shared
+        hosts.append(
+            Host(
+                name=server.name, role=server.role, node=server.node, ctlplane=server.ctlplane,
+                addresses={k: str(v) for k, v in result.addresses.items()}, hieradata=files,
+                network_config=_with_vips(config, result.addresses, report.vips)
+                if server.node == vip_node else config,
+                firewall=result.firewall or "",
+                manifest=host_manifest(view, roles, views),
+                services=tuple(s.name for s in node_services(view, roles, views)),
+            )
+        )  # fmt: skip
+    return hosts
+
+
+def _render(service: StackService, db: Database, req: DeployRequest, prepared: Prepared,
+            base: Plan, progress: Progress) -> tuple[list[Host], Report, dict[str, RoleData]]:  # fmt: skip
+    """Phase 3 and the project: the nodes' networks, hieradata and Puppet from the completed stack."""
     rows = service.resources(req.stack, nested_depth=64)
     servers = _servers(rows, db, {r.name for r in base.roles})
     wiring = lab_wiring([s.node for s in servers])
-    plan = _plan(req, wired_specs(base, [(s.node, s.role, s.index) for s in servers], wiring))
+    plan = network_plan(prepared, wired_specs(base, [(s.node, s.role, s.index) for s in servers], wiring))
     departed = release_addresses(db, req.stack, keep=[s.node for s in servers], vips=False)
     if departed:
         progress(f"freed {departed} addresses of nodes that left the stack")
     allocator = _StackAllocator(db, req.stack, {s.node: s.ctlplane for s in servers})
-    report = validate(plan, renderer, allocator)
+    report = validate(plan, HeatNicRenderer(req.environments), allocator)
     _fail_on(report, "rendering the nodes' networks")
-    project_dir, network_dir, log = _home_paths(req.stack)
+    _, network_dir, _ = _home_paths(req.stack)
     write_plan(report, network_dir, lambda node: wiring[node].netns if node in wiring else None)
-    hieradata = _hieradata(rows)
+    outputs = service.get(req.stack).outputs or {}
+    roles = parse_role_data(outputs.get("RoleData"))
     results = {r.spec.name: r for r in report.nodes}
-    networks = {s.node: _network_hieradata(plan, s, results[s.node], report.vips) for s in servers}
-    vips = {k: str(v) for k, v in report.vips.items()}
-    all_nodes = {
-        "tripleo::cloud_name": str(service.get(req.stack).outputs.get("CloudName") or req.stack),
+    views = _node_views(plan, servers, results)
+    vips = {n.name_lower: str(report.vips[n.name]) for n in plan.networks if n.name in report.vips}
+    extra = {
+        "tripleo::cloud_name": str(outputs.get("CloudName") or req.stack),
         "tripleo::hosts_entries": _host_entries(plan, servers, results),
-        "tripleo::vips": vips,
-        "tripleo::haproxy::backends": _backends(servers, hieradata, networks),
     }
-    holders = [s for s in servers if s.role == VIP_ROLE]
-    vip_node = min(holders, key=lambda s: s.index).node if holders else None
-    hosts = []
-    for server in servers:
-        result = results[server.node]
-        config = resolved_config(result)
-        files = dict(hieradata.get(server.physical_id, {}))
-        files["tripleo_network"] = networks[server.node]
-        files["all_nodes"] = all_nodes
-        hosts.append(
-            Host(
-                name=server.name,
-                role=server.role,
-                node=server.node,
-                ctlplane=server.ctlplane,
-                addresses={k: str(v) for k, v in result.addresses.items()},
-                hieradata=files,
-                network_config=_with_vips(config, result.addresses, report.vips)
-                if server.node == vip_node
-                else config,
-                firewall=result.firewall or "",
-            )
-        )
-    modules = req.templates / "puppet" / "modules"
+    shared = all_nodes(roles, views, vips, extra)
+    return _hosts(plan, report, servers, roles, views, shared), report, roles
+
+
+def _admin(roles: Mapping[str, RoleData]) -> Admin | None:
+    for role in roles.values():
+        for svc in role.services:
+            if svc.admin.get("auth_url") and svc.admin.get("password"):
+                return Admin(str(svc.admin["auth_url"]), str(svc.admin["password"]),
+                             str(svc.admin.get("region") or "regionOne"))  # fmt: skip
+    return None
+
+
+def _catalog(roles: Mapping[str, RoleData], hosts: Sequence[Host], progress: Progress) -> dict[str, Any]:
+    """The catalog of every deployed service, from the deploying host; endpoints as the catalog has them."""
+    deployed = {name for h in hosts for name in h.services}
+    resources: dict[str, Any] = {}
+    for role in roles.values():
+        for svc in role.services:
+            if svc.name in deployed:
+                resources.update(svc.keystone_resources)
+    admin = _admin(roles)
+    if admin is None or not resources:
+        return {}
+    report = ensure_catalog(admin, resources, progress=progress)
+    progress(
+        f"catalog: {len(report.created)} created, {len(report.updated)} updated in {report.seconds:.1f} s"
+    )
+    return {name: dict(spec.get("endpoints") or {}) for name, spec in sorted(resources.items())}
+
+
+def write_overcloudrc(admin: Admin, stack: str) -> Path:
+    """``$TRIPLEO_HOME/overcloudrc`` (0600), as tripleoclient writes ``overcloudrc``."""
+    path = tripleo_home() / ("overcloudrc" if stack == "overcloud" else f"{stack}rc")
+    lines = [
+        f"# {stack}: the overcloud admin's credentials (written by tripleo overcloud deploy)",
+        f"export OS_AUTH_URL={admin.auth_url}",
+        "export OS_IDENTITY_API_VERSION=3",
+        "export OS_AUTH_TYPE=password",
+        f"export OS_USERNAME={admin.username}",
+        f"export OS_PROJECT_NAME={admin.project}",
+        "export OS_USER_DOMAIN_NAME=Default",
+        "export OS_PROJECT_DOMAIN_NAME=Default",
+        f"export OS_PASSWORD='{admin.password}'",
+        f"export OS_REGION_NAME={admin.region}",
+        "export OS_INTERFACE=public",
+        f"export OS_CLOUDNAME={stack}",
+    ]
+    scratch = path.with_suffix(".tmp")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(scratch, path)
+    return path
+
+
+def _status_notes(roles: Mapping[str, RoleData], hosts: Sequence[Host]) -> list[str]:
+    """What status should say about the shape of the deployment (single primaries)."""
+    notes = []
+    for role in roles.values():
+        count = sum(1 for h in hosts if h.role == role.role)
+        for svc in role.services:
+            if svc.bootstrap_only and count > 1:
+                first = next(h.name for h in hosts if h.role == role.role and svc.name in h.services)
+                notes.append(f"{svc.name}: a single primary on {first} (not clustered across {count} nodes)")
+    return notes
+
+
+def deploy(
+    service: StackService, db: Database, req: DeployRequest, progress: Progress = lambda _: None
+) -> DeployResult:
+    """Deploy (or re-deploy) the overcloud; see the module docstring for the steps.
+
+    :raises InputError: bad templates, environments, roles, networks or services (nothing has changed).
+    :raises OperationError: network checks, the stack, config download or the catalog failed.
+    """
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    scratch = prepare_request(req, scratch=True)  # bad input fails here, before anything changes
+    _fail_on(validate(network_plan(scratch), HeatNicRenderer(req.environments)), "before deploying")
+    prepared = prepare_request(req)
+    base = network_plan(prepared)
+    progress(f"plan rendered, {len(prepared.services)} services checked, network checks passed")
+    seconds["plan"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    sync_networks(db, base.enabled())
+    params = {**prepared.parameters, _VIP_PARAMETER: _vips_first(db, req.stack, base)}
+    _run_stack(service, req, prepared, params, progress)
+    seconds["stack"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    hosts, report, roles = _render(service, db, req, prepared, base, progress)
+    project_dir, _, log = _home_paths(req.stack)
+    modules = prepared.plan.directory / "puppet" / "modules"
     project = write_project(
-        project_dir, req.stack, hosts, ssh_key=ssh_key()[0], vips=vips,
+        project_dir, req.stack, hosts, ssh_key=ssh_key()[0], vips=vips_of(report),
         puppet_modules=modules if modules.is_dir() else None,
     )  # fmt: skip
     progress(f"config download: {project.directory}")
     seconds["render"] = time.perf_counter() - mark
-
-    done = DeployResult(req.stack, "DEPLOY_COMPLETE", hosts, vips, project.directory, {}, seconds)
+    done = DeployResult(req.stack, "DEPLOY_COMPLETE", hosts, vips_of(report), project.directory, {}, seconds)
+    done.notes = _status_notes(roles, hosts)
     if req.config_download and hosts:
-        mark = time.perf_counter()
-        try:
-            done.recap = run_playbook(project, log, lambda task: progress(f"ansible: {task}"))
-        except OperationError as exc:
-            done.status = "DEPLOY_FAILED"
-            _save(done, ran=True, reason=exc.message)
-            raise
-        seconds["config"] = time.perf_counter() - mark
+        _configure(done, project, log, roles, progress)
     seconds["total"] = time.perf_counter() - started
     _save(done, ran=req.config_download)
     return done
+
+
+def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, RoleData],
+               progress: Progress) -> None:  # fmt: skip
+    """Phases 4 and 5: run config download, then the catalog and overcloudrc."""
+    mark = time.perf_counter()
+    try:
+        done.recap = run_playbook(project, log, lambda task: progress(f"ansible: {task}"))
+        done.seconds["config"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        done.endpoints = _catalog(roles, done.hosts, progress)
+    except OperationError as exc:
+        done.status = "DEPLOY_FAILED"
+        _save(done, ran=True, reason=exc.message)
+        raise
+    admin = _admin(roles)
+    if admin is not None:
+        done.overcloudrc = write_overcloudrc(admin, done.stack)
+    done.seconds["catalog"] = time.perf_counter() - mark
 
 
 def _summary_path(stack: str) -> Path:
@@ -429,6 +457,7 @@ def host_summary(host: Host) -> dict[str, Any]:
         "node": host.node,
         "ctlplane": host.ctlplane,
         "addresses": dict(host.addresses),
+        "services": list(host.services),
     }
 
 
@@ -440,6 +469,9 @@ def _save(result: DeployResult, ran: bool, reason: str = "") -> None:
         "reason": reason,
         "hosts": hosts,
         "vips": result.vips,
+        "endpoints": result.endpoints,
+        "notes": result.notes,
+        "overcloudrc": str(result.overcloudrc) if result.overcloudrc else None,
         "project": str(result.project),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -472,6 +504,9 @@ def status(service: StackService, stack: str) -> dict[str, Any]:
             deployment_reason=saved.get("reason", ""),
             hosts=saved.get("hosts", []),
             vips=saved.get("vips", {}),
+            endpoints=saved.get("endpoints", {}),
+            notes=saved.get("notes", []),
+            overcloudrc=saved.get("overcloudrc"),
             project=saved.get("project"),
             finished_at=saved.get("finished_at"),
         )

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,16 +117,24 @@ def test_recap_and_failure_messages_are_translated() -> None:
 def test_deploy_steps_run_puppet_on_every_node_step_by_step(tmp_path: Path) -> None:
     modules = tmp_path / "modules"
     (modules / "tripleo" / "manifests").mkdir(parents=True)
-    (modules / "tripleo" / "manifests" / "role.pp").write_text("class tripleo::role {}\n")
-    project = write_project(tmp_path / "p", "s", _hosts(), ssh_key=tmp_path / "k", puppet_modules=modules)
+    (modules / "tripleo" / "manifests" / "init.pp").write_text("class tripleo {}\n")
+    deps = [{"name": "puppetlabs-stdlib"}, {"name": "openstack/keystone"}, {"name": "tripleo-tripleo"}]
+    (modules / "tripleo" / "metadata.json").write_text(json.dumps({"dependencies": deps}))
+    hosts = _hosts()
+    hosts[0] = replace(hosts[0], manifest="include tripleo::profile::base\n")
+    project = write_project(tmp_path / "p", "s", hosts, ssh_key=tmp_path / "k", puppet_modules=modules)
     plays = yaml.safe_load(project.playbook.read_text())
     steps = plays[-1]
     assert (steps["name"], steps["hosts"], steps["any_errors_fatal"]) == ("Deploy steps", "overcloud", True)
-    tasks = steps["tasks"][1:]
+    links = next(t for t in steps["tasks"] if t.get("loop") and "link" in str(t))
+    assert links["loop"] == ["keystone", "stdlib"]  # the node's own modules ours depend on; not our own
+    tasks = [t for t in steps["tasks"] if "environment" in t]
     assert [t["environment"]["FACTER_tripleo_step"] for t in tasks] == ["1", "2", "3", "4", "5"]
-    assert all("include tripleo::role" in t["ansible.builtin.command"] for t in tasks)
+    assert all("/etc/puppet/manifests/tripleo.pp" in t["ansible.builtin.command"] for t in tasks)
     assert tasks[0]["failed_when"] == "step1.rc not in [0, 2]"  # --detailed-exitcodes: 2 means changed
-    assert (project.directory / "puppet" / "modules" / "tripleo" / "manifests" / "role.pp").exists()
+    assert (project.directory / "puppet" / "modules" / "tripleo" / "manifests" / "init.pp").exists()
+    host_dir = project.directory / "hosts" / "controller-0.lab"
+    assert (host_dir / "manifest.pp").read_text() == "include tripleo::profile::base\n"
     without = write_project(tmp_path / "q", "s", _hosts(), ssh_key=tmp_path / "k")
     assert [p["name"] for p in yaml.safe_load(without.playbook.read_text())] == [
         "Network configuration",

@@ -1,5 +1,5 @@
-"""The pure pieces of ``overcloud deploy``: VIPs into the first controller's NIC config, HAProxy's
-listeners, /etc/hosts lines."""
+"""The pure pieces of ``overcloud deploy``: VIPs into the first controller's NIC config, /etc/hosts lines,
+addresses of departed nodes (HAProxy's listeners: tests/unit/config/test_roledata.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from tripleo.network.environment import NodeSpec, load_plan
 from tripleo.network.netenv import NodeResult
-from tripleo.workflows.overcloud import Server, _backends, _host_entries, _with_vips
+from tripleo.workflows.overcloud import Server, _host_entries, _with_vips
 
 CONFIG = [
     {
@@ -45,26 +45,6 @@ def test_vips_join_the_device_with_the_address_on_their_network() -> None:
         {"External": ipaddress.ip_address("fd00::5")},
     )
     assert v6[0]["addresses"][-1] == {"ip_netmask": "fd00::5/128"}
-
-
-def test_haproxy_fronts_mysql_with_every_server_that_runs_it() -> None:
-    servers = [
-        _server("controller-0.lab", "Controller", 0, "node-0", "192.168.24.10"),
-        _server("compute-0.lab", "Compute", 0, "node-1", "192.168.24.11"),
-    ]
-    hieradata = {
-        "id-node-0": {"role": {"tripleo::services": ["mysql", "memcached"]}},
-        "id-node-1": {"role": {"tripleo::services": ["base"]}},
-    }
-    networks = {
-        "node-0": {"tripleo::service_ips": {"mysql": "172.16.2.6"}},
-        "node-1": {"tripleo::service_ips": {}},
-    }
-    assert _backends(servers, hieradata, networks) == [
-        {"name": "mysql", "network": "InternalApi", "port": 3306,
-         "servers": [{"name": "controller-0", "ip": "172.16.2.6"}]},
-    ]  # fmt: skip
-    assert _backends(servers[1:], hieradata, networks) == []  # nothing runs mysql: no listener
 
 
 def test_host_entries_name_every_node_on_every_network() -> None:

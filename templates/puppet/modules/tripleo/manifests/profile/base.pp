@@ -1,7 +1,7 @@
 # Every node: /etc/hosts entries for every overcloud node on every network and a login banner naming the
 # node's role (step 1).
 class tripleo::profile::base (
-  Integer $step,
+  Integer $step = Integer($facts['tripleo_step']),
   String $hostname = lookup('tripleo::hostname'),
   String $role = lookup('tripleo::role'),
   Array[String] $host_entries = lookup('tripleo::hosts_entries', Array[String], 'first', []),

@@ -1,10 +1,10 @@
-# memcached on the node's address of its network (services.yaml: InternalApi), started in step 2 through
-# Debian's init script (lab nodes have no systemd; Puppet picks its `debian` service provider). The package
-# comes with the node's image: `installed` only checks it.
-class tripleo::profile::memcached (
-  Integer $step,
-  String $bind_ip = lookup('tripleo::service_ips')['memcached'],
-  Integer $memory_mb = lookup('tripleo::profile::memcached::memory_mb', Integer, 'first', 64),
+# memcached on the node's address of its network (role_data: %{lookup('<network>')}), started in step 2
+# through Debian's init script (lab nodes have no systemd; Puppet picks its `debian` service provider). The
+# package comes with the node's image: `installed` only checks it.
+class tripleo::profile::base::memcached (
+  String $bind_ip,
+  Integer $step = Integer($facts['tripleo_step']),
+  Integer $memory_mb = 64,
   Integer $port = 11211,
 ) {
   if $step >= 2 {

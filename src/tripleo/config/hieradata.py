@@ -1,0 +1,137 @@
+"""role_data and the deployed nodes -> each node's hieradata, Puppet manifest and HAProxy listeners.
+
+Each node gets three hieradata files, as TripleO's config download writes them:
+
+- ``service_configs``: its role's merged ``config_settings`` (bind addresses read ``%{lookup('<net>')}``);
+- ``net_ip_map``: its address on every network (``<name_lower>: ip``), every VIP
+  (``<name_lower>_virtual_ip``), its hostname, role and services;
+- ``all_nodes``: the same for every node: /etc/hosts lines, ``<service>_node_names``,
+  ``<service>_node_ips``, ``<service>_short_bootstrap_node_name`` (the first node of the first role running
+  it),
+  and the HAProxy listeners (``tripleo::profile::base::haproxy::listeners``).
+
+A ``bootstrap_only`` service runs on its bootstrap node only (its Puppet, and its HAProxy backends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tripleo.config.roledata import RoleData, Service
+
+__all__ = ["NodeView", "all_nodes", "host_manifest", "listeners", "node_hieradata", "node_services"]
+
+_LISTENERS_KEY = "tripleo::profile::base::haproxy::listeners"
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A deployed node as its configuration needs it: addresses by network name_lower (no prefix)."""
+
+    name: str
+    role: str
+    index: int
+    addresses: Mapping[str, str] = field(default_factory=dict)  # name_lower -> address
+
+
+def _short(name: str) -> str:
+    return name.split(".")[0]
+
+
+def _bootstrap(nodes: Sequence[NodeView], roles: Mapping[str, RoleData]) -> dict[str, NodeView]:
+    """Service name -> its bootstrap node (the first node of the first role, in roles_data order)."""
+    out: dict[str, NodeView] = {}
+    for role in roles.values():
+        members = sorted((n for n in nodes if n.role == role.role), key=lambda n: n.index)
+        for service in role.services:
+            if members and service.name not in out:
+                out[service.name] = members[0]
+    return out
+
+
+def node_services(node: NodeView, roles: Mapping[str, RoleData], nodes: Sequence[NodeView]) -> list[Service]:
+    """The services that run on ``node``: its role's, less ``bootstrap_only`` ones it is not bootstrap of."""
+    role = roles.get(node.role)
+    if role is None:
+        return []
+    boot = _bootstrap(nodes, roles)
+    return [s for s in role.services if not s.bootstrap_only or boot[s.name].name == node.name]
+
+
+def host_manifest(node: NodeView, roles: Mapping[str, RoleData], nodes: Sequence[NodeView]) -> str:
+    """The Puppet every deploy step applies on ``node``: its services' step_config."""
+    lines = [s.step_config for s in node_services(node, roles, nodes) if s.step_config]
+    return (
+        "# the step_config of this node's services (role_data), applied in steps 1..5\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
+def _service_network(service: Service) -> str | None:
+    return service.firewall[0][0] if service.firewall else None
+
+
+def listeners(
+    roles: Mapping[str, RoleData], nodes: Sequence[NodeView], vips: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """HAProxy listeners: every frontend on its networks' VIPs, with each node running the service."""
+    boot = _bootstrap(nodes, roles)
+    out: dict[str, dict[str, Any]] = {}
+    for role in roles.values():
+        for service in role.services:
+            members = [n for n in nodes if n.role == role.role]
+            if service.bootstrap_only:
+                members = [n for n in members if n.name == boot[service.name].name]
+            for front in service.frontends:
+                entry = out.setdefault(front.name, {"name": front.name, "mode": front.mode, "binds": [],
+                                                    "servers": []})  # fmt: skip
+                for net in front.networks:
+                    bind = f"{vips[net]}:{front.port}" if net in vips else None
+                    if bind and bind not in entry["binds"]:
+                        entry["binds"].append(bind)
+                for node in sorted(members, key=lambda n: n.index):
+                    address = node.addresses.get(front.backend_network)
+                    if address:
+                        entry["servers"].append(
+                            {"name": _short(node.name), "ip": address, "port": front.backend_port}
+                        )
+    return [e for e in out.values() if e["binds"] and e["servers"]]
+
+
+def all_nodes(
+    roles: Mapping[str, RoleData],
+    nodes: Sequence[NodeView],
+    vips: Mapping[str, str],
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The hieradata every node shares (see the module docstring); ``extra`` is added as it is."""
+    data: dict[str, Any] = dict(extra)
+    boot = _bootstrap(nodes, roles)
+    for service_name, node in sorted(boot.items()):
+        running = [n for n in nodes if any(s.name == service_name for s in node_services(n, roles, nodes))]
+        service = next(s for r in roles.values() for s in r.services if s.name == service_name)
+        net = _service_network(service)
+        data[f"{service_name}_short_bootstrap_node_name"] = _short(node.name)
+        data[f"{service_name}_node_names"] = [n.name for n in running]
+        data[f"{service_name}_node_ips"] = [n.addresses[net] for n in running if net and net in n.addresses]
+    data[_LISTENERS_KEY] = listeners(roles, nodes, vips)
+    return data
+
+
+def node_hieradata(node: NodeView, roles: Mapping[str, RoleData], nodes: Sequence[NodeView],
+                   vips: Mapping[str, str]) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """``service_configs`` and ``net_ip_map`` of one node (``all_nodes`` is shared: :func:`all_nodes`)."""
+    role = roles.get(node.role)
+    net_map: dict[str, Any] = dict(sorted(node.addresses.items()))
+    for net, vip in sorted(vips.items()):
+        net_map[f"{net}_virtual_ip"] = vip
+    net_map["tripleo::hostname"] = node.name
+    net_map["tripleo::role"] = node.role
+    net_map["tripleo::services"] = [s.name for s in node_services(node, roles, nodes)]
+    return {
+        "service_configs": dict(role.config_settings) if role else {},
+        "net_ip_map": net_map,
+    }

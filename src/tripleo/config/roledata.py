@@ -1,0 +1,254 @@
+"""role_data: what each composable service says about itself, checked and turned into node configuration.
+
+A service template's ``role_data`` output (tripleo-heat-templates' contract) has::
+
+    service_name        the service's name (hieradata and status use it)
+    config_settings     hieradata; bind addresses as "%{lookup('<network>')}" (the node's address there)
+    step_config         the Puppet it includes (every step; a profile acts in its own steps)
+    firewall_rules      [{network, tcp: [ports], udp: [ports]}]: what it listens on, on the node's address
+    haproxy             [{name, port, networks, backend_network, backend_port, mode}]: frontends on the
+                        VIPs of ``networks``, with every node running the service as a backend
+    keystone_resources  {name: {service, region, endpoints, users, projects}}: the catalog
+    bootstrap_only      true: runs on the role's first node only (e.g. a single database primary)
+    load_balancer       true: this service binds every other service's haproxy frontends
+    admin               {auth_url, password, region}: the cloud's admin credentials (overcloudrc)
+
+Networks are named as network_data's ``name_lower`` (or ``name``). Everything is checked once, with the
+service template and the YAML path of a wrong value, before anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tripleo.errors import InputError
+
+__all__ = ["Frontend", "RoleData", "Service", "check_services", "parse_role_data", "parse_service"]
+
+_AT = "outputs.role_data.value"
+
+
+@dataclass(frozen=True)
+class Frontend:
+    """One HAProxy frontend of a service: ``port`` on the VIP of each of ``networks``."""
+
+    name: str
+    port: int
+    networks: tuple[str, ...]
+    backend_network: str
+    backend_port: int
+    mode: str = "tcp"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service of one role, as its role_data says, with where that came from."""
+
+    name: str
+    role: str
+    file: str = ""
+    config_settings: Mapping[str, Any] = field(default_factory=dict)
+    step_config: str = ""
+    firewall: tuple[tuple[str, str, str, int], ...] = ()  # (network, protocol, port, rule index)
+    frontends: tuple[Frontend, ...] = ()
+    keystone_resources: Mapping[str, Any] = field(default_factory=dict)
+    bootstrap_only: bool = False
+    load_balancer: bool = False
+    admin: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RoleData:
+    """A role's aggregated role_data."""
+
+    role: str
+    services: tuple[Service, ...]
+    config_settings: Mapping[str, Any]
+    step_config: str
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.services)
+
+
+def _ports(value: Any, file: str, path: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"expected a list of ports, got {value!r}", file=file, path=path)
+    out = []
+    for i, port in enumerate(value):
+        text = str(port)
+        low, _, high = text.partition("-")
+        if not (low.isdigit() and (not high or high.isdigit())) or not 0 < int(low) < 65536:
+            raise InputError(f"{port!r} is not a port or a port range", file=file, path=f"{path}.{i}")
+        out.append(text)
+    return out
+
+
+def _firewall(value: Any, file: str) -> tuple[tuple[str, str, str, int], ...]:
+    at = f"{_AT}.firewall_rules"
+    if value in (None, []):
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"expected a list of {{network, tcp, udp}}, got {value!r}", file=file, path=at)
+    out = []
+    for i, rule in enumerate(value):
+        if not isinstance(rule, Mapping) or not isinstance(rule.get("network"), str) or not rule["network"]:
+            raise InputError(f"a firewall rule needs a network, got {rule!r}", file=file, path=f"{at}.{i}")
+        for proto in ("tcp", "udp"):
+            for port in _ports(rule.get(proto), file, f"{at}.{i}.{proto}"):
+                out.append((str(rule["network"]), proto, port, i))
+    return tuple(out)
+
+
+def _port(value: Any, file: str, path: str) -> int:
+    if isinstance(value, bool) or not str(value).isdigit() or not 0 < int(value) < 65536:
+        raise InputError(f"{value!r} is not a port", file=file, path=path)
+    return int(value)
+
+
+def _frontends(value: Any, file: str) -> tuple[Frontend, ...]:
+    at = f"{_AT}.haproxy"
+    if value in (None, []):
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"expected a list of frontends, got {value!r}", file=file, path=at)
+    out = []
+    for i, item in enumerate(value):
+        where = f"{at}.{i}"
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            raise InputError("a frontend needs a name", file=file, path=where)
+        nets = item.get("networks")
+        if not isinstance(nets, list) or not nets or not all(isinstance(n, str) and n for n in nets):
+            raise InputError(f"frontend {item['name']}: networks must list networks", file=file, path=where)
+        backend = item.get("backend_network")
+        if not isinstance(backend, str) or not backend:
+            raise InputError(
+                f"frontend {item['name']}: backend_network is missing", file=file, path=f"{where}"
+            )
+        port = _port(item.get("port"), file, f"{where}.port")
+        out.append(
+            Frontend(
+                name=item["name"],
+                port=port,
+                networks=tuple(nets),
+                backend_network=backend,
+                backend_port=_port(item.get("backend_port", port), file, f"{where}.backend_port"),
+                mode=str(item.get("mode") or "tcp"),
+            )
+        )
+    return tuple(out)
+
+
+def _mapping(value: Any, file: str, key: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError(f"{key} must be a mapping, got {value!r}", file=file, path=f"{_AT}.{key}")
+    return value
+
+
+def parse_service(data: Any, role: str, file: str = "") -> Service:
+    """One service's role_data.
+
+    :raises InputError: a missing service_name or a value of the wrong shape (file and YAML path).
+    """
+    if not isinstance(data, Mapping):
+        raise InputError(f"role_data must be a mapping, got {data!r}", file=file, path=_AT)
+    name = data.get("service_name")
+    if not isinstance(name, str) or not name:
+        raise InputError("role_data has no service_name", file=file, path=f"{_AT}.service_name")
+    step = data.get("step_config") or ""
+    if not isinstance(step, str):
+        raise InputError("step_config must be a string", file=file, path=f"{_AT}.step_config")
+    return Service(
+        name=name,
+        role=role,
+        file=file,
+        config_settings=_mapping(data.get("config_settings"), file, "config_settings"),
+        step_config=step,
+        firewall=_firewall(data.get("firewall_rules"), file),
+        frontends=_frontends(data.get("haproxy"), file),
+        keystone_resources=_mapping(data.get("keystone_resources"), file, "keystone_resources"),
+        bootstrap_only=data.get("bootstrap_only") is True,
+        load_balancer=data.get("load_balancer") is True,
+        admin=_mapping(data.get("admin"), file, "admin"),
+    )
+
+
+def parse_role_data(output: Any) -> dict[str, RoleData]:
+    """The stack's ``RoleData`` output (role -> aggregated role_data) as RoleData.
+
+    :raises InputError: the output is not of the aggregated shape.
+    """
+    if not isinstance(output, Mapping):
+        raise InputError("the stack has no RoleData output (role -> role_data)", path="outputs.RoleData")
+    out = {}
+    for role, data in output.items():
+        if data is None:
+            continue
+        if not isinstance(data, Mapping):
+            raise InputError(f"role {role}: role_data must be a mapping", path=f"outputs.RoleData.{role}")
+        services = tuple(parse_service(s, str(role)) for s in data.get("services") or [])
+        settings: dict[str, Any] = {}
+        for service in services:
+            settings.update(service.config_settings)
+        steps = "\n".join(s.step_config for s in services if s.step_config)
+        out[str(role)] = RoleData(str(role), services, settings, steps)
+    return out
+
+
+def _network_of(name: str, networks: Mapping[str, str]) -> str | None:
+    """network_data's name of ``name`` (given as name or name_lower)."""
+    return networks.get(name) or next((v for v in networks.values() if v == name), None)
+
+
+def check_services(services: Sequence[Service], networks: Mapping[str, str]) -> None:
+    """Every network a service names exists; no two services of a role claim one port on one network, and
+    no two frontends one port on one VIP.
+
+    :param networks: name_lower -> name of every enabled network (name -> name works too).
+    :raises InputError: naming the service template and the YAML path of the value at fault.
+    """
+    claims: dict[tuple[str, str, str, str], Service] = {}
+    frontends: dict[tuple[str, int], tuple[Service, str]] = {}
+    known = ", ".join(sorted(networks))
+    for service in services:
+        for net, proto, port, i in service.firewall:
+            full = _network_of(net, networks)
+            if full is None:
+                raise InputError(
+                    f"service {service.name} (role {service.role}) listens on network {net!r}, which "
+                    f"network_data does not have (networks: {known})",
+                    file=service.file, path=f"{_AT}.firewall_rules.{i}.network",
+                )  # fmt: skip
+            key = (service.role, full, proto, port)
+            other = claims.get(key)
+            if other is not None and other.name != service.name:
+                raise InputError(
+                    f"services {other.name} and {service.name} of role {service.role} both claim "
+                    f"{proto} port {port} on {full}",
+                    file=service.file, path=f"{_AT}.firewall_rules.{i}.{proto}",
+                )  # fmt: skip
+            claims[key] = service
+        for i, front in enumerate(service.frontends):
+            for net in (*front.networks, front.backend_network):
+                if _network_of(net, networks) is None:
+                    raise InputError(
+                        f"service {service.name} (role {service.role}): frontend {front.name} names "
+                        f"network {net!r}, which network_data does not have (networks: {known})",
+                        file=service.file, path=f"{_AT}.haproxy.{i}",
+                    )  # fmt: skip
+            for net in front.networks:
+                key2 = (str(_network_of(net, networks)), front.port)
+                seen = frontends.get(key2)
+                if seen is not None and seen[1] != front.name:
+                    raise InputError(
+                        f"frontends {seen[1]} ({seen[0].name}) and {front.name} ({service.name}) both "
+                        f"claim port {front.port} on the {key2[0]} VIP",
+                        file=service.file, path=f"{_AT}.haproxy.{i}.port",
+                    )  # fmt: skip
+                frontends[key2] = (service, front.name)

@@ -1,0 +1,92 @@
+# Glance API on a controller, in step 4 only (Keystone runs since step 3): its database and user on the local
+# MariaDB, glance-api.conf through puppet-glance (one file store on the controller's disk, keystone_authtoken
+# from hieradata glance::api::authtoken::*), `glance-manage db_sync` on the bootstrap node, and glance-api
+# through Debian's init script, bound to one address (InternalApi). Glance's service user and catalog entries
+# come later, from the deploying host: keystonemiddleware only authenticates on the first request.
+# Hieradata keys: docs/puppet-keystone-glance.md.
+class tripleo::profile::base::glance::api (
+  Integer $step = Integer($facts['tripleo_step']),
+  Stdlib::IP::Address $bind_host,
+  Stdlib::Port $bind_port = 9292,
+  Integer[1] $workers = 2,
+  String $database_host = $bind_host,
+  String $database_name = lookup('glance::db::mysql::dbname', String, 'first', 'glance'),
+  String $database_user = lookup('glance::db::mysql::user', String, 'first', 'glance'),
+  String $database_password = lookup('glance::db::mysql::password'),
+  Optional[String] $database_connection = lookup('glance::api::db::database_connection', Optional[String], 'first', undef),
+  Boolean $manage_database = true,
+  Stdlib::Absolutepath $images_dir = '/var/lib/glance/images',
+  # `glance-manage db_load_metadefs` (Horizon's metadata definitions) costs a few seconds: off by default
+  Boolean $load_metadefs = false,
+  # db_sync runs on this node only (every node when unset)
+  Optional[String] $bootstrap_node = lookup('glance_api_short_bootstrap_node_name', Optional[String], 'first', undef),
+) {
+  if $step == 4 {
+    $is_bootstrap = $bootstrap_node ? {
+      undef   => true,
+      default => downcase($bootstrap_node) == downcase($facts['networking']['hostname']),
+    }
+    $connection = $database_connection ? {
+      undef   => "mysql+pymysql://${database_user}:${database_password}@${database_host}/${database_name}",
+      default => $database_connection,
+    }
+
+    # the database lives on the bootstrap node's MariaDB (one primary: tripleo::profile::base::database::mysql)
+    if $manage_database and $is_bootstrap {
+      # as for Keystone: applied again only when the SQL changes, retried after a failure
+      $sql = '/root/.tripleo-glance-db.sql'
+      file { $sql:
+        ensure    => file,
+        mode      => '0600',
+        show_diff => false,
+        content   => epp('tripleo/glance-db.sql.epp', {
+          'database' => $database_name,
+          'user'     => $database_user,
+          'password' => $database_password,
+        }),
+      }
+      exec { 'glance database and user':
+        command  => "/usr/bin/mariadb < ${sql} && cp ${sql} ${sql}.applied",
+        unless   => "/usr/bin/cmp -s ${sql} ${sql}.applied",
+        provider => shell,
+        require  => [File[$sql], Anchor['glance::db::begin']],
+        notify   => Anchor['glance::db::end'],
+      }
+      Service <| title == 'mariadb' |> -> Exec['glance database and user']
+    }
+
+    # declared before glance::api, which includes it
+    class { 'glance::api::db':
+      database_connection => $connection,
+    }
+    # python3-pymysql comes with the node's image (see tripleo::profile::base::keystone)
+    Oslo::Db <| title == 'glance_api_config' |> {
+      manage_backend_package => false,
+    }
+    class { 'glance::api':
+      bind_host        => $bind_host,
+      bind_port        => $bind_port,
+      workers          => $workers,
+      enabled_backends => ['default_backend:file'],
+      default_backend  => 'default_backend',
+      sync_db          => false,
+    }
+    glance::backend::multistore::file { 'default_backend':
+      filesystem_store_datadir => $images_dir,
+    }
+    file { $images_dir:
+      ensure  => directory,
+      owner   => 'glance',
+      group   => 'glance',
+      mode    => '0750',
+      require => Anchor['glance::install::end'],
+      before  => Anchor['glance::service::begin'],
+    }
+    if $is_bootstrap {
+      include glance::db::sync
+      if $load_metadefs {
+        include glance::db::metadefs
+      }
+    }
+  }
+}
