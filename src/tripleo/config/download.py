@@ -288,16 +288,19 @@ def _write_json(path: Path, data: Any, mode: int = 0o644) -> None:
 
 
 def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[str, str],
-          python: str, puppet_modules: Path | None) -> None:  # fmt: skip
+          python: str, puppet_modules: Path | None, extra_modules: Sequence[Path]) -> None:  # fmt: skip
     (directory / "ansible.cfg").write_text(_ANSIBLE_CFG.format(python=python))
     dump = yaml.safe_dump(_inventory(stack, hosts, ssh_key, vips), sort_keys=False, default_flow_style=False)
     (directory / "inventory.yaml").write_text(dump)
-    vendor = vendor_modules(puppet_modules) if puppet_modules is not None else []
+    modules = directory / "puppet" / "modules"
+    if puppet_modules is not None:
+        shutil.copytree(puppet_modules, modules)
+        for extra in extra_modules:
+            shutil.copytree(extra, modules, dirs_exist_ok=True)
+    vendor = vendor_modules(modules) if puppet_modules is not None else []
     (directory / PLAYBOOK).write_text(
         yaml.safe_dump(_playbook(puppet_modules is not None, vendor), sort_keys=False, width=120)
     )
-    if puppet_modules is not None:
-        shutil.copytree(puppet_modules, directory / "puppet" / "modules")
     (directory / "templates").mkdir()
     (directory / "templates" / "hiera.yaml.j2").write_text(_HIERA)
     build_agent(directory / "files")
@@ -321,9 +324,11 @@ def write_project(
     vips: Mapping[str, str] | None = None,
     python: str = "/usr/bin/python3",
     puppet_modules: Path | None = None,
+    extra_modules: Sequence[Path] = (),
 ) -> Project:
     """Write the Ansible project for ``hosts`` into ``directory`` (replacing what was there).
 
+    :param extra_modules: more module directories (the environments' ``PuppetModuleDirs``), copied over.
     :param puppet_modules: a Puppet module path (with the ``tripleo`` module); without it the project has no
         deploy steps (network and hieradata only).
     """
@@ -332,7 +337,7 @@ def write_project(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(mode=0o700)
     try:
-        _fill(scratch, stack, hosts, ssh_key, vips or {}, python, puppet_modules)
+        _fill(scratch, stack, hosts, ssh_key, vips or {}, python, puppet_modules, extra_modules)
         old = directory.with_name(f".{directory.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         if directory.exists():

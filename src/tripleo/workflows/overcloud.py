@@ -229,6 +229,31 @@ def vips_of(report: Report) -> dict[str, str]:
     return {k: str(v) for k, v in report.vips.items()}
 
 
+_MODULE_DIRS = "PuppetModuleDirs"  # environments ship their services' Puppet modules (relative to the file)
+
+
+def _module_dirs(plan: Plan) -> list[Path]:
+    """The ``PuppetModuleDirs`` of the environments: directories of Puppet modules to ship with the rest.
+
+    :raises InputError: not a list, or a directory that does not exist.
+    """
+    value = plan.env.parameters.get(_MODULE_DIRS)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(
+            f"{_MODULE_DIRS} must be a list of directories", path=f"parameter_defaults.{_MODULE_DIRS}"
+        )
+    base = plan.env.origin.get(_MODULE_DIRS, Path.cwd())
+    out = []
+    for i, item in enumerate(value):
+        path = (base / str(item)).resolve()
+        if not path.is_dir():
+            raise InputError(f"{path}: no such directory", path=f"parameter_defaults.{_MODULE_DIRS}.{i}")
+        out.append(path)
+    return out
+
+
 def _vips_first(db: Database, stack: str, plan: Plan) -> dict[str, str]:
     """The VIPs, allocated before the stack (idempotent): name_lower -> address."""
     allocator = _StackAllocator(db, stack, {})
@@ -397,6 +422,7 @@ def deploy(
     started = time.perf_counter()
     scratch = prepare_request(req, scratch=True)  # bad input fails here, before anything changes
     _fail_on(validate(network_plan(scratch), HeatNicRenderer(req.environments)), "before deploying")
+    _module_dirs(network_plan(scratch))
     prepared = prepare_request(req)
     base = network_plan(prepared)
     progress(f"plan rendered, {len(prepared.services)} services checked, network checks passed")
@@ -413,7 +439,7 @@ def deploy(
     modules = prepared.plan.directory / "puppet" / "modules"
     project = write_project(
         project_dir, req.stack, hosts, ssh_key=ssh_key()[0], vips=vips_of(report),
-        puppet_modules=modules if modules.is_dir() else None,
+        puppet_modules=modules if modules.is_dir() else None, extra_modules=_module_dirs(base),
     )  # fmt: skip
     progress(f"config download: {project.directory}")
     seconds["render"] = time.perf_counter() - mark

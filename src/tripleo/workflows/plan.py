@@ -149,8 +149,8 @@ def render_plan(
     registry = out / "overcloud-resource-registry.yaml"
     passwords = generate_passwords(out, plan_dir / "passwords.yaml")
     return RenderedPlan(
-        out, templates.resolve(), out / "overcloud.yaml", registry if registry.exists() else None, passwords, roles_file,
-        networks_file,
+        out, templates.resolve(), out / "overcloud.yaml", registry if registry.exists() else None,
+        passwords, roles_file, networks_file,
     )  # fmt: skip
 
 
