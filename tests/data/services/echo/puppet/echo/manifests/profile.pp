@@ -6,7 +6,7 @@ class echo::profile (
   Integer $step = Integer($facts['tripleo_step']),
 ) {
   if $step >= 2 {
-    file { '/usr/local/sbin/tripleo-echo':
+    file { '/var/lib/tripleo/echo-server':
       ensure  => file,
       mode    => '0755',
       content => @("PY"),
@@ -20,10 +20,10 @@ class echo::profile (
         | PY
     }
     exec { 'start echo':
-      command  => "/usr/bin/setsid /usr/local/sbin/tripleo-echo ${bind_ip} ${port} >/dev/null 2>&1 < /dev/null & echo \$! > /run/tripleo-echo.pid",
+      command  => "/usr/bin/setsid /var/lib/tripleo/echo-server ${bind_ip} ${port} >/dev/null 2>&1 < /dev/null & echo \$! > /run/tripleo-echo.pid",
       unless   => '/bin/kill -0 $(cat /run/tripleo-echo.pid 2>/dev/null) 2>/dev/null',
       provider => shell,
-      require  => File['/usr/local/sbin/tripleo-echo'],
+      require  => File['/var/lib/tripleo/echo-server'],
     }
   }
 }
