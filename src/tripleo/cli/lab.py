@@ -30,14 +30,23 @@ def lab() -> None:
 @click.option(
     "--nodes", type=int, help="Number of nodes in the default lab (node-0 controller, rest compute)."
 )
-def up(config_file: Path | None, nodes: int | None) -> None:
+@click.option(
+    "--controllers",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="How many of the default lab's nodes are controllers (profile:control), from node-0.",
+)
+def up(config_file: Path | None, nodes: int | None, controllers: int) -> None:
     """Create the lab's networks and nodes (powered off) and start their BMCs.
 
     Writes $TRIPLEO_HOME/lab/instackenv.json for `overcloud node import`. Running it again changes nothing.
     """
     if config_file is not None and nodes is not None:
         raise UsageError("--config and --nodes exclude each other")
-    config = load_config(config_file) if config_file is not None else default_config(nodes or 3)
+    if config_file is not None and controllers != 1:
+        raise UsageError("--config and --controllers exclude each other")
+    config = load_config(config_file) if config_file is not None else default_config(nodes or 3, controllers)
     path = Lab().up(config)
     click.echo(f"lab up: {len(config.nodes)} nodes, {len(config.networks)} networks")
     click.echo(f"instackenv: {path}")

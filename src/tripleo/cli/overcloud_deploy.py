@@ -148,20 +148,30 @@ def delete_cmd(stack: str, yes: bool) -> None:
     type=click.Path(path_type=Path),
     help="network_data.yaml (default: the project's).",
 )
+@click.option(
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the rendered plan here (templates/ and passwords.yaml), e.g. for `stack preview`.",
+)
 @format_options
 def validate_templates(
     templates: Path | None, environments: tuple[str, ...], parameters: tuple[str, ...],
-    roles_file: Path | None, network_data: Path | None, fmt: str, columns: tuple[str, ...],
+    roles_file: Path | None, network_data: Path | None, output_dir: Path | None, fmt: str,
+    columns: tuple[str, ...],
 ) -> None:  # fmt: skip
-    """Render the plan and check every role's services offline (nothing changes): one row per service."""
+    """Render the plan and check every role's services offline (nothing else changes): a row per service."""
     from tripleo.engine import parse_parameter_args
     from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, prepare_request
+    from tripleo.workflows.services import prepare
 
     request = DeployRequest(
         templates=templates or DEFAULT_TEMPLATES, environments=environments,
         parameters=parse_parameter_args(parameters), roles_file=roles_file, network_data=network_data,
     )  # fmt: skip
     prepared = prepare_request(request, scratch=True)
+    if output_dir is not None:
+        prepare(request.templates, request.stack, environments, request.parameters, roles_file=roles_file,
+                networks_file=network_data, plan_dir=output_dir)  # fmt: skip
     rows = [
         {"role": s.role, "service": s.name,
          "ports": " ".join(f"{n}:{p}/{proto}" for n, proto, p, _ in s.firewall),

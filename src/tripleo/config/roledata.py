@@ -215,7 +215,7 @@ def check_services(services: Sequence[Service], networks: Mapping[str, str]) -> 
     """
     claims: dict[tuple[str, str, str, str], Service] = {}
     frontends: dict[tuple[str, int], tuple[Service, str]] = {}
-    known = ", ".join(sorted(networks))
+    known = ", ".join(sorted(set(networks.values())))
     for service in services:
         for net, proto, port, i in service.firewall:
             full = _network_of(net, networks)
@@ -245,7 +245,7 @@ def check_services(services: Sequence[Service], networks: Mapping[str, str]) -> 
             for net in front.networks:
                 key2 = (str(_network_of(net, networks)), front.port)
                 seen = frontends.get(key2)
-                if seen is not None and seen[1] != front.name:
+                if seen is not None and (seen[0].name, seen[1]) != (service.name, front.name):
                     raise InputError(
                         f"frontends {seen[1]} ({seen[0].name}) and {front.name} ({service.name}) both "
                         f"claim port {front.port} on the {key2[0]} VIP",

@@ -177,19 +177,23 @@ def default_mac(node_index: int, nic_index: int) -> str:
     return f"52:54:00:24:{node_index:02x}:{nic_index:02x}"
 
 
-def default_config(nodes: int) -> LabConfig:
-    """The ``--nodes N`` lab: the seven TripleO networks; node-0 a controller, the rest computes."""
+def default_config(nodes: int, controllers: int = 1) -> LabConfig:
+    """The ``--nodes N`` lab: the seven TripleO networks; the first ``controllers`` nodes controllers
+    (profile:control), the rest computes."""
     if not 1 <= nodes <= _MAX_NODES:
         raise InputError(f"--nodes {nodes}: expected 1 to {_MAX_NODES}")
+    if not 1 <= controllers <= nodes:
+        raise InputError(f"--controllers {controllers}: expected 1 to --nodes ({nodes})")
     specs = []
     for i in range(nodes):
-        nets = _CONTROLLER_NETS if i == 0 else _COMPUTE_NETS
+        control = i < controllers
+        nets = _CONTROLLER_NETS if control else _COMPUTE_NETS
         specs.append(
             NodeSpec(
                 name=f"node-{i}",
                 networks=nets,
                 macs=tuple(default_mac(i, k) for k in range(len(nets))),
-                profile="control" if i == 0 else "compute",
+                profile="control" if control else "compute",
             )
         )
     return LabConfig(networks=DEFAULT_NETWORKS, nodes=tuple(specs))
