@@ -12,6 +12,31 @@ from tripleo.cli.stack import progress_printer
 
 __all__ = ["register"]
 
+_PLAN_OPTIONS = [
+    click.option(
+        "--templates", type=click.Path(path_type=Path, file_okay=False),
+        help="Template directory with overcloud.j2.yaml (default: the project's templates/).",
+    ),
+    click.option("-e", "--environment", "environments", multiple=True, metavar="ENV",
+                 help="Environment (repeatable)."),
+    click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE",
+                 help="Parameter (repeatable)."),
+    click.option("--roles-file", type=click.Path(path_type=Path),
+                 help="roles_data.yaml (default: the project's)."),
+    click.option(
+        "-n", "--networks-file", "--network-data", "network_data", type=click.Path(path_type=Path),
+        help="network_data.yaml (default: the project's).",
+    ),
+]  # fmt: skip
+
+
+def _plan_options(func: Any) -> Any:
+    """The options every plan command takes: templates, environments, parameters, roles and networks."""
+    for option in reversed(_PLAN_OPTIONS):
+        func = option(func)
+    return func
+
+
 _HOST_COLUMNS = ["name", "role", "node", "ctlplane", "addresses", "services"]
 
 
@@ -23,26 +48,7 @@ def _service() -> Any:
 
 @click.command("deploy")
 @click.option("--stack", default="overcloud", show_default=True, help="Stack name.")
-@click.option(
-    "--templates",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Template directory with overcloud.yaml (default: the project's templates/).",
-)
-@click.option(
-    "-e", "--environment", "environments", multiple=True, metavar="ENV", help="Environment (repeatable)."
-)
-@click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Parameter (repeatable).")
-@click.option(
-    "--roles-file", type=click.Path(path_type=Path), help="roles_data.yaml (default: the project's)."
-)
-@click.option(
-    "-n",
-    "--networks-file",
-    "--network-data",
-    "network_data",
-    type=click.Path(path_type=Path),
-    help="network_data.yaml (default: the project's).",
-)
+@_plan_options
 @click.option("--stack-only", is_flag=True, help="Write the config-download project but do not run it.")
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Stack timeout (minutes).")
@@ -128,26 +134,7 @@ def delete_cmd(stack: str, yes: bool) -> None:
 
 
 @click.command("templates")
-@click.option(
-    "--templates",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Template directory with overcloud.j2.yaml (default: the project's templates/).",
-)
-@click.option(
-    "-e", "--environment", "environments", multiple=True, metavar="ENV", help="Environment (repeatable)."
-)
-@click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Parameter (repeatable).")
-@click.option(
-    "--roles-file", type=click.Path(path_type=Path), help="roles_data.yaml (default: the project's)."
-)
-@click.option(
-    "-n",
-    "--networks-file",
-    "--network-data",
-    "network_data",
-    type=click.Path(path_type=Path),
-    help="network_data.yaml (default: the project's).",
-)
+@_plan_options
 @click.option(
     "--output-dir",
     type=click.Path(path_type=Path, file_okay=False),

@@ -36,7 +36,7 @@ import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
 
-__all__ = ["PLAYBOOK", "STEPS", "Host", "Project", "vendor_modules", "write_project"]
+__all__ = ["PLAYBOOK", "STEPS", "Host", "Project", "swap_into_place", "vendor_modules", "write_project"]
 
 PLAYBOOK = "deploy_steps_playbook.yaml"
 _AGENT_ON_NODE = f"/var/lib/tripleo/{AGENT_NAME}"
@@ -315,6 +315,17 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
             _write_json(host_dir / "hieradata" / f"{name}.json", data, 0o600)
 
 
+def swap_into_place(scratch: Path, directory: Path) -> None:
+    """Replace ``directory`` with the finished ``scratch`` tree: a crash leaves the old tree or the new one
+    (or the old one as ``.<name>.old``, removed next time), never half of one."""
+    old = directory.with_name(f".{directory.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(scratch, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_project(
     directory: Path,
     stack: str,
@@ -338,12 +349,7 @@ def write_project(
     scratch.mkdir(mode=0o700)
     try:
         _fill(scratch, stack, hosts, ssh_key, vips or {}, python, puppet_modules, extra_modules)
-        old = directory.with_name(f".{directory.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            os.replace(directory, old)
-        os.replace(scratch, directory)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_into_place(scratch, directory)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Project(directory, directory / "inventory.yaml", directory / PLAYBOOK)

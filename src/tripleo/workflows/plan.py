@@ -32,6 +32,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from tripleo.config.download import swap_into_place
 from tripleo.errors import InputError
 from tripleo.storage import tripleo_home
 
@@ -131,19 +132,14 @@ def render_plan(
     context = {"roles": load_roles(roles_file), "networks": _read_list(networks_file, "network data")}
     plan_dir = plan_dir or tripleo_home() / "plans" / stack
     plan_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    out, scratch = plan_dir / "templates", plan_dir / ".templates.new"
+    out, scratch = plan_dir / "templates", plan_dir / ".templates.new"  # .templates.old: swap_into_place
     shutil.rmtree(scratch, ignore_errors=True)
     try:
         shutil.copytree(templates, scratch, symlinks=False)
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
         for rel in _plan_templates(templates):
             _render_one(env, templates, rel, scratch, context)
-        old = plan_dir / ".templates.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if out.exists():
-            os.replace(out, old)
-        os.replace(scratch, out)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_into_place(scratch, out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     registry = out / "overcloud-resource-registry.yaml"

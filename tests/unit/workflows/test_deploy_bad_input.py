@@ -92,3 +92,14 @@ def test_validate_templates_lists_each_role_s_services(tmp_path: Path) -> None:
     assert rows[("Controller", "keystone")]["ports"] == "internal_api:5000/tcp"
     assert rows[("Controller", "glance_api")]["frontends"] == "glance_api:9292"
     assert ("Compute", "keystone") not in rows and ("Compute", "sshd") in rows
+
+
+def test_only_os_heat_none_disables_a_service(tmp_path: Path) -> None:
+    env_file = tmp_path / "no-glance.yaml"
+    env_file.write_text("resource_registry:\n  OS::TripleO::Services::GlanceApi: OS::Heat::None\n")
+    env = {**os.environ, "TRIPLEO_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([TRIPLEO, "overcloud", "validate", "templates", "-e", str(env_file), "-f", "json"],
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    services = {(r["role"], r["service"]) for r in json.loads(proc.stdout)}
+    assert ("Controller", "keystone") in services and ("Controller", "glance_api") not in services

@@ -54,27 +54,12 @@ class tripleo::profile::base::keystone (
 
     # the database lives on the bootstrap node's MariaDB (one primary: tripleo::profile::base::database::mysql)
     if $manage_database and $is_bootstrap {
-      # the database and its user, through root's unix socket; re-applied only when the SQL changes (the
-      # `.applied` copy is written after success, so a failed run is retried by the next one)
-      $sql = '/root/.tripleo-keystone-db.sql'
-      file { $sql:
-        ensure    => file,
-        mode      => '0600',
-        show_diff => false,
-        content   => epp('tripleo/keystone-db.sql.epp', {
-          'database' => $database_name,
-          'user'     => $database_user,
-          'password' => $database_password,
-        }),
+      tripleo::profile::base::database::mysql::db { $database_name:
+        user          => $database_user,
+        password      => $database_password,
+        before_anchor => 'keystone::db::begin',
+        after_anchor  => 'keystone::db::end',
       }
-      exec { 'keystone database and user':
-        command  => "/usr/bin/mariadb < ${sql} && cp ${sql} ${sql}.applied",
-        unless   => "/usr/bin/cmp -s ${sql} ${sql}.applied",
-        provider => shell,
-        require  => [File[$sql], Anchor['keystone::db::begin']],
-        notify   => Anchor['keystone::db::end'],
-      }
-      Service <| title == 'mariadb' |> -> Exec['keystone database and user']
     }
 
     class { 'keystone::db':

@@ -33,26 +33,12 @@ class tripleo::profile::base::glance::api (
 
     # the database lives on the bootstrap node's MariaDB (one primary: tripleo::profile::base::database::mysql)
     if $manage_database and $is_bootstrap {
-      # as for Keystone: applied again only when the SQL changes, retried after a failure
-      $sql = '/root/.tripleo-glance-db.sql'
-      file { $sql:
-        ensure    => file,
-        mode      => '0600',
-        show_diff => false,
-        content   => epp('tripleo/glance-db.sql.epp', {
-          'database' => $database_name,
-          'user'     => $database_user,
-          'password' => $database_password,
-        }),
+      tripleo::profile::base::database::mysql::db { $database_name:
+        user          => $database_user,
+        password      => $database_password,
+        before_anchor => 'glance::db::begin',
+        after_anchor  => 'glance::db::end',
       }
-      exec { 'glance database and user':
-        command  => "/usr/bin/mariadb < ${sql} && cp ${sql} ${sql}.applied",
-        unless   => "/usr/bin/cmp -s ${sql} ${sql}.applied",
-        provider => shell,
-        require  => [File[$sql], Anchor['glance::db::begin']],
-        notify   => Anchor['glance::db::end'],
-      }
-      Service <| title == 'mariadb' |> -> Exec['glance database and user']
     }
 
     # declared before glance::api, which includes it
