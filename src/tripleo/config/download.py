@@ -192,53 +192,61 @@ def _steps_play(vendor: list[str]) -> dict[str, Any]:
     }
 
 
-def _playbook(puppet: bool, vendor: list[str]) -> list[dict[str, Any]]:
+_HOST_DIR = "hosts/{{ inventory_hostname }}"
+
+
+def _network_play() -> dict[str, Any]:
     applier = (
         f"python3 {_AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft"
     )
-    host_dir = "hosts/{{ inventory_hostname }}"
+    host_dir = _HOST_DIR
+    return {
+        "name": "Network configuration",
+        "hosts": "overcloud",
+        "gather_facts": False,
+        "any_errors_fatal": True,
+        "tasks": [
+            {
+                "name": "Directories",
+                "ansible.builtin.file": {"path": "{{ item }}", "state": "directory", "mode": "0755"},
+                "loop": [
+                    "/var/lib/tripleo",
+                    "/etc/tripleo",
+                    "/etc/puppet/hieradata",
+                    "/etc/puppet/manifests",
+                ],
+            },
+            {
+                "name": "Node agent",
+                "ansible.builtin.copy": {
+                    "src": f"files/{AGENT_NAME}",
+                    "dest": _AGENT_ON_NODE,
+                    "mode": "0644",
+                },
+            },
+            {
+                "name": "NIC config and firewall rules",
+                "ansible.builtin.copy": {
+                    "src": f"{host_dir}/{{{{ item }}}}",
+                    "dest": "/etc/tripleo/{{ item }}",
+                    "mode": "0600",
+                },
+                "loop": ["network_config.json", "firewall.nft"],
+            },
+            {
+                "name": "Apply the NIC config and firewall rules",
+                "ansible.builtin.command": applier,
+                "register": "applied",
+                "changed_when": "(applied.stdout_lines | last | from_json).changed",
+            },
+        ],
+    }
+
+
+def _playbook(puppet: bool, vendor: list[str]) -> list[dict[str, Any]]:
+    host_dir = _HOST_DIR
     return [
-        {
-            "name": "Network configuration",
-            "hosts": "overcloud",
-            "gather_facts": False,
-            "any_errors_fatal": True,
-            "tasks": [
-                {
-                    "name": "Directories",
-                    "ansible.builtin.file": {"path": "{{ item }}", "state": "directory", "mode": "0755"},
-                    "loop": [
-                        "/var/lib/tripleo",
-                        "/etc/tripleo",
-                        "/etc/puppet/hieradata",
-                        "/etc/puppet/manifests",
-                    ],
-                },
-                {
-                    "name": "Node agent",
-                    "ansible.builtin.copy": {
-                        "src": f"files/{AGENT_NAME}",
-                        "dest": _AGENT_ON_NODE,
-                        "mode": "0644",
-                    },
-                },
-                {
-                    "name": "NIC config and firewall rules",
-                    "ansible.builtin.copy": {
-                        "src": f"{host_dir}/{{{{ item }}}}",
-                        "dest": "/etc/tripleo/{{ item }}",
-                        "mode": "0600",
-                    },
-                    "loop": ["network_config.json", "firewall.nft"],
-                },
-                {
-                    "name": "Apply the NIC config and firewall rules",
-                    "ansible.builtin.command": applier,
-                    "register": "applied",
-                    "changed_when": "(applied.stdout_lines | last | from_json).changed",
-                },
-            ],
-        },
+        _network_play(),
         {
             "name": "Hieradata",
             "hosts": "overcloud",
