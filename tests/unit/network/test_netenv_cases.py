@@ -71,4 +71,4 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     assert code == 2 and "missing.yaml" in output and ("not found" in output or "cannot read" in output)
     (tmp_path / "bad.yaml").write_text("parameter_defaults: [1, 2\n")
     code, _, output = _run(["-e", str(tmp_path / "bad.yaml")])
-    assert code == 2 and "invalid YAML" in output
+    assert code == 2 and ("invalid YAML" in output or "malformed YAML" in output)

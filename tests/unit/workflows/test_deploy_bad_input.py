@@ -19,7 +19,7 @@ SERVICES = ["-e", str(BAD / "environment.yaml"), "--roles-file"]
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-e", "/nonexistent/env.yaml"], "ERROR: ../../nonexistent/env.yaml: file"),
+        (["-e", "/nonexistent/env.yaml"], "nonexistent/env.yaml: file"),
         (["--templates", "/nonexistent"], "ERROR: no overcloud.j2.yaml in --templates /nonexistent"),
         (
             ["--parameter", "ControllerCount=-1"],
