@@ -95,9 +95,11 @@ def listeners(
                 for node in sorted(members, key=lambda n: n.index):
                     address = node.addresses.get(front.backend_network)
                     if address:
+                        backup = front.backup and bool(entry["servers"])
                         entry["servers"].append(
-                            {"name": _short(node.name), "ip": address, "port": front.backend_port}
-                        )
+                            {"name": _short(node.name), "ip": address, "port": front.backend_port,
+                             "backup": backup}
+                        )  # fmt: skip
     return [e for e in out.values() if e["binds"] and e["servers"]]
 
 

@@ -6,8 +6,9 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
     config_settings     hieradata; bind addresses as "%{lookup('<network>')}" (the node's address there)
     step_config         the Puppet it includes (every step; a profile acts in its own steps)
     firewall_rules      [{network, tcp: [ports], udp: [ports]}]: what it listens on, on the node's address
-    haproxy             [{name, port, networks, backend_network, backend_port, mode}]: frontends on the
-                        VIPs of ``networks``, with every node running the service as a backend
+    haproxy             [{name, port, networks, backend_network, backend_port, mode, backup}]: frontends
+                        on the VIPs of ``networks``, with every node running the service as a backend
+                        (``backup``: all but the first are backups, for state on one node's disk)
     keystone_resources  {name: {service, region, endpoints, users, projects}}: the catalog
     bootstrap_only      true: runs on the role's first node only (e.g. a single database primary)
     load_balancer       true: this service binds every other service's haproxy frontends
@@ -40,6 +41,7 @@ class Frontend:
     backend_network: str
     backend_port: int
     mode: str = "tcp"
+    backup: bool = False  # every server after the first is a backup (state kept on one node's disk)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def _frontends(value: Any, file: str) -> tuple[Frontend, ...]:
                 backend_network=backend,
                 backend_port=_port(item.get("backend_port", port), file, f"{where}.backend_port"),
                 mode=str(item.get("mode") or "tcp"),
+                backup=item.get("backup") is True,
             )
         )
     return tuple(out)

@@ -141,8 +141,16 @@ def test_listeners_front_every_backend_and_a_single_primary() -> None:
     assert out["keystone"]["mode"] == "http"
     assert [s["ip"] for s in out["keystone"]["servers"]] == ["172.16.2.10", "172.16.2.11", "172.16.2.12"]
     # bootstrap_only: the database runs on controller-0 only, and HAProxy sends every client there
-    assert out["mysql"]["servers"] == [{"name": "controller-0", "ip": "172.16.2.10", "port": 3306}]
+    assert out["mysql"]["servers"] == [
+        {"name": "controller-0", "ip": "172.16.2.10", "port": 3306, "backup": False}
+    ]
     assert listeners(_roles(), _nodes()[3:], VIPS) == []  # no node runs a fronted service: no listener
+    # backup: state on one node's disk (Glance's file store): one active server, the others take over
+    api = _api()
+    api["haproxy"][0]["backup"] = True
+    roles = parse_role_data({"Controller": {"services": [api]}})
+    servers = listeners(roles, _nodes(), VIPS)[0]["servers"]
+    assert [s["backup"] for s in servers] == [False, True, True]
 
 
 def test_each_node_gets_its_services_addresses_and_shared_data() -> None:
