@@ -52,7 +52,13 @@ def _tree(
 ) -> Any:
     params = _engine().parse_parameter_args(parameters)
     top = _engine().load_tree(template, environments, params, preview=preview, require_values=strict)
-    return _engine().summarise(top, preview=preview)
+    summary = _engine().summarise(top, preview=preview)
+    if not preview:
+        return summary
+    from tripleo.resources.secrets import mask
+
+    secrets = {v for v in _engine().hidden_values(top) if len(v) >= 4}
+    return mask(summary, secrets)  # resolved properties and outputs may carry hidden values
 
 
 @stack.command("validate")
@@ -264,8 +270,10 @@ def list_(fmt: str, columns: tuple[str, ...]) -> None:
 @format_options
 def show(name: str, fmt: str, columns: tuple[str, ...]) -> None:
     """Show one stack."""
+    from tripleo.resources.secrets import mask
+
     service = _service()
-    row = _stack_row(service.get(name))
+    row = mask(_stack_row(service.get(name)), service.secrets(name))  # hidden parameters print as ******
     row["resource_count"] = service.resource_count(row["id"])
     emit_one(row, fmt, columns)
 
@@ -333,8 +341,10 @@ def output_show(
 ) -> None:
     """Show one output (or --all)."""
     from tripleo.errors import UsageError
+    from tripleo.resources.secrets import mask
 
-    outputs = _service().get(name).outputs or {}
+    service = _service()
+    outputs = mask(service.get(name).outputs or {}, service.secrets(name))  # hidden values print as ******
     if show_all or output_name is None:
         if not show_all:
             raise UsageError("give an OUTPUT name or --all")

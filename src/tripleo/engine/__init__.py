@@ -26,6 +26,7 @@ _HOME = {
     "Resource": "tripleo.engine.stack",
     "Stack": "tripleo.engine.stack",
     "evaluate": "tripleo.engine.api",
+    "hidden_values": "tripleo.engine.api",
     "implementation_of": "tripleo.engine.api",
     "load_top": "tripleo.engine.api",
     "load_tree": "tripleo.engine.api",

@@ -13,7 +13,15 @@ from tripleo.engine.template.versions import get_version
 from tripleo.engine.template.yamlfile import display_path
 from tripleo.errors import TemplateError, UsageError
 
-__all__ = ["evaluate", "implementation_of", "load_top", "load_tree", "parse_parameter_args", "summarise"]
+__all__ = [
+    "evaluate",
+    "hidden_values",
+    "implementation_of",
+    "load_top",
+    "load_tree",
+    "parse_parameter_args",
+    "summarise",
+]
 
 
 def parse_parameter_args(items: Sequence[str]) -> dict[str, str]:
@@ -78,6 +86,17 @@ def load_top(
     top = Stack(load_template(template), env, options, scope=env.registry.resources, values=env.parameters)
     top.expand(recursive=False)
     return top
+
+
+def hidden_values(top: Stack) -> set[str]:
+    """The values of every hidden parameter in the tree (what printing must mask)."""
+    out: set[str] = set()
+    for stack in top.stacks():
+        for name, schema in stack.template.parameters.items():
+            value = stack.params.get(name)
+            if schema.hidden and isinstance(value, str | int | float) and not isinstance(value, bool):
+                out.add(str(value))
+    return out
 
 
 def summarise(top: Stack, *, preview: bool = False) -> dict[str, Any]:

@@ -120,6 +120,16 @@ class StackService:
             raise InputError(f'stack "{name}" not found')
         return row
 
+    def secrets(self, name: str) -> set[str]:
+        """The values of the stack's hidden parameters (:mod:`tripleo.resources.secrets`), to mask output."""
+        from tripleo.resources.secrets import secrets_of
+
+        row = self.get(name)
+        with self.db.transaction() as session:
+            blob = session.get(StackFilesRow, row.files_id) if row.files_id is not None else None
+            files = dict(blob.files) if blob is not None else {}
+        return secrets_of({k: v for k, v in files.items() if isinstance(v, str)}, row.parameters or {})
+
     def stacks(self) -> list[StackRow]:
         with self.db.transaction() as session:
             return list(session.scalars(select(StackRow).order_by(StackRow.created_at)))
