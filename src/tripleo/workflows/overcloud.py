@@ -373,9 +373,13 @@ def _catalog(roles: Mapping[str, RoleData], hosts: Sequence[Host], progress: Pro
     return {name: dict(spec.get("endpoints") or {}) for name, spec in sorted(resources.items())}
 
 
+def _rc_path(stack: str) -> Path:
+    return tripleo_home() / ("overcloudrc" if stack == "overcloud" else f"{stack}rc")
+
+
 def write_overcloudrc(admin: Admin, stack: str) -> Path:
     """``$TRIPLEO_HOME/overcloudrc`` (0600), as tripleoclient writes ``overcloudrc``."""
-    path = tripleo_home() / ("overcloudrc" if stack == "overcloud" else f"{stack}rc")
+    path = _rc_path(stack)
     lines = [
         f"# {stack}: the overcloud admin's credentials (written by tripleo overcloud deploy)",
         f"export OS_AUTH_URL={admin.auth_url}",
@@ -553,7 +557,9 @@ def release_addresses(db: Database, stack: str, keep: Sequence[str] = (), vips: 
 
 
 def delete(service: StackService, db: Database, stack: str, options: Options) -> tuple[str, int]:
-    """Delete the overcloud: the stack (nodes go back to available), its addresses and VIPs, its files.
+    """Delete the overcloud: the stack (nodes go back to available), its addresses and VIPs, its files (the
+    config-download project, the network plan, the rendered plan with its passwords, its rc file), as
+    tripleoclient deletes the plan with the stack.
 
     :returns: the stack's final status and how many addresses were freed.
     :raises InputError: no such stack.
@@ -566,4 +572,6 @@ def delete(service: StackService, db: Database, stack: str, options: Options) ->
     plan = network_dir / "network-plan.json"
     if plan.exists():
         shutil.rmtree(network_dir, ignore_errors=True)
+    shutil.rmtree(tripleo_home() / "plans" / stack, ignore_errors=True)
+    _rc_path(stack).unlink(missing_ok=True)
     return outcome.status, freed

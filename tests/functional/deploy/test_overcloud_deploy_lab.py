@@ -278,6 +278,7 @@ def test_scale_down_then_delete(deployed: Deployed) -> None:
 
     done = run(home, "overcloud", "delete", "-y")
     assert "DELETE_COMPLETE" in done.stdout
+    assert not (home / "overcloudrc").exists() and not (home / "plans" / "overcloud").exists()
     after = nodes(home)
     assert {n["provision_state"] for n in after.values()} == {"available"}
     assert {n["power_state"] for n in after.values()} == {"power off"}
