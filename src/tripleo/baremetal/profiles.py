@@ -8,7 +8,7 @@ other node lacked.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tripleo.baremetal import states
@@ -16,16 +16,8 @@ from tripleo.baremetal.conductor import Conductor
 from tripleo.baremetal.node import Node, format_capabilities
 from tripleo.errors import InputError, OperationError
 
-__all__ = ["DEFAULT_PROFILES", "Choice", "ProfileShortage", "RoleCount", "match", "parse_role"]
+__all__ = ["Choice", "ProfileShortage", "RoleCount", "match", "parse_role"]
 
-# TripleO's role -> profile names (other roles: the role name, lower case).
-DEFAULT_PROFILES = {
-    "Controller": "control",
-    "Compute": "compute",
-    "CephStorage": "ceph-storage",
-    "BlockStorage": "block-storage",
-    "ObjectStorage": "swift-storage",
-}
 _ROLE = re.compile(r"^(?P<role>[A-Za-z][A-Za-z0-9_-]*)=(?P<count>\d+)(:(?P<profile>[a-z0-9_-]+))?$")
 USABLE = frozenset({states.AVAILABLE, states.ACTIVE})
 
@@ -56,8 +48,9 @@ class ProfileShortage(OperationError):
         self.problems = list(problems)
 
 
-def parse_role(text: str) -> RoleCount:
-    """``Compute=2`` or ``Compute=2:compute``.
+def parse_role(text: str, profiles: Mapping[str, str] | None = None) -> RoleCount:
+    """``Compute=2`` or ``Compute=2:compute``; without a profile, the role's in ``profiles`` (role ->
+    profile, from roles_data), else the role's name in lower case.
 
     :raises InputError: anything else.
     """
@@ -65,7 +58,7 @@ def parse_role(text: str) -> RoleCount:
     if found is None:
         raise InputError(f"--role {text}: expected ROLE=COUNT or ROLE=COUNT:PROFILE (e.g. Compute=2)")
     role = found["role"]
-    profile = found["profile"] or DEFAULT_PROFILES.get(role, role.lower())
+    profile = found["profile"] or (profiles or {}).get(role) or role.lower()
     return RoleCount(role, int(found["count"]), profile)
 
 

@@ -190,24 +190,41 @@ def profiles_list(fmt: str, columns: tuple[str, ...]) -> None:
 @click.option(
     "--role", "roles", multiple=True, metavar="ROLE=COUNT[:PROFILE]", help="e.g. Compute=2 (repeat)."
 )
-@click.option("--control-scale", type=int, help="Controller count (as --role Controller=N).")
-@click.option("--compute-scale", type=int, help="Compute count (as --role Compute=N).")
+@click.option(
+    "--control-scale", type=int, help="Count of the role tagged controller in roles_data (as --role R=N)."
+)
+@click.option(
+    "--compute-scale", type=int, help="Count of the role tagged compute in roles_data (as --role R=N)."
+)
+@click.option(
+    "--roles-file", type=click.Path(path_type=Path), help="roles_data.yaml (default: the project's)."
+)
 @click.option("--dry-run", is_flag=True, help="Explain the choices, change nothing.")
 @format_options
 def profiles_match(
     roles: tuple[str, ...],
     control_scale: int | None,
     compute_scale: int | None,
+    roles_file: Path | None,
     dry_run: bool,
     fmt: str,
     columns: tuple[str, ...],
 ) -> None:
-    """Give nodes the profiles of the roles' counts, explaining each choice; fail if a role is short."""
-    counts = [baremetal.parse_role(r) for r in roles]
-    if control_scale is not None:
-        counts.append(baremetal.parse_role(f"Controller={control_scale}"))
-    if compute_scale is not None:
-        counts.append(baremetal.parse_role(f"Compute={compute_scale}"))
+    """Give nodes the profiles of the roles' counts, explaining each choice; fail if a role is short.
+
+    A role's profile is its roles_data ``profile`` unless ROLE=COUNT:PROFILE names one."""
+    from tripleo.network.model import load_roles_data
+
+    known = load_roles_data(roles_file)
+    profiles = {r.name: r.profile for r in known if r.profile}
+    counts = [baremetal.parse_role(r, profiles) for r in roles]
+    for flag, tag, scale in (("--control-scale", "controller", control_scale),
+                             ("--compute-scale", "compute", compute_scale)):  # fmt: skip
+        if scale is not None:
+            tagged = [r.name for r in known if tag in r.tags]
+            if not tagged:
+                raise UsageError(f"{flag}: no role of roles_data is tagged {tag}")
+            counts.append(baremetal.parse_role(f"{tagged[0]}={scale}", profiles))
     if not counts:
         raise UsageError("give role counts: --role Controller=1 --role Compute=2")
     try:

@@ -37,8 +37,6 @@ from tripleo.network.model import (
 
 __all__ = ["Environment", "NodeSpec", "Plan", "load_environments", "load_plan"]
 
-# THT's role names in registry keys and ips-from-pool parameters, where they differ from the role's name.
-_ROLE_ALIASES = {"ObjectStorage": ("SwiftStorage",), "Compute": ("NovaCompute",)}
 _NOOP = ("noop.yaml", "OS::Heat::None")
 
 
@@ -182,7 +180,7 @@ def _role_overrides(role: Role, env: Environment, networks: Sequence[Network]) -
         raise InputError(f"role {role.name}: {role.name}Count {count!r} is not a count")
     nets = list(role.networks)
     for net in networks:
-        for alias in (role.name, *_ROLE_ALIASES.get(role.name, ())):
+        for alias in role.names:
             reg = env.registry.get(f"OS::TripleO::{alias}::Ports::{net.name}Port")
             if reg is None:
                 continue
@@ -204,12 +202,12 @@ def _predictable(roles: Sequence[Role], env: Environment) -> dict[str, dict[str,
     """ips-from-pool: ``<Role>IPs: {internal_api: [addresses]}`` per role."""
     out: dict[str, dict[str, tuple[str, ...]]] = {}
     for role in roles:
-        for alias in (role.name, *_ROLE_ALIASES.get(role.name, ())):
-            value = env.parameters.get(f"{alias}IPs")
+        for key in role.ips_params:
+            value = env.parameters.get(key)
             if value is None:
                 continue
             if not isinstance(value, Mapping):
-                raise InputError(f"role {role.name}: {alias}IPs must map network to a list of addresses")
+                raise InputError(f"role {role.name}: {key} must map network to a list of addresses")
             out[role.name] = {str(k): tuple(str(a) for a in (v or [])) for k, v in value.items()}
     return out
 

@@ -118,6 +118,20 @@ class Role:
     nic_count: int | None = None
     hostname_format: str = ""
     tags: tuple[str, ...] = ()
+    profile: str = ""  # the bare-metal profile its nodes are scheduled on (profile:<name>)
+    # THT's older names of the role: deprecated_server_resource_name (registry keys) and deprecated_param_ips
+    legacy_name: str = ""
+    legacy_ips_param: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The role's name and its older one, as registry keys spell them."""
+        return (self.name, self.legacy_name) if self.legacy_name else (self.name,)
+
+    @property
+    def ips_params(self) -> tuple[str, ...]:
+        """The ips-from-pool parameters of the role: ``<Role>IPs`` and its older name."""
+        return (f"{self.name}IPs", self.legacy_ips_param) if self.legacy_ips_param else (f"{self.name}IPs",)
 
     def hostname(self, index: int, stack: str = "overcloud") -> str:
         fmt = self.hostname_format or f"%stackname%-{self.name.lower()}-%index%"
@@ -292,6 +306,9 @@ def _role(entry: Any, base: Path | None, file: str | None, path: str) -> Role:
         nic_count=nic_count if isinstance(nic_count, int) else None,
         hostname_format=str(entry.get("HostnameFormatDefault") or ""),
         tags=tuple(str(t) for t in entry.get("tags") or ()),
+        profile=str(entry.get("profile") or ""),
+        legacy_name=str(entry.get("deprecated_server_resource_name") or ""),
+        legacy_ips_param=str(entry.get("deprecated_param_ips") or ""),
     )
 
 

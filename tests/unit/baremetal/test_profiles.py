@@ -11,13 +11,17 @@ from tripleo.baremetal import Conductor, ProfileShortage, match_profiles, parse_
 from tripleo.errors import InputError
 
 AddNodes = Callable[..., list[str]]
-ROLES = [parse_role("Controller=1"), parse_role("Compute=2")]
+PROFILES = {"Controller": "control", "Compute": "compute"}  # as roles_data's `profile` keys say
+ROLES = [parse_role("Controller=1", PROFILES), parse_role("Compute=2", PROFILES)]
 
 
 def test_parse_role_maps_tripleo_roles_to_profiles() -> None:
-    assert (parse_role("Controller=1").profile, parse_role("Compute=2").count) == ("control", 2)
-    assert parse_role("Networker=1").profile == "networker"
-    assert parse_role("Compute=3:fast").profile == "fast"
+    assert (parse_role("Controller=1", PROFILES).profile, parse_role("Compute=2", PROFILES).count) == (
+        "control",
+        2,
+    )
+    assert parse_role("Networker=1", PROFILES).profile == "networker"
+    assert parse_role("Compute=3:fast", PROFILES).profile == "fast"
     with pytest.raises(InputError, match="--role Compute: expected ROLE=COUNT"):
         parse_role("Compute")
 
