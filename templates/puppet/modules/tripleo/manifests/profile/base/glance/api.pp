@@ -22,14 +22,10 @@ class tripleo::profile::base::glance::api (
   Optional[String] $bootstrap_node = lookup('glance_api_short_bootstrap_node_name', Optional[String], 'first', undef),
 ) {
   if $step == 4 {
-    $is_bootstrap = $bootstrap_node ? {
-      undef   => true,
-      default => downcase($bootstrap_node) == downcase($facts['networking']['hostname']),
-    }
-    $connection = $database_connection ? {
-      undef   => "mysql+pymysql://${database_user}:${database_password}@${database_host}/${database_name}",
-      default => $database_connection,
-    }
+    $is_bootstrap = tripleo::is_bootstrap($bootstrap_node)
+    $connection = tripleo::database_url(
+      $database_connection, $database_user, $database_password, $database_host, $database_name,
+    )
 
     # the database lives on the bootstrap node's MariaDB (one primary: tripleo::profile::base::database::mysql)
     if $manage_database and $is_bootstrap {
