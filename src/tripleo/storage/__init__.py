@@ -7,7 +7,7 @@ tested). Every command works inside ``Database.transaction()``: a crash leaves t
 from tripleo.storage.base import Base
 from tripleo.storage.db import Database, open_database
 from tripleo.storage.locks import LockedError, LockRow, acquire, held, release
-from tripleo.storage.paths import tripleo_home
+from tripleo.storage.paths import tripleo_home, write_private_text
 
 __all__ = [
     "Base",
@@ -19,4 +19,5 @@ __all__ = [
     "open_database",
     "release",
     "tripleo_home",
+    "write_private_text",
 ]

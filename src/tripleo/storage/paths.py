@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["tripleo_home"]
+__all__ = ["tripleo_home", "write_private_text"]
 
 
 def tripleo_home(create: bool = True) -> Path:
@@ -14,3 +14,14 @@ def tripleo_home(create: bool = True) -> Path:
     if create:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only: 0600 from creation on (the file may hold
+    passwords), through a scratch file renamed into place, so a crash leaves the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

@@ -21,7 +21,6 @@ bytes in URL-safe base64 (valid as Fernet keys too) and are never printed.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import shutil
 from collections.abc import Iterator, Mapping
@@ -34,7 +33,7 @@ import yaml
 
 from tripleo.config.download import swap_into_place
 from tripleo.errors import InputError
-from tripleo.storage import tripleo_home
+from tripleo.storage import tripleo_home, write_private_text
 
 __all__ = ["RenderedPlan", "generate_passwords", "load_roles", "render_plan", "source_of"]
 
@@ -196,11 +195,7 @@ def generate_passwords(tree: Path, path: Path) -> Path:
     missing = sorted(wanted - set(existing))
     if missing or not path.exists():
         existing.update({name: _new_secret() for name in missing})
-        scratch = path.with_suffix(".tmp")
-        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write("# generated once per stack by tripleo; never printed\n")
-            yaml.safe_dump({"parameter_defaults": dict(sorted(existing.items()))}, handle)
-        os.replace(scratch, path)
+        body = yaml.safe_dump({"parameter_defaults": dict(sorted(existing.items()))})
+        write_private_text(path, "# generated once per stack by tripleo; never printed\n" + body)
     path.chmod(0o600)
     return path
