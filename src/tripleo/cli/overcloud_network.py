@@ -10,18 +10,20 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tripleo.cli.output import emit_list, format_options
 from tripleo.errors import OperationError, UsageError
 from tripleo.network.checks import CHECKS
-from tripleo.network.environment import NodeSpec, Plan
 from tripleo.network.measure import default_probe, load_network_plan, measure
 from tripleo.network.netenv import IpamAllocator, Report, validate, write_plan
 from tripleo.storage import open_database, tripleo_home
 from tripleo.workflows.nic_heat import HeatNicRenderer
+
+if TYPE_CHECKING:
+    from tripleo.workflows.services import Prepared
 
 __all__ = ["register"]
 
@@ -103,16 +105,13 @@ def _fail_if_invalid(report: Report) -> None:
         raise OperationError(f"{len(report.findings)} network check(s) failed: {report.findings[0].message}")
 
 
-def _load(environments: Sequence[str], roles_file: Path | None, network_data: Path | None,
-          nodes: Sequence[NodeSpec] | None = None) -> Plan:  # fmt: skip
-    """The network plan, with each role's services and their ports from the project's service templates."""
+def _load(environments: Sequence[str], roles_file: Path | None, network_data: Path | None) -> Prepared:
+    """The checked plan (rendered in a scratch directory), whose network plan takes each role's services
+    and their ports from the project's service templates (:func:`tripleo.workflows.services.network_plan`)."""
     from tripleo.workflows.overcloud import DEFAULT_TEMPLATES
-    from tripleo.workflows.services import network_plan, scratch_prepare
+    from tripleo.workflows.services import scratch_prepare
 
-    prepared = scratch_prepare(
-        DEFAULT_TEMPLATES, environments, roles_file=roles_file, networks_file=network_data
-    )
-    return network_plan(prepared, nodes)
+    return scratch_prepare(DEFAULT_TEMPLATES, environments, roles_file=roles_file, networks_file=network_data)
 
 
 @click.group()
@@ -128,7 +127,9 @@ def validate_cmd(
     columns: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Overlaps, gateways, pools, VLANs, MTUs, VIPs, NIC configs and the isolation proof."""
-    plan = _load(environments, roles_file, network_data)
+    from tripleo.workflows.services import network_plan
+
+    plan = network_plan(_load(environments, roles_file, network_data))
     report = validate(plan, HeatNicRenderer(environments))
     _emit(report, fmt, columns)
     _fail_if_invalid(report)
@@ -165,8 +166,10 @@ def render_cmd(
     for name, _, _ in entries:
         if use_lab and name not in wiring:
             raise UsageError(f"--node {name}: no such lab node")
-    plan = _load(environments, roles_file, network_data)
-    plan = _load(environments, roles_file, network_data, wired_specs(plan, entries, wiring))
+    from tripleo.workflows.services import network_plan
+
+    prepared = _load(environments, roles_file, network_data)
+    plan = network_plan(prepared, wired_specs(network_plan(prepared), entries, wiring))
     report = validate(plan, HeatNicRenderer(environments), IpamAllocator(open_database(), plan.enabled()))
     if not report.ok:
         _emit(report, "table", ())

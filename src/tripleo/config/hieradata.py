@@ -21,7 +21,7 @@ from typing import Any
 
 from tripleo.config.roledata import RoleData, Service
 
-__all__ = ["NodeView", "all_nodes", "host_manifest", "listeners", "node_hieradata", "node_services"]
+__all__ = ["NodeView", "all_nodes", "host_manifest", "listeners", "node_hieradata", "placement"]
 
 _LISTENERS_KEY = "tripleo::profile::base::haproxy::listeners"
 
@@ -51,18 +51,21 @@ def _bootstrap(nodes: Sequence[NodeView], roles: Mapping[str, RoleData]) -> dict
     return out
 
 
-def node_services(node: NodeView, roles: Mapping[str, RoleData], nodes: Sequence[NodeView]) -> list[Service]:
-    """The services that run on ``node``: its role's, less ``bootstrap_only`` ones it is not bootstrap of."""
-    role = roles.get(node.role)
-    if role is None:
-        return []
+def placement(roles: Mapping[str, RoleData], nodes: Sequence[NodeView]) -> dict[str, list[Service]]:
+    """Node name -> the services that run on it: its role's, less the ``bootstrap_only`` ones it is not the
+    bootstrap node of. Computed once per deploy; everything below reads it."""
     boot = _bootstrap(nodes, roles)
-    return [s for s in role.services if not s.bootstrap_only or boot[s.name].name == node.name]
+    out: dict[str, list[Service]] = {}
+    for node in nodes:
+        role = roles.get(node.role)
+        services = role.services if role else ()
+        out[node.name] = [s for s in services if not s.bootstrap_only or boot[s.name].name == node.name]
+    return out
 
 
-def host_manifest(node: NodeView, roles: Mapping[str, RoleData], nodes: Sequence[NodeView]) -> str:
-    """The Puppet every deploy step applies on ``node``: its services' step_config."""
-    lines = [s.step_config for s in node_services(node, roles, nodes) if s.step_config]
+def host_manifest(services: Sequence[Service]) -> str:
+    """The Puppet every deploy step applies on a node running ``services``: their step_config."""
+    lines = [s.step_config for s in services if s.step_config]
     return (
         "# the step_config of this node's services (role_data), applied in steps 1..5\n"
         + "\n".join(lines)
@@ -74,17 +77,21 @@ def _service_network(service: Service) -> str | None:
     return service.firewall[0][0] if service.firewall else None
 
 
+def _runs(placed: Mapping[str, Sequence[Service]], node: NodeView, name: str) -> bool:
+    return any(s.name == name for s in placed.get(node.name, ()))
+
+
 def listeners(
-    roles: Mapping[str, RoleData], nodes: Sequence[NodeView], vips: Mapping[str, str]
+    roles: Mapping[str, RoleData],
+    nodes: Sequence[NodeView],
+    placed: Mapping[str, Sequence[Service]],
+    vips: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     """HAProxy listeners: every frontend on its networks' VIPs, with each node running the service."""
-    boot = _bootstrap(nodes, roles)
     out: dict[str, dict[str, Any]] = {}
     for role in roles.values():
         for service in role.services:
-            members = [n for n in nodes if n.role == role.role]
-            if service.bootstrap_only:
-                members = [n for n in members if n.name == boot[service.name].name]
+            members = [n for n in nodes if n.role == role.role and _runs(placed, n, service.name)]
             for front in service.frontends:
                 entry = out.setdefault(front.name, {"name": front.name, "mode": front.mode, "binds": [],
                                                     "servers": []})  # fmt: skip
@@ -106,33 +113,34 @@ def listeners(
 def all_nodes(
     roles: Mapping[str, RoleData],
     nodes: Sequence[NodeView],
+    placed: Mapping[str, Sequence[Service]],
     vips: Mapping[str, str],
     extra: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The hieradata every node shares (see the module docstring); ``extra`` is added as it is."""
     data: dict[str, Any] = dict(extra)
-    boot = _bootstrap(nodes, roles)
-    for service_name, node in sorted(boot.items()):
-        running = [n for n in nodes if any(s.name == service_name for s in node_services(n, roles, nodes))]
+    for service_name, node in sorted(_bootstrap(nodes, roles).items()):
+        running = [n for n in nodes if _runs(placed, n, service_name)]
         service = next(s for r in roles.values() for s in r.services if s.name == service_name)
         net = _service_network(service)
         data[f"{service_name}_short_bootstrap_node_name"] = _short(node.name)
         data[f"{service_name}_node_names"] = [n.name for n in running]
         data[f"{service_name}_node_ips"] = [n.addresses[net] for n in running if net and net in n.addresses]
-    data[_LISTENERS_KEY] = listeners(roles, nodes, vips)
+    data[_LISTENERS_KEY] = listeners(roles, nodes, placed, vips)
     return data
 
 
-def node_hieradata(node: NodeView, roles: Mapping[str, RoleData], nodes: Sequence[NodeView],
+def node_hieradata(node: NodeView, roles: Mapping[str, RoleData], services: Sequence[Service],
                    vips: Mapping[str, str]) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """``service_configs`` and ``net_ip_map`` of one node (``all_nodes`` is shared: :func:`all_nodes`)."""
+    """``service_configs`` and ``net_ip_map`` of one node running ``services`` (``all_nodes`` is shared:
+    :func:`all_nodes`)."""
     role = roles.get(node.role)
     net_map: dict[str, Any] = dict(sorted(node.addresses.items()))
     for net, vip in sorted(vips.items()):
         net_map[f"{net}_virtual_ip"] = vip
     net_map["tripleo::hostname"] = node.name
     net_map["tripleo::role"] = node.role
-    net_map["tripleo::services"] = [s.name for s in node_services(node, roles, nodes)]
+    net_map["tripleo::services"] = [s.name for s in services]
     return {
         "service_configs": dict(role.config_settings) if role else {},
         "net_ip_map": net_map,

@@ -16,7 +16,7 @@ from tripleo.errors import TemplateError, UsageError
 __all__ = [
     "evaluate",
     "hidden_values",
-    "implementation_of",
+    "implementations_of",
     "load_top",
     "load_tree",
     "parse_parameter_args",
@@ -60,16 +60,17 @@ def load_tree(
     return build_tree(top, env, options)
 
 
-def implementation_of(environments: Sequence[str], type_name: str) -> str | None:
-    """What ``type_name`` resolves to through the merged registry of ``environments`` (a template path or a
-    native type), or None when nothing implements it (``OS::Heat::None`` counts as an implementation)."""
+def implementations_of(environments: Sequence[str], type_names: Sequence[str]) -> dict[str, str | None]:
+    """What each of ``type_names`` resolves to through the merged registry of ``environments`` (a template
+    path or a native type), or None when nothing implements it (``OS::Heat::None`` counts as one)."""
     from tripleo.engine import catalog
 
     env = load_environments(list(environments))
-    impl, _ = env.registry.lookup(type_name, "", env.registry.resources, None, catalog.NATIVE_TYPES)
-    if impl is None:
-        return None
-    return impl.template or impl.native
+    out: dict[str, str | None] = {}
+    for name in type_names:
+        impl, _ = env.registry.lookup(name, "", env.registry.resources, None, catalog.NATIVE_TYPES)
+        out[name] = None if impl is None else impl.template or impl.native
+    return out
 
 
 def load_top(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +32,7 @@ from typing import Any
 
 from tripleo.config import Host, HostRecap, run_playbook, write_project
 from tripleo.config.catalog import Admin, ensure_catalog
-from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, node_hieradata, node_services
+from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, node_hieradata, placement
 from tripleo.config.roledata import RoleData, parse_role_data
 from tripleo.errors import InputError, OperationError
 from tripleo.network import allocate_port, allocate_vip, list_ports, release_port, sync_networks
@@ -43,7 +42,7 @@ from tripleo.network.model import CTLPLANE, IPAddress, Network
 from tripleo.network.netenv import NodeResult, Report, resolved_config, validate, write_plan
 from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import Options, StackService
-from tripleo.storage import Database, tripleo_home
+from tripleo.storage import Database, tripleo_home, write_private_text
 from tripleo.storage.stack_models import ResourceRow
 from tripleo.workflows.nic_heat import HeatNicRenderer
 from tripleo.workflows.services import Prepared, network_plan, prepare, scratch_prepare
@@ -292,17 +291,23 @@ def _node_views(plan: Plan, servers: Sequence[Server], results: Mapping[str, Nod
 
 
 def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping[str, RoleData],
-           views: Sequence[NodeView], shared: Mapping[str, Any]) -> list[Host]:  # fmt: skip
+           views: Sequence[NodeView], vips: Mapping[str, str], cloud_name: str) -> list[Host]:  # fmt: skip
+    """Each server as config download sees it: addresses, NIC config (the VIPs on the primary role's first
+    node), firewall, hieradata and the Puppet of the services that run on it."""
     results = {r.spec.name: r for r in report.nodes}
-    vips = {n.name_lower: str(report.vips[n.name]) for n in plan.networks if n.name in report.vips}
     primary = plan.primary_role()
     holders = [s for s in servers if primary is not None and s.role == primary.name]
     vip_node = min(holders, key=lambda s: s.index).node if holders else None
+    placed = placement(roles, views)
+    shared = all_nodes(roles, views, placed, vips, {
+        "tripleo::cloud_name": cloud_name,
+        "tripleo::hosts_entries": _host_entries(plan, servers, results),
+    })  # fmt: skip
     hosts = []
     for server, view in zip(servers, views, strict=True):
-        result = results[server.node]
+        result, services = results[server.node], placed[view.name]
         config = resolved_config(result)
-        files: dict[str, Any] = node_hieradata(view, roles, views, vips)
+        files: dict[str, Any] = node_hieradata(view, roles, services, vips)
         files["all_nodes"] = shared
         hosts.append(
             Host(
@@ -311,8 +316,8 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
                 network_config=_with_vips(config, result.addresses, report.vips)
                 if server.node == vip_node else config,
                 firewall=result.firewall or "",
-                manifest=host_manifest(view, roles, views),
-                services=tuple(s.name for s in node_services(view, roles, views)),
+                manifest=host_manifest(services),
+                services=tuple(s.name for s in services),
             )
         )  # fmt: skip
     return hosts
@@ -335,15 +340,10 @@ def _render(service: StackService, db: Database, req: DeployRequest, prepared: P
     write_plan(report, network_dir, lambda node: wiring[node].netns if node in wiring else None)
     outputs = service.get(req.stack).outputs or {}
     roles = parse_role_data(outputs.get("RoleData"))
-    results = {r.spec.name: r for r in report.nodes}
-    views = _node_views(plan, servers, results)
+    views = _node_views(plan, servers, {r.spec.name: r for r in report.nodes})
     vips = {n.name_lower: str(report.vips[n.name]) for n in plan.networks if n.name in report.vips}
-    extra = {
-        "tripleo::cloud_name": str(outputs.get("CloudName") or req.stack),
-        "tripleo::hosts_entries": _host_entries(plan, servers, results),
-    }
-    shared = all_nodes(roles, views, vips, extra)
-    return _hosts(plan, report, servers, roles, views, shared), report, roles
+    cloud_name = str(outputs.get("CloudName") or req.stack)
+    return _hosts(plan, report, servers, roles, views, vips, cloud_name), report, roles
 
 
 def _admin(roles: Mapping[str, RoleData]) -> Admin | None:
@@ -394,11 +394,7 @@ def write_overcloudrc(admin: Admin, stack: str) -> Path:
         "export OS_INTERFACE=public",
         f"export OS_CLOUDNAME={stack}",
     ]
-    scratch = path.with_suffix(".tmp")
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.replace(scratch, path)
+    write_private_text(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -425,8 +421,9 @@ def deploy(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     scratch = prepare_request(req, scratch=True)  # bad input fails here, before anything changes
-    _fail_on(validate(network_plan(scratch), HeatNicRenderer(req.environments)), "before deploying")
-    _module_dirs(network_plan(scratch))
+    checked = network_plan(scratch)
+    _fail_on(validate(checked, HeatNicRenderer(req.environments)), "before deploying")
+    _module_dirs(checked)
     prepared = prepare_request(req)
     base = network_plan(prepared)
     progress(f"plan rendered, {len(prepared.services)} services checked, network checks passed")

@@ -36,6 +36,7 @@ class Prepared:
     user_environments: tuple[str, ...]  # the operator's -e files (the network plan reads them)
     parameters: Mapping[str, Any]
     services: tuple[Service, ...]
+    networks: Plan  # the network plan of roles_data's counts, as the operator's environments set it
 
     def role_services(self, role: str) -> tuple[Service, ...]:
         return tuple(s for s in self.services if s.role == role)
@@ -64,19 +65,23 @@ def _check_role_services(
     """Every service of every role resolves to a template (or an explicit OS::Heat::None)."""
     from tripleo import engine
 
+    listed: list[tuple[str, list[Any], str, str]] = []  # role, services, file, YAML path
     for i, role in enumerate(load_roles(plan.roles_file)):
         name = role["name"]
-        listed, file, path = _override(user, parameters, f"{name}Services")
-        if listed is None:
-            listed, file, path = (
+        services, file, path = _override(user, parameters, f"{name}Services")
+        if services is None:
+            services, file, path = (
                 role.get("ServicesDefault") or [],
                 str(plan.roles_file),
                 f"{i}.ServicesDefault",
             )
-        if not isinstance(listed, list):
+        if not isinstance(services, list):
             raise InputError(f"role {name}: the services must be a list", file=file or None, path=path)
-        for j, service in enumerate(listed):
-            if engine.implementation_of(environments, str(service)) is None:
+        listed.append((name, services, file, path))
+    found = engine.implementations_of(environments, sorted({str(s) for _, ss, _, _ in listed for s in ss}))
+    for name, services, file, path in listed:
+        for j, service in enumerate(services):
+            if found[str(service)] is None:
                 raise InputError(
                     f"role {name}: service {service} has no template (map it in the resource registry, or "
                     "to OS::Heat::None to disable it)",
@@ -145,7 +150,7 @@ def prepare(
     services = tuple(_collect(top, plan))
     base = load_plan(environments, network_data=plan.networks_file, roles_data=plan.roles_file)
     check_services(services, _network_names(base))
-    return Prepared(plan, envs, tuple(environments), params, services)
+    return Prepared(plan, envs, tuple(environments), params, services, base)
 
 
 def scratch_prepare(
@@ -187,11 +192,14 @@ def _ports(prepared: Prepared, plan: Plan) -> dict[str, tuple[ServicePort, ...]]
 
 
 def network_plan(prepared: Prepared, nodes: Sequence[NodeSpec] | None = None) -> Plan:
-    """The network plan with each role's services and ports taken from the service templates."""
-    plan = load_plan(
-        prepared.user_environments, network_data=prepared.plan.networks_file,
-        roles_data=prepared.plan.roles_file, nodes=nodes,
-    )  # fmt: skip
+    """The network plan with each role's services and ports taken from the service templates; with
+    ``nodes`` (the deployed ones) instead of the roles' counts."""
+    plan = prepared.networks
+    if nodes is not None:
+        plan = load_plan(
+            prepared.user_environments, network_data=prepared.plan.networks_file,
+            roles_data=prepared.plan.roles_file, nodes=nodes,
+        )  # fmt: skip
     roles = tuple(
         replace(r, services=tuple(s.name for s in prepared.role_services(r.name))) for r in plan.roles
     )

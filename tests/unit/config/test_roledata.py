@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, listeners, node_hieradata
+from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, listeners, node_hieradata, placement
 from tripleo.config.roledata import RoleData, Service, check_services, parse_role_data, parse_service
 from tripleo.errors import InputError
 
@@ -136,7 +136,8 @@ def test_networks_and_ports_are_checked() -> None:
 
 
 def test_listeners_front_every_backend_and_a_single_primary() -> None:
-    out = {listener["name"]: listener for listener in listeners(_roles(), _nodes(), VIPS)}
+    roles, nodes = _roles(), _nodes()
+    out = {listener["name"]: listener for listener in listeners(roles, nodes, placement(roles, nodes), VIPS)}
     assert out["keystone"]["binds"] == ["10.0.0.4:5000", "172.16.2.4:5000"]
     assert out["keystone"]["mode"] == "http"
     assert [s["ip"] for s in out["keystone"]["servers"]] == ["172.16.2.10", "172.16.2.11", "172.16.2.12"]
@@ -144,30 +145,34 @@ def test_listeners_front_every_backend_and_a_single_primary() -> None:
     assert out["mysql"]["servers"] == [
         {"name": "controller-0", "ip": "172.16.2.10", "port": 3306, "backup": False}
     ]
-    assert listeners(_roles(), _nodes()[3:], VIPS) == []  # no node runs a fronted service: no listener
+    computes = nodes[3:]
+    assert (
+        listeners(roles, computes, placement(roles, computes), VIPS) == []
+    )  # no node runs a fronted service: no listener
     # backup: state on one node's disk (Glance's file store): one active server, the others take over
     api = _api()
     api["haproxy"][0]["backup"] = True
     roles = parse_role_data({"Controller": {"services": [api]}})
-    servers = listeners(roles, _nodes(), VIPS)[0]["servers"]
+    servers = listeners(roles, nodes, placement(roles, nodes), VIPS)[0]["servers"]
     assert [s["backup"] for s in servers] == [False, True, True]
 
 
 def test_each_node_gets_its_services_addresses_and_shared_data() -> None:
     roles, nodes = _roles(), _nodes()
-    assert host_manifest(nodes[0], roles, nodes).splitlines()[1:] == [
+    placed = placement(roles, nodes)
+    assert host_manifest(placed[nodes[0].name]).splitlines()[1:] == [
         "include base",
         "include db",
         "include lb",
         "include api",
     ]
-    assert "include db" not in host_manifest(nodes[1], roles, nodes)  # not the database's bootstrap node
-    files = node_hieradata(nodes[1], roles, nodes, VIPS)
+    assert "include db" not in host_manifest(placed[nodes[1].name])  # not the database's bootstrap node
+    files = node_hieradata(nodes[1], roles, placed[nodes[1].name], VIPS)
     assert files["net_ip_map"]["internal_api"] == "172.16.2.11"
     assert files["net_ip_map"]["external_virtual_ip"] == "10.0.0.4"
     assert files["net_ip_map"]["tripleo::services"] == ["base", "haproxy", "keystone"]
     assert files["service_configs"] == dict(roles["Controller"].config_settings)
-    shared = all_nodes(roles, nodes, VIPS, {"tripleo::cloud_name": "lab"})
+    shared = all_nodes(roles, nodes, placed, VIPS, {"tripleo::cloud_name": "lab"})
     assert shared["keystone_short_bootstrap_node_name"] == "controller-0"
     assert shared["keystone_node_ips"] == ["172.16.2.10", "172.16.2.11", "172.16.2.12"]
     assert shared["mysql_node_names"] == ["controller-0.lab"]
