@@ -15,23 +15,27 @@ __all__ = [
     "Resource",
     "Stack",
     "evaluate",
+    "expression_stack",
     "implementations_of",
     "load_top",
     "load_tree",
     "parse_parameter_args",
     "summarise",
+    "unset_secrets",
 ]
 
 _HOME = {
     "Resource": "tripleo.engine.stack",
     "Stack": "tripleo.engine.stack",
     "evaluate": "tripleo.engine.api",
+    "expression_stack": "tripleo.engine.api",
     "hidden_values": "tripleo.engine.api",
     "implementations_of": "tripleo.engine.api",
     "load_top": "tripleo.engine.api",
     "load_tree": "tripleo.engine.api",
     "parse_parameter_args": "tripleo.engine.api",
     "summarise": "tripleo.engine.api",
+    "unset_secrets": "tripleo.engine.api",
 }
 
 

@@ -6,8 +6,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from tripleo.engine.functions.base import known_or_none
 from tripleo.engine.stack import BuildOptions, Stack, build_tree
 from tripleo.engine.template.environment import Environment, load_environments
+from tripleo.engine.template.parameters import ParamSchema
 from tripleo.engine.template.template import load_template, template_from_data
 from tripleo.engine.template.versions import get_version
 from tripleo.engine.template.yamlfile import display_path
@@ -15,12 +17,14 @@ from tripleo.errors import TemplateError, UsageError
 
 __all__ = [
     "evaluate",
+    "expression_stack",
     "hidden_values",
     "implementations_of",
     "load_top",
     "load_tree",
     "parse_parameter_args",
     "summarise",
+    "unset_secrets",
 ]
 
 
@@ -43,6 +47,7 @@ def load_tree(
     preview: bool = False,
     stack_name: str = "overcloud",
     require_values: bool = False,
+    generated: dict[str, Any] | None = None,
 ) -> Stack:
     """Parse, merge, validate and expand a whole stack tree without creating anything."""
     if not os.path.isfile(template):
@@ -54,7 +59,7 @@ def load_tree(
             raise TemplateError(
                 f"environment file {display_path(env_path)} not found (-e)", file=display_path(env_path)
             )
-    env = load_environments(list(environments), parameters)
+    env = load_environments(list(environments), parameters, generated)
     top = load_template(template)
     options = BuildOptions(keep_properties=preview, stack_name=stack_name, require_values=require_values)
     return build_tree(top, env, options)
@@ -79,14 +84,27 @@ def load_top(
     parameters: dict[str, Any] | None = None,
     *,
     stack_name: str = "overcloud",
+    generated: dict[str, Any] | None = None,
 ) -> Stack:
     """The top stack, prepared for execution: parameters resolved, resources typed and linked, nested
     stacks not yet built (the executor builds them as their properties become known)."""
-    env = load_environments(list(environments), parameters)
+    env = load_environments(list(environments), parameters, generated)
     options = BuildOptions(stack_name=stack_name, require_values=True)
     top = Stack(load_template(template), env, options, scope=env.registry.resources, values=env.parameters)
     top.expand(recursive=False)
     return top
+
+
+def unset_secrets(top: Stack) -> dict[str, ParamSchema]:
+    """Hidden parameters that have no default and no value anywhere in the tree (built without
+    ``require_values``), with their schema: what a create generates, as tripleoclient does for a plan."""
+    out: dict[str, ParamSchema] = {}
+    for stack in top.stacks():
+        for name in stack.unset:
+            schema = stack.template.parameters[name]
+            if schema.hidden:
+                out.setdefault(name, schema)
+    return out
 
 
 def hidden_values(top: Stack) -> set[str]:
@@ -106,9 +124,9 @@ def summarise(top: Stack, *, preview: bool = False) -> dict[str, Any]:
     for res in top.walk():
         entry: dict[str, Any] = {"path": res.path, "type": res.type, "implementation": res.impl.display}
         if preview:
-            entry["properties"] = res.properties
+            entry["properties"] = known_or_none(res.properties)
             if res.nested is not None and res.kind == "template":
-                entry["outputs"] = res.nested.outputs
+                entry["outputs"] = known_or_none(res.nested.outputs)
         resources.append(entry)
     stacks = list(top.stacks())
     out: dict[str, Any] = {
@@ -122,11 +140,11 @@ def summarise(top: Stack, *, preview: bool = False) -> dict[str, Any]:
         {f"{s.path}:{name}" if s.path else name for s in stacks for name in s.unset}
     )
     if preview:
-        out["outputs"] = top.outputs
+        out["outputs"] = known_or_none(top.outputs)
     return out
 
 
-def evaluate(
+def expression_stack(
     expr: Any,
     *,
     version: str = "wallaby",
@@ -137,11 +155,9 @@ def evaluate(
     resources: dict[str, Any] | None = None,
     attributes: dict[str, dict[str, Any]] | None = None,
     stack_name: str = "stack",
-) -> Any:
-    """Evaluate one expression as the output of a one-off template (the conformance suite's entry point).
-
-    :raises TemplateError: for anything Heat would reject.
-    """
+) -> Stack:
+    """The top stack of a one-off template whose output ``result`` is ``expr`` (not expanded: build it
+    with ``expand()`` or hand it to the executor)."""
     data: dict[str, Any] = {"heat_template_version": version}
     if params:
         data["parameters"] = params
@@ -155,5 +171,18 @@ def evaluate(
     options = BuildOptions(
         attributes=attributes, files=files or {}, stack_name=stack_name, keep_properties=True
     )
-    top = build_tree(template, env, options)
+    return Stack(template, env, options, scope=env.registry.resources, values=env.parameters)
+
+
+def evaluate(expr: Any, *, preview: bool = False, **kwargs: Any) -> Any:
+    """Evaluate one expression as the output of a one-off template (the conformance suite's entry point):
+    as ``stack validate`` sees it (a value known only after create is UNKNOWN), or with ``preview`` as
+    ``stack preview`` shows it (null for what is not known yet).
+
+    :raises TemplateError: for anything Heat would reject.
+    """
+    top = expression_stack(expr, **kwargs)
+    top.expand()
+    if preview:
+        return summarise(top, preview=True)["outputs"].get("result")
     return top.outputs.get("result")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tripleo.engine import catalog
+from tripleo.engine.functions.base import UNKNOWN
 from tripleo.engine.template.template import ResourceDef, Template
 from tripleo.engine.template.versions import VERSIONS
 from tripleo.errors import TemplateError
@@ -55,6 +56,8 @@ def _check_keys(stack: Stack, res: Resource, props: dict[str, Any], allowed: set
 def _resource_group(stack: Stack, res: Resource, props: dict[str, Any]) -> list[ResourceDef]:
     _check_keys(stack, res, props, _GROUP_KEYS)
     raw_count = props.get("count", 1)
+    if raw_count is UNKNOWN or props.get("resource_def") is UNKNOWN:
+        return []  # known once what it reads exists (validate, preview)
     try:
         count = 0 if raw_count is None else int(raw_count)
         if isinstance(raw_count, bool) or count < 0 or (isinstance(raw_count, float) and count != raw_count):
@@ -69,7 +72,8 @@ def _resource_group(stack: Stack, res: Resource, props: dict[str, Any]) -> list[
         raise _fail(stack, res, "resource_def", f"unknown key {sorted(extra)[0]} in resource_def")
     var = props.get("index_var") or "%index%"
     skip: set[str] = set()
-    for policy in props.get("removal_policies") or []:
+    policies = props.get("removal_policies")
+    for policy in [] if policies is UNKNOWN else policies or []:
         if not isinstance(policy, dict):
             raise _fail(stack, res, "removal_policies", "each removal policy must be a map")
         skip.update(str(name) for name in policy.get("resource_list") or [])
@@ -96,9 +100,13 @@ def _member(
 def _chain(stack: Stack, res: Resource, props: dict[str, Any]) -> list[ResourceDef]:
     _check_keys(stack, res, props, _CHAIN_KEYS)
     types = props.get("resources") or []
+    if types is UNKNOWN:
+        return []
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
         raise _fail(stack, res, "resources", "resources must be a list of resource types")
     member_props = props.get("resource_properties") or {}
+    if member_props is UNKNOWN:
+        member_props = {}
     concurrent = bool(props.get("concurrent", False))
     out = []
     for i, rtype in enumerate(types):
@@ -110,7 +118,7 @@ def _chain(stack: Stack, res: Resource, props: dict[str, Any]) -> list[ResourceD
 def _deployments(stack: Stack, res: Resource, props: dict[str, Any]) -> list[ResourceDef]:
     _check_keys(stack, res, props, _DEPLOY_KEYS)
     servers = props.get("servers")
-    if servers is None:
+    if servers is None or servers is UNKNOWN:
         return []
     if not isinstance(servers, dict):
         raise _fail(stack, res, "servers", "servers must be a map of name -> server id")

@@ -3,7 +3,8 @@
 ``build_tree`` turns a parsed template and a merged environment into a tree of ``Stack`` objects without
 creating anything: template resources become nested stacks, ResourceGroup / ResourceChain / deployment
 groups become a nested stack of members. Each Stack is the ``Context`` its functions resolve in; before
-creation ``get_attr`` yields None and ``get_resource`` the resource name, as in Heat.
+creation ``get_attr`` yields UNKNOWN (and so does every function computed from it, until the resource
+exists) and ``get_resource`` the resource name, as in Heat.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any, Protocol
 
 from tripleo.engine import catalog
 from tripleo.engine.functions import Function, dependencies_of, resolve
+from tripleo.engine.functions.base import UNKNOWN, contains_unknown, note_unknown
 from tripleo.engine.functions.resources import select_attr_path
 from tripleo.engine.graph import find_cycle
 from tripleo.engine.template.environment import Environment, Implementation, RegistryLoopError
-from tripleo.engine.template.parameters import UNKNOWN, ParamValueError
+from tripleo.engine.template.parameters import ParamValueError
 from tripleo.engine.template.template import ResourceDef, Template, load_template
 from tripleo.engine.template.yamlfile import display_path
 from tripleo.errors import TemplateError
@@ -117,6 +119,8 @@ class Stack:
         self.disabled: set[str] = set()
         self.outputs: dict[str, Any] = {}
         self.unset: list[str] = []
+        # parameters whose value is unknown, or holds an unknown (a property from get_attr before create)
+        self.partial: set[str] = set()
         # what exists already (filled by the executor as resources complete)
         self.live: dict[str, LiveValue] = {}
         self._conditions: dict[str, Any] = {}
@@ -150,7 +154,7 @@ class Stack:
             if name in values:
                 value, source = values[name], "parameters" if top else "property"
                 if value is None and not top:
-                    out[name] = schema.default if schema.has_default else UNKNOWN
+                    out[name] = schema.default if schema.has_default else None
                     continue
             elif name in defaults:
                 value, source = defaults[name], "parameter_defaults"
@@ -158,8 +162,8 @@ class Stack:
                 out[name] = schema.default
                 continue
             elif not self.options.require_values:
-                self.unset.append(name)
-                out[name] = UNKNOWN
+                self.unset.append(name)  # validate / preview: null, as Heat's template-validate has it
+                out[name] = None
                 continue
             else:
                 where = f" (nested stack of {self.parent.path})" if self.parent else ""
@@ -168,8 +172,9 @@ class Stack:
                     file=self.file,
                     path=f"parameters.{name}",
                 )
-            if value is UNKNOWN:
-                out[name] = UNKNOWN
+            if contains_unknown(value):
+                self.partial.add(name)
+                out[name] = value
                 continue
             try:
                 value = schema.coerce(value)
@@ -185,8 +190,9 @@ class Stack:
 
     def param(self, name: str) -> Any:
         if name in self.params:
-            value = self.params[name]
-            return None if value is UNKNOWN else value
+            if name in self.partial:
+                note_unknown()
+            return self.params[name]
         if name == "OS::stack_name":
             return self.stack_name
         if name == "OS::stack_id":
@@ -204,7 +210,8 @@ class Stack:
         if live is None:
             known = self.options.attributes
             if known is None or self.parent is not None or name not in known:
-                return None
+                note_unknown()
+                return UNKNOWN
             values = known[name]
             value = {k: v for k, v in values.items() if k != "show"} if attr is None else values.get(attr)
             return select_attr_path(value, path) if path else value
@@ -296,7 +303,9 @@ class Stack:
         if isinstance(name, bool):
             return name
         if isinstance(name, Function):
-            value = name.result(self)
+            value = resolve(name, self)
+            if value is UNKNOWN:
+                return False  # only before create (validate, preview): the resources it reads do not exist
             if isinstance(value, bool):
                 return value
             if isinstance(value, str):

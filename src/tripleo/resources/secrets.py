@@ -8,12 +8,17 @@ environments (``parameters`` / ``parameter_defaults``) and the ``--parameter`` v
 
 from __future__ import annotations
 
+import base64
+import secrets
+import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
 
-__all__ = ["MASK", "mask", "secrets_of"]
+from tripleo.errors import InputError
+
+__all__ = ["MASK", "generate", "mask", "secrets_of"]
 
 MASK = "******"
 _MIN_LENGTH = 4  # shorter values would mask ordinary words
@@ -64,3 +69,37 @@ def mask(value: Any, secrets: set[str]) -> Any:
     if isinstance(value, list | tuple):
         return [mask(v, secrets) for v in value]
     return value
+
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def _candidate(schema: Any) -> str:
+    """A new value for a hidden parameter: 25 letters and digits (tripleo-common's password shape), or a
+    base64 key of 38 characters and '==' when its allowed_pattern asks for one (Ceph's keys)."""
+    patterns = [str(c.spec) for c in schema.constraints if c.kind == "allowed_pattern"]
+    if any("{38}==" in p for p in patterns):
+        return base64.b64encode(secrets.token_bytes(28)).decode()
+    return "".join(secrets.choice(_ALPHABET) for _ in range(25))
+
+
+def generate(wanted: Mapping[str, Any], existing: Mapping[str, Any]) -> dict[str, Any]:
+    """``existing`` plus a generated value for each parameter of ``wanted`` (name -> schema) that has none;
+    existing values are never changed. InputError when a value fitting a parameter's constraints cannot be
+    made (the operator then gives one)."""
+    from tripleo.engine.template.parameters import ParamValueError
+
+    out = dict(existing)
+    for name, schema in sorted(wanted.items()):
+        if name in out:
+            continue
+        value = _candidate(schema)
+        try:
+            schema.validate(schema.coerce(value))
+        except ParamValueError:
+            raise InputError(
+                f"hidden parameter {name} has no value and none fitting its constraints can be generated: "
+                "give it one in an environment (parameter_defaults)"
+            ) from None
+        out[name] = value
+    return out

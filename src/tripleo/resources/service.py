@@ -128,7 +128,8 @@ class StackService:
         with self.db.transaction() as session:
             blob = session.get(StackFilesRow, row.files_id) if row.files_id is not None else None
             files = dict(blob.files) if blob is not None else {}
-        return secrets_of({k: v for k, v in files.items() if isinstance(v, str)}, row.parameters or {})
+        found = secrets_of({k: v for k, v in files.items() if isinstance(v, str)}, row.parameters or {})
+        return found | {str(v) for v in (row.generated or {}).values()}
 
     def stacks(self) -> list[StackRow]:
         with self.db.transaction() as session:
@@ -156,22 +157,41 @@ class StackService:
     # -- operations -------------------------------------------------------------------------------------
 
     def _prepare(
-        self, template: str, environments: Sequence[str], parameters: dict[str, Any]
-    ) -> tuple[Stack, str, dict[str, str]]:
-        """Validate the whole tree (bad input fails here, before any state changes)."""
+        self,
+        template: str,
+        environments: Sequence[str],
+        parameters: dict[str, Any],
+        generated: dict[str, Any] | None = None,
+    ) -> tuple[Stack, dict[str, Any], dict[str, str]]:
+        """Validate the whole tree (bad input fails here, before any state changes) and generate a value
+        for each hidden parameter without one (as tripleoclient does for a plan), keeping ``generated``."""
         from tripleo import engine
+        from tripleo.resources.secrets import generate
 
-        tree = engine.load_tree(template, environments, parameters, require_values=True)
+        known = dict(generated or {})
+        tree = engine.load_tree(template, environments, parameters, generated=known)
+        wanted = engine.unset_secrets(tree)
+        if set(wanted) - set(known):
+            known = generate(wanted, known)
+            tree = engine.load_tree(template, environments, parameters, generated=known)
+        if any(name for stack in tree.stacks() for name in stack.unset):
+            # a parameter that nothing gives a value: the strict build names it, with its file and path
+            engine.load_tree(template, environments, parameters, generated=known, require_values=True)
         files = _tree_files(tree, environments)
-        top = engine.load_top(template, environments, parameters)
-        return top, json.dumps(files, sort_keys=True), files
+        top = engine.load_top(template, environments, parameters, generated=known)
+        return top, known, files
 
     def create(
         self, name: str, template: str, environments: Sequence[str], parameters: dict[str, Any], opts: Options
     ) -> Outcome:
         """Create a stack; run again after a failure or a crash, it resumes where it stopped."""
         self._check_backend(opts.backend)
-        top, _, files = self._prepare(template, environments, parameters)
+        with self.db.transaction() as session:
+            row = session.scalar(select(StackRow).where(StackRow.name == name))
+            if row is not None and not (row.action == "CREATE" and row.status != "COMPLETE"):
+                raise InputError(f'stack "{name}" already exists ({row.action}_{row.status}); use update')
+            earlier = dict(row.generated or {}) if row is not None else {}
+        top, generated, files = self._prepare(template, environments, parameters, earlier)
         with held(self.db, [f"stack:{name}"], "stack create"):
             with self.db.transaction() as session:
                 row = session.scalar(select(StackRow).where(StackRow.name == name))
@@ -180,6 +200,7 @@ class StackService:
                 if row is None:
                     row = StackRow(id=str(uuid.uuid4()), name=name, outputs={})
                     session.add(row)
+                row.generated = generated
                 self._stamp(session, row, "CREATE", template, environments, parameters, files, opts.backend)
                 stack_id = row.id
             return self._converge(
@@ -201,7 +222,7 @@ class StackService:
         same = "no changes: templates, environments and parameters are identical"
         if not dry_run and self._unchanged(current, template, environments, parameters, opts.backend):
             return Outcome(name, "UPDATE_COMPLETE", same)
-        top, _, files = self._prepare(template, environments, parameters)
+        top, generated, files = self._prepare(template, environments, parameters, current.generated)
         digest = _digest(files, parameters, opts.backend)
         if not dry_run and current.inputs_hash == digest and current.status == "COMPLETE":
             return Outcome(name, "UPDATE_COMPLETE", same)
@@ -213,6 +234,7 @@ class StackService:
             with self.db.transaction() as session:
                 row = session.get(StackRow, current.id)
                 assert row is not None
+                row.generated = generated
                 self._stamp(session, row, "UPDATE", template, environments, parameters, files, opts.backend)
             return self._converge(current.id, name, top, opts, "UPDATE", digest)
 

@@ -38,6 +38,8 @@ class StackRow(Base):
     environments: Mapped[list[str]] = mapped_column(JSON)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # hidden parameters without a default or a value get one at the first create, reused by every update
+    generated: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     inputs_hash: Mapped[str] = mapped_column(String(64), default="")
     backend: Mapped[str] = mapped_column(String(32), default="real")
     files_id: Mapped[int | None] = mapped_column(ForeignKey("stack_files.id"), nullable=True)

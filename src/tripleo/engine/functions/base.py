@@ -8,12 +8,84 @@ the stack-specific part is the ``Context`` passed to ``result``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar, NoReturn, Protocol
 
 from tripleo.errors import TemplateError
 
-__all__ = ["ArgError", "Context", "FnDict", "FnList", "Function", "dependencies_of", "resolve"]
+__all__ = [
+    "UNKNOWN",
+    "ArgError",
+    "Context",
+    "FnDict",
+    "FnList",
+    "Function",
+    "contains_unknown",
+    "dependencies_of",
+    "known_or_none",
+    "note_unknown",
+    "resolve",
+]
+
+
+class _Unknown:
+    """A value known only once a resource exists (get_attr before create), or computed from one."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+# How many unknown values resolution has met so far, per thread: a function whose arguments met one is
+# itself unknown. Counting spares scanning every resolved argument for the sentinel.
+_SEEN = threading.local()
+
+
+def note_unknown() -> None:
+    """Record that a context handed out an unknown value (or one that holds an unknown)."""
+    _SEEN.count = getattr(_SEEN, "count", 0) + 1
+
+
+def _seen() -> int:
+    return getattr(_SEEN, "count", 0)
+
+
+class _UnknownInput(Exception):
+    """Raised by ``resolved_args`` when an argument is unknown: the call's result is unknown too."""
+
+
+def contains_unknown(value: Any) -> bool:
+    """Whether ``value`` is unknown or holds an unknown anywhere below."""
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def known_or_none(value: Any) -> Any:
+    """``value`` with every unknown shown as null, as Heat's preview shows what is not created yet."""
+    if value is UNKNOWN:
+        return None
+    if isinstance(value, dict):
+        return {k: known_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [known_or_none(v) for v in value]
+    return value
 
 
 class ArgError(Exception):
@@ -33,7 +105,7 @@ class Context(Protocol):
         """get_resource: the reference id (the name before creation)."""
 
     def resource_attr(self, name: str, attr: str | None, path: list[Any]) -> Any:
-        """get_attr: the attribute value (None before creation); attr None means all attributes."""
+        """get_attr: the attribute value (UNKNOWN before creation); attr None means all attributes."""
 
     def check_resource(self, name: str, attr: Any | None, where: Function) -> None:
         """Raise if ``name`` is not an enabled resource or ``attr`` cannot exist on it."""
@@ -73,7 +145,11 @@ def resolve(node: Any, ctx: Context) -> Any:
         items = [resolve(value, ctx) for value in node]
         return [value for value in items if value is not Ellipsis]
     if isinstance(node, Function):
-        return node.result(ctx)
+        try:
+            return node.result(ctx)
+        except _UnknownInput:
+            note_unknown()
+            return UNKNOWN
     return node
 
 
@@ -125,7 +201,13 @@ class Function:
         raise TemplateError(message, file=ctx.file if ctx is not None else None, path=self.path)
 
     def resolved_args(self, ctx: Context) -> Any:
-        return resolve(self.args, ctx)
+        """The arguments resolved; when any is (or holds) an unknown, the call is unknown: ``resolve``
+        returns UNKNOWN for it and evaluates it again once the inputs are known."""
+        before = _seen()
+        args = resolve(self.args, ctx)
+        if _seen() != before:
+            raise _UnknownInput
+        return args
 
 
 def is_sequence(value: Any) -> bool:

@@ -263,11 +263,20 @@ def _merge_value(old: Any, new: Any, deep: bool) -> Any:
     raise TypeError
 
 
-def load_environments(paths: list[str], extra_parameters: dict[str, Any] | None = None) -> Environment:
-    """Merge environment files in order, then --parameter values on top (as ``parameters``)."""
+def load_environments(
+    paths: list[str], extra_parameters: dict[str, Any] | None = None, generated: dict[str, Any] | None = None
+) -> Environment:
+    """Merge environment files in order, then --parameter values on top (as ``parameters``).
+
+    ``generated`` (values made for the stack, such as passwords) are parameter_defaults below every file.
+    """
     env = Environment()
     for path in paths:
         env.merge_file(path)
+    for key, value in (generated or {}).items():
+        if key not in env.parameter_defaults:
+            env.parameter_defaults[key] = value
+            env.sources.setdefault(key, "generated")
     if extra_parameters:
         env.parameters.update(extra_parameters)
         for key in extra_parameters:

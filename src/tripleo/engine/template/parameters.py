@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tripleo.engine.functions.base import UNKNOWN
 from tripleo.errors import TemplateError
 
 __all__ = ["PSEUDO_PARAMETERS", "UNKNOWN", "ParamSchema", "parse_parameter_groups", "parse_parameters"]
@@ -25,23 +26,6 @@ _KEYS = {"type", "description", "label", "default", "hidden", "constraints", "im
 _TRUE = {"t", "true", "on", "y", "yes", "1"}
 _FALSE = {"f", "false", "off", "n", "no", "0"}
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
-
-
-class _Unknown:
-    """A value that will only be known once resources exist (e.g. a property from get_attr)."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "<unknown>"
-
-
-UNKNOWN = _Unknown()
 
 
 class ParamValueError(ValueError):
