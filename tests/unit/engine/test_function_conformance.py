@@ -29,8 +29,8 @@ import yaml
 import tripleo.engine as engine
 from tripleo.engine.executor import Executor
 from tripleo.engine.functions.base import UNKNOWN
-from tripleo.resources.registry import Plugins
 from tripleo.errors import TemplateError
+from tripleo.resources.registry import Plugins
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "functions"
 
