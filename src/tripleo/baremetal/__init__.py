@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from tripleo.baremetal import states
 from tripleo.baremetal.conductor import Conductor, Outcome
-from tripleo.baremetal.deploy import deploy, undeploy
+from tripleo.baremetal.deploy import deploy, rename, undeploy
 from tripleo.baremetal.drivers import (
     DRIVERS,
     DeployConfig,
@@ -70,11 +70,13 @@ __all__ = [
     "introspect",
     "load_nodes",
     "match_profiles",
+    "node_of_instance",
     "not_inspected",
     "parse_nodes",
     "parse_role",
     "redact",
     "release_node",
+    "rename_node",
     "reserve_node",
     "states",
     "undeploy_node",
@@ -119,6 +121,19 @@ def undeploy_node(db: Database, node_uuid: str, *, provisioner: Provisioner | No
     :raises OperationError: a BMC or the disk wipe failed (the node is then ``error``/``clean failed``).
     """
     return undeploy(Conductor(db, provisioner=provisioner), node_uuid)
+
+
+def node_of_instance(db: Database, instance_uuid: str) -> Node | None:
+    """The node reserved or deployed for ``instance_uuid``, if any (a server whose create was cut short)."""
+    return next((n for n in Conductor(db).nodes() if n.instance_uuid == instance_uuid), None)
+
+
+def rename_node(db: Database, node_uuid: str, hostname: str) -> Node:
+    """Give a deployed node's instance a new hostname, in place.
+
+    :raises OperationError: the node has no instance, or is locked.
+    """
+    return rename(Conductor(db), node_uuid, hostname)
 
 
 def release_node(db: Database, node_uuid: str) -> Node:

@@ -106,3 +106,13 @@ def undeploy(conductor: Conductor, node_uuid: str) -> Node:
             conductor.move(node_uuid, "fail", last_error=exc.message)
             raise
         return conductor.move(node_uuid, "done", instance_uuid=None, instance_info={}, last_error=None)
+
+
+def rename(conductor: Conductor, node_uuid: str, hostname: str) -> Node:
+    """A deployed node's instance takes a new hostname (a server renamed in place: nothing is
+    re-provisioned, the node keeps its instance, disk and addresses)."""
+    with conductor.locked(node_uuid, f"rename to {hostname}") as node:
+        if not node.instance_uuid:
+            raise OperationError(f"node {node.label} has no instance to rename")
+        info = {**node.instance_info, "hostname": hostname, "display_name": hostname}
+        return conductor.set_fields(node_uuid, instance_info=info)

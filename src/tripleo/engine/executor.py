@@ -45,6 +45,7 @@ from tripleo.errors import TripleoError
 __all__ = ["Executor", "RunResult"]
 
 _OLD = "#old"
+_FAILED = "#failed"  # a replacement that failed or was killed, deleted once the original is current again
 
 
 @dataclass
@@ -102,6 +103,12 @@ def props_digest(value: Any, memo: dict[int, tuple[Any, str]] | None = None) -> 
 def _changed_keys(old: Any, new: Any) -> set[str]:
     old = old if isinstance(old, dict) else {}
     return {k for k in set(old) | set(new) if _normal(old.get(k)) != _normal(new.get(k))}
+
+
+def _shown(path: str) -> str:
+    """A record's resource path (an original kept during its replacement, or a failed replacement, is
+    shown as the resource it stands for)."""
+    return path.removesuffix(_OLD).removesuffix(_FAILED)
 
 
 def _join(stack_path: str, name: str) -> str:
@@ -198,12 +205,10 @@ class Executor:
             return
         self._out_records.pop(record.path, None)
         self._out_removed.append(record.path)
-        self._out_events.append(
-            Event(record.path.removesuffix(_OLD), "DELETE", COMPLETE, "", record.physical_id)
-        )
+        self._out_events.append(Event(_shown(record.path), "DELETE", COMPLETE, "", record.physical_id))
         if self.progress is not None and record.path in self._announced:
             self._announced.discard(record.path)
-            self.progress(f"{record.path.removesuffix(_OLD)} DELETE_COMPLETE")
+            self.progress(f"{_shown(record.path)} DELETE_COMPLETE")
 
     def _flush(self) -> None:
         if self._out_records or self._out_events or self._out_removed:
@@ -385,8 +390,11 @@ class Executor:
         stored: ResourceRecord | None,
     ) -> None:
         plugin = self.plugins.plugin(res.impl.native or "")
+        stored, failed = self._recover(res, stored)
+        old_props: dict[str, Any] | None = None
         if stored is not None and stored.status == COMPLETE and stored.action != "DELETE":
             if stored.type == res.type and stored.props_hash == props_digest(props, self._memo):
+                self._drop_failed(failed)
                 run.stack.live[res.name] = NativeLive(stored.physical_id, stored.attributes)
                 self.result.counts["unchanged"] += 1
                 self._done(run, res)
@@ -395,12 +403,18 @@ class Executor:
             # queued updates holding them was most of a large update's memory (the action reads them again)
             same_type = stored.type == res.type and stored.implementation == res.impl.display
             if same_type and plugin.can_update(_changed_keys(self._old_properties(stored), props)):
+                self._drop_failed(failed)
                 action, physical_id, label = "UPDATE", stored.physical_id, "updated in place"
             else:
-                action, physical_id, label = "CREATE", str(uuid.uuid4()), "replaced"
+                # a replacement tried before keeps its id: what it reserved is found again, not taken twice
+                physical_id = failed.physical_id if failed is not None else str(uuid.uuid4())
+                action, label = "CREATE", "replaced"
                 old_copy = ResourceRecord(**{**stored.__dict__, "path": stored.path + _OLD})
                 self._save(old_copy, event=False)
                 self.stored[old_copy.path] = old_copy
+        elif stored is not None and stored.action == "UPDATE" and stored.status != COMPLETE:
+            # an update in place that failed or was killed: run it again (its old properties are gone)
+            action, physical_id, label, old_props = "UPDATE", stored.physical_id, "updated in place", {}
         else:
             # new, or a create that failed or was interrupted: reuse the id chosen before (idempotent)
             action, label = "CREATE", "added"
@@ -428,7 +442,10 @@ class Executor:
         )
         if action == "UPDATE" and stored is not None:
             self._submit(
-                self._update, (plugin, ctx, props, stored), (run, res, record, label), plugin.external
+                self._update,
+                (plugin, ctx, props, stored, old_props),
+                (run, res, record, label),
+                plugin.external,
             )
         else:
             self._submit(plugin.create, (ctx, props), (run, res, record, label), plugin.external)
@@ -438,10 +455,42 @@ class Executor:
         return loaded if isinstance(loaded, dict) else {}
 
     def _update(
-        self, plugin: Plugin, ctx: ActionContext, props: dict[str, Any], stored: ResourceRecord
+        self,
+        plugin: Plugin,
+        ctx: ActionContext,
+        props: dict[str, Any],
+        stored: ResourceRecord,
+        old: dict[str, Any] | None = None,
     ) -> Any:
         """An update in place, run by a worker: the old properties are read only now."""
-        return plugin.update(ctx, props, self._old_properties(stored))
+        return plugin.update(ctx, props, self._old_properties(stored) if old is None else old)
+
+    def _recover(
+        self, res: Resource, stored: ResourceRecord | None
+    ) -> tuple[ResourceRecord | None, ResourceRecord | None]:
+        """After a replacement failed or was killed, the original is current again: (current, failed
+        replacement or None). The caller retries the replacement under the failed one's id, or drops it."""
+        old = self.stored.get(res.path + _OLD)
+        if stored is None or stored.status == COMPLETE or old is None or old.status != COMPLETE:
+            return stored, None
+        original = ResourceRecord(**{**old.__dict__, "path": res.path})
+        self._forget(old.path)
+        self._save(original, event=False)
+        self.stored[res.path] = original
+        return original, stored
+
+    def _drop_failed(self, failed: ResourceRecord | None) -> None:
+        """The original stays: the failed replacement is deleted with the other obsolete resources."""
+        if failed is not None:
+            kept = ResourceRecord(**{**failed.__dict__, "path": failed.path + _FAILED})
+            self._save(kept, event=False)
+            self.stored[kept.path] = kept
+
+    def _forget(self, path: str) -> None:
+        self.stored.pop(path, None)
+        if not self.dry_run:
+            self._out_records.pop(path, None)
+            self._out_removed.append(path)
 
     def _finish(self, future: Future[Any]) -> None:
         info = self._futures.pop(future, None)
@@ -531,7 +580,7 @@ class Executor:
     def _delete_one(self, pool: ThreadPoolExecutor, path: str) -> None:
         del self._blockers[path]
         record = self._deleting[path]
-        self.result.plan.append((path.removesuffix(_OLD), "deleted"))
+        self.result.plan.append((_shown(path), "deleted"))
         if self.dry_run or record.kind != "native":
             self._deleted(record)
             return

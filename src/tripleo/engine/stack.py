@@ -20,6 +20,7 @@ from tripleo.engine.functions import Function, dependencies_of, resolve
 from tripleo.engine.functions.base import UNKNOWN, contains_unknown, note_unknown
 from tripleo.engine.functions.resources import select_attr_path
 from tripleo.engine.graph import find_cycle
+from tripleo.engine.schemas import check_properties
 from tripleo.engine.template.environment import Environment, Implementation, RegistryLoopError
 from tripleo.engine.template.parameters import ParamValueError
 from tripleo.engine.template.template import ResourceDef, Template, load_template
@@ -271,9 +272,8 @@ class Stack:
             if impl is None or impl.template is None or not os.path.exists(impl.template):
                 return None
             return set(load_template(impl.template).outputs)
-        if res.kind == "native" and res.impl.native in catalog.ATTRIBUTES:
-            return set(catalog.ATTRIBUTES[res.impl.native])
-        return None
+        schema = catalog.SCHEMAS.get(res.impl.native or "") if res.kind == "native" else None
+        return set(schema.attributes) if schema is not None and schema.attributes is not None else None
 
     def _group_member_type(self, res: Resource) -> str | None:
         props = res.definition.properties
@@ -371,6 +371,13 @@ class Stack:
             raise TemplateError(f"resource_registry loop: {exc}", file=self.file, path=at) from None
         if impl is None:
             via = f" (via {' -> '.join(chain)})" if len(chain) > 1 else ""
+            if chain and chain[-1] in catalog.HEAT_TYPES_WITHOUT_PLUGIN:
+                raise TemplateError(
+                    f'resource type "{chain[-1]}"{via} has no plugin in tripleo: map it to a template or to '
+                    "OS::Heat::None in the resource_registry",
+                    file=self.file,
+                    path=at,
+                )
             raise TemplateError(f'Unknown resource type "{rdef.type}"{via}', file=self.file, path=at)
         if impl.template is not None:
             return impl, "template"
@@ -435,17 +442,11 @@ class Stack:
         props = resolve(res.definition.properties, self)
         if props is None:
             props = {}
-        if res.kind == "native":
-            allowed = catalog.PROPERTIES.get(res.impl.native or "")
-            if allowed is not None and isinstance(props, dict):
-                for key in props:
-                    if key not in allowed:
-                        raise TemplateError(
-                            f"Unknown Property {key} of {res.impl.native} "
-                            f"(expected: {', '.join(sorted(allowed))})",
-                            file=self.file,
-                            path=f"{res.definition.path}.properties.{key}",
-                        )
+        if res.kind == "native" and isinstance(props, dict):
+            problem = check_properties(catalog.SCHEMAS[res.impl.native or ""], props)
+            if problem is not None:
+                key, message = problem
+                raise TemplateError(message, file=self.file, path=f"{res.definition.path}.properties.{key}")
         return props  # type: ignore[no-any-return]
 
     def make_child(self, res: Resource, props: dict[str, Any]) -> Stack:

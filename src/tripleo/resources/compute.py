@@ -14,7 +14,8 @@ from typing import Any
 from tripleo.engine.state import ActionContext, Outcome
 from tripleo.resources.base import PluginBase
 
-__all__ = ["NoopNet", "NoopPort", "NoopServer", "NoopSubnet", "fake_address", "fake_mac"]
+__all__ = ["DeployedServer", "KeyPair", "NoopNet", "NoopPort", "NoopServer", "NoopSubnet", "fake_address",
+           "fake_mac"]  # fmt: skip
 
 _DOC_NET = ipaddress.ip_network("192.0.2.0/24")
 
@@ -40,7 +41,6 @@ class NoopServer(PluginBase):
     """A server that is never built; ``name``, ``first_address`` and ``networks`` look real."""
 
     type_name = "OS::Nova::Server"
-    properties = {"name": True, "metadata": True, "*": False}
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         address = fake_address(ctx.physical_id)
@@ -59,7 +59,6 @@ class NoopServer(PluginBase):
 
 class NoopNet(PluginBase):
     type_name = "OS::Neutron::Net"
-    properties = {"name": True, "*": True}
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         return Outcome({"name": props.get("name") or ctx.name, "subnets": [], "status": "ACTIVE"})
@@ -67,7 +66,6 @@ class NoopNet(PluginBase):
 
 class NoopSubnet(PluginBase):
     type_name = "OS::Neutron::Subnet"
-    properties = {"name": True, "allocation_pools": True, "*": False}
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         cidr = str(props.get("cidr") or _DOC_NET)
@@ -79,7 +77,6 @@ class NoopSubnet(PluginBase):
 
 class NoopPort(PluginBase):
     type_name = "OS::Neutron::Port"
-    properties = {"name": True, "*": False}
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         fixed = (props.get("fixed_ips") or [{}])[0] or {}
@@ -97,3 +94,28 @@ class NoopPort(PluginBase):
                 "status": "ACTIVE",
             }
         )
+
+
+class DeployedServer(PluginBase):
+    """OS::Heat::DeployedServer: a server provisioned before the stack (Wallaby's metalsmith step), in
+    every backend: nothing to build, its name and (empty) collect config as attributes."""
+
+    type_name = "OS::Heat::DeployedServer"
+    pure = True
+
+    def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
+        name = props.get("name") or ctx.name
+        return Outcome({"name": name, "networks": {}, "addresses": {}, "os_collect_config": {},
+                        "show": {"id": ctx.physical_id, "name": name}})  # fmt: skip
+
+
+class KeyPair(PluginBase):
+    """OS::Nova::KeyPair: the public key given (tripleo keeps no key store of its own), in every backend."""
+
+    type_name = "OS::Nova::KeyPair"
+    pure = True
+
+    def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
+        name = props.get("name") or ctx.name
+        return Outcome({"public_key": props.get("public_key") or "", "private_key": "",
+                        "show": {"name": name}})  # fmt: skip

@@ -28,7 +28,6 @@ class Value(PluginBase):
     pure = True
 
     type_name = "OS::Heat::Value"
-    properties = {"value": True, "type": True}
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         value = props.get("value")
@@ -59,7 +58,6 @@ class RandomString(PluginBase):
     """OS::Heat::RandomString: a secret of ``length`` from character classes (any change replaces it)."""
 
     type_name = "OS::Heat::RandomString"
-    properties = {"*": False}
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         length = int(props.get("length") or 32)
@@ -84,10 +82,6 @@ class TestResource(PluginBase):
     """OS::Heat::TestResource: echoes ``value`` as ``output``; can wait, fail or force a replace."""
 
     type_name = "OS::Heat::TestResource"
-    properties = {"value": True, "wait_secs": True, "fail": True, "update_replace": False, "*": True}
-
-    def can_update(self, changed: set[str]) -> bool:
-        return "update_replace" not in changed and super().can_update(changed)
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         wait = float(props.get("wait_secs") or 0)

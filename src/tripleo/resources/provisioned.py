@@ -68,7 +68,6 @@ class Networks:
 
 class RealNet(PluginBase):
     type_name = "OS::Neutron::Net"
-    properties = {"name": False, "*": True}
 
     def __init__(self, nets: Networks) -> None:
         self.nets = nets
@@ -81,7 +80,6 @@ class RealNet(PluginBase):
 
 class RealSubnet(PluginBase):
     type_name = "OS::Neutron::Subnet"
-    properties = {"allocation_pools": True, "gateway_ip": True, "name": True, "*": False}
     external = True
 
     def __init__(self, db: Database, nets: Networks) -> None:
@@ -106,7 +104,6 @@ class RealSubnet(PluginBase):
 
 class RealPort(PluginBase):
     type_name = "OS::Neutron::Port"
-    properties = {"name": True, "*": False}
     external = True
 
     def __init__(self, db: Database, nets: Networks) -> None:
@@ -142,7 +139,6 @@ class RealPort(PluginBase):
 
 class RealServer(PluginBase):
     type_name = "OS::Nova::Server"
-    properties = {"name": False, "metadata": True, "*": False}
     external = True
 
     def __init__(self, db: Database, nets: Networks, provisioner: Any) -> None:
@@ -181,28 +177,71 @@ class RealServer(PluginBase):
             ctlplane_cidr=port.cidr, gateway=port.gateway, timeout=ctx.timeout or 600.0,
             provisioner=self.provisioner,
         )  # fmt: skip
-        attrs = {
-            "name": name,
-            "first_address": port.ip,
-            "networks": {port.network: [port.ip]},
-            "addresses": {port.network: [{"addr": port.ip, "version": 6 if ":" in port.ip else 4}]},
-            "os_collect_config": {},
-            "show": {"id": ctx.physical_id, "name": name, "status": "ACTIVE", "node": node.uuid},
-        }
         return Outcome(
-            attrs,
+            _server_attributes(ctx, name, port, node.uuid),
             {"node_uuid": node.uuid, "ctlplane_port": port.id, "port_owned": port.owner == ctx.physical_id},
         )
 
+    def update(self, ctx: ActionContext, props: dict[str, Any], old: dict[str, Any]) -> Outcome:
+        """A new name (CloudName, a hostname format) or metadata: the server stays on its node, with its
+        disk and addresses; the node's instance and its running hostname take the new name."""
+        from tripleo.baremetal import rename_node
+        from tripleo.network import list_ports
+
+        name = str(props.get("name") or ctx.name)
+        node_uuid = str(ctx.data.get("node_uuid") or "")
+        ports = [p for p in list_ports(self.db) if p.id == ctx.data.get("ctlplane_port")]
+        if not node_uuid or not ports:
+            raise OperationError(f"server {ctx.name}: its node or ctlplane port is not recorded")
+        port = ports[0]
+        if name != str(old.get("name") or ctx.name):
+            rename_node(self.db, node_uuid, name)
+            _set_hostname(port.ip, name)
+        return Outcome(_server_attributes(ctx, name, port, node_uuid), dict(ctx.data))
+
     def delete(self, ctx: ActionContext) -> None:
-        from tripleo.baremetal import undeploy_node
-        from tripleo.network import release_port
+        """Undeploy the node and release the ctlplane address this server took; for a create cut short
+        (nothing recorded yet), whatever was reserved or allocated under its id."""
+        from tripleo.baremetal import node_of_instance, undeploy_node
+        from tripleo.network import list_ports, release_port
 
         node_uuid = ctx.data.get("node_uuid")
+        if not node_uuid:
+            node = node_of_instance(self.db, ctx.physical_id)
+            node_uuid = node.uuid if node is not None else None
         if node_uuid:
             undeploy_node(self.db, str(node_uuid), provisioner=self.provisioner)
         if ctx.data.get("port_owned") and ctx.data.get("ctlplane_port"):
             release_port(self.db, str(ctx.data["ctlplane_port"]))
+        elif not ctx.data:
+            for port in list_ports(self.db, owner=ctx.physical_id):
+                release_port(self.db, port.id)
+
+
+def _server_attributes(ctx: ActionContext, name: str, port: Any, node_uuid: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "first_address": port.ip,
+        "networks": {port.network: [port.ip]},
+        "addresses": {port.network: [{"addr": port.ip, "version": 6 if ":" in port.ip else 4}]},
+        "os_collect_config": {},
+        "show": {"id": ctx.physical_id, "name": name, "status": "ACTIVE", "node": node_uuid},
+    }
+
+
+def _set_hostname(address: str, name: str) -> None:
+    """The running node takes ``name`` as its hostname (over SSH, with tripleo's key)."""
+    key, _ = ssh_key()
+    short = name.split(".")[0]
+    command = f"hostname {short} && echo {short} > /etc/hostname"
+    done = subprocess.run(
+        ["ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+         f"root@{address}", command],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise OperationError(f"renaming {address} to {short}: {done.stderr.strip() or done.returncode}")
 
 
 def plugins(db: Database | None, provisioner: Any) -> list[PluginBase]:

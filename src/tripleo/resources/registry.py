@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from tripleo.engine.state import ActionContext, Outcome, Plugin
+from tripleo.errors import OperationError
 from tripleo.resources import compute, heat, software
 from tripleo.resources.base import PluginBase
 
@@ -19,7 +20,8 @@ _DEPLOYMENTS = ("OS::Heat::SoftwareDeployment", "OS::Heat::StructuredDeployment"
 
 
 class Plugins:
-    """Type name -> plugin for one backend; unknown native types act as OS::Heat::None."""
+    """Type name -> plugin for one backend: every type of ``tripleo.engine.schemas`` (the engine refuses
+    any other native type at validate)."""
 
     def __init__(self, backend: str = "real", db: Any = None, provisioner: Any = None) -> None:
         self.backend = backend
@@ -33,9 +35,9 @@ class Plugins:
         ]
         plugins += [software.SoftwareConfig(name, self.book) for name in _CONFIGS]
         plugins += [software.Deployment(name, self.book) for name in _DEPLOYMENTS]
+        plugins += [compute.DeployedServer(), compute.KeyPair()]
         plugins += self._infrastructure(backend)
         self._by_type: dict[str, PluginBase] = {p.type_name: p for p in plugins}
-        self._fallback = heat.NoneResource()
 
     def _infrastructure(self, backend: str) -> list[PluginBase]:
         if backend == "real":
@@ -45,7 +47,9 @@ class Plugins:
         return [compute.NoopServer(), compute.NoopNet(), compute.NoopSubnet(), compute.NoopPort()]
 
     def plugin(self, type_name: str) -> Plugin:
-        plugin = self._by_type.get(type_name, self._fallback)
+        plugin = self._by_type.get(type_name)
+        if plugin is None:
+            raise OperationError(f"no plugin for resource type {type_name} in the {self.backend} backend")
         delay = float(os.environ.get("TRIPLEO_ACTION_DELAY") or 0)
         return _Slowed(plugin, delay) if delay > 0 else plugin
 

@@ -28,8 +28,6 @@ class SoftwareConfig(PluginBase):
 
     pure = True
 
-    properties = {"*": False}
-
     def __init__(self, type_name: str, book: ConfigBook) -> None:
         self.type_name = type_name
         self.book = book
@@ -61,8 +59,6 @@ class Deployment(PluginBase):
     """OS::Heat::SoftwareDeployment / StructuredDeployment: the derived config, complete at once."""
 
     pure = True
-
-    properties = {"input_values": True, "actions": True, "signal_transport": True, "name": True, "*": False}
 
     def __init__(self, type_name: str, book: ConfigBook) -> None:
         self.type_name = type_name

@@ -50,7 +50,7 @@ class Recorder:
         self.peak = 0
 
     def can_update(self, changed: set[str]) -> bool:
-        return "replace" not in changed
+        return "update_replace" not in changed
 
     def _act(self, what: str, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         with self.lock:
@@ -58,7 +58,7 @@ class Recorder:
             self.peak = max(self.peak, self.running)
             self.calls.append((what, ctx.path))
         try:
-            time.sleep(float(props.get("sleep", 0)))
+            time.sleep(float(props.get("wait_secs", 0)))
             if props.get("fail"):
                 raise RuntimeError(f"{ctx.name} failed on purpose")
             return Outcome({"output": props.get("value")})
@@ -113,7 +113,7 @@ def test_failure_stops_new_work_and_marks_the_first_error(write: Write) -> None:
     resources = {
         "Bad": _res(1, fail=True),
         "Later": {**_res(2), "depends_on": ["Bad"]},
-        "Slow": _res(3, sleep=0.2),
+        "Slow": _res(3, wait_secs=0.2),
     }
     store, plugins = MemoryStore(), Plugins()
     result = Executor(plugins, store).converge(load_top(_template(write, resources)))
@@ -127,12 +127,12 @@ def test_failure_stops_new_work_and_marks_the_first_error(write: Write) -> None:
 def test_resource_timeout(write: Write) -> None:
     store, plugins = MemoryStore(), Plugins()
     ex = Executor(plugins, store, resource_timeout=0.1)
-    result = ex.converge(load_top(_template(write, {"Slow": _res(1, sleep=1.0)})))
+    result = ex.converge(load_top(_template(write, {"Slow": _res(1, wait_secs=1.0)})))
     assert not result.ok and "Slow: timed out after 0.1 s" in result.reason
 
 
 def test_concurrency_is_bounded_by_workers(write: Write) -> None:
-    resources = {f"R{i}": _res(i, sleep=0.05) for i in range(12)}
+    resources = {f"R{i}": _res(i, wait_secs=0.05) for i in range(12)}
     store, plugins = MemoryStore(), Plugins()
     assert Executor(plugins, store, workers=3).converge(load_top(_template(write, resources))).ok
     assert plugins.recorder.peak == 3
@@ -143,7 +143,7 @@ def test_update_in_place_replace_and_delete_order(write: Write) -> None:
     first = {"A": _res(1), "B": _res({"get_attr": ["A", "output"]}), "Gone": _res(0)}
     assert Executor(plugins, store).converge(load_top(_template(write, first))).ok
     old_a = store.records["A"].physical_id
-    second = {"A": _res(1, replace="yes"), "B": _res({"get_attr": ["A", "output"]}, extra=1)}
+    second = {"A": _res(1, update_replace=True), "B": _res({"get_attr": ["A", "output"]}, client_name="x")}
     plugins.recorder.calls.clear()
     result = Executor(plugins, store).converge(load_top(_template(write, second)))
     assert result.ok
@@ -162,14 +162,14 @@ def test_update_in_place_replace_and_delete_order(write: Write) -> None:
 def test_stack_timeout(write: Write) -> None:
     store, plugins = MemoryStore(), Plugins()
     ex = Executor(plugins, store, stack_timeout=0.1)
-    resources = {"A": _res(1, sleep=0.3), "B": {**_res(2), "depends_on": ["A"]}}
+    resources = {"A": _res(1, wait_secs=0.3), "B": {**_res(2), "depends_on": ["A"]}}
     result = ex.converge(load_top(_template(write, resources)))
     assert not result.ok and result.reason == "stack timed out after 0.1 s"
     assert ("create", "B") not in plugins.recorder.calls
 
 
 def test_progress_names_each_external_action_and_counts_the_rest(write: Write) -> None:
-    path = _template(write, {"A": _res("a"), "B": _res("b", sleep=0.05)})
+    path = _template(write, {"A": _res("a"), "B": _res("b", wait_secs=0.05)})
     store, plugins = MemoryStore(), Plugins()
     plugins.recorder.external = True  # like a server or a port: a line as it starts and as it ends
     lines: list[str] = []
@@ -198,3 +198,47 @@ def test_progress_names_each_external_action_and_counts_the_rest(write: Write) -
         "B DELETE_COMPLETE",
         "B DELETE_IN_PROGRESS",
     ]
+
+
+def _failed_replacement(write: Write) -> tuple[MemoryStore, Plugins, str, Callable[..., Any]]:
+    """A created, then an update whose replacement of A fails: (store, plugins, A's original id, run)."""
+    store, plugins = MemoryStore(), Plugins()
+
+    def run(resources: dict[str, Any]) -> Any:
+        plugins.recorder.calls.clear()
+        return Executor(plugins, store).converge(load_top(_template(write, resources)))
+
+    assert run({"A": _res(1), "B": _res({"get_attr": ["A", "output"]})}).ok
+    original = store.records["A"].physical_id
+    failing = run({"A": _res(1, update_replace=True, fail=True), "B": _res({"get_attr": ["A", "output"]})})
+    assert not failing.ok and store.records["A"].status == "FAILED" and "A#old" in store.records
+    return store, plugins, original, run
+
+
+def test_update_back_to_the_original_after_a_failed_replacement_changes_nothing(write: Write) -> None:
+    store, plugins, original, run = _failed_replacement(write)
+    result = run({"A": _res(1), "B": _res({"get_attr": ["A", "output"]})})
+    assert result.ok, result.reason
+    assert ("create", "A") not in plugins.recorder.calls and ("update", "B") not in plugins.recorder.calls
+    assert [p for what, p in plugins.recorder.calls if what == "delete"] == ["A#failed"]
+    assert set(store.records) == {"A", "B"}
+    assert store.records["A"].physical_id == original and store.records["A"].status == "COMPLETE"
+    assert run({"A": _res(1), "B": _res({"get_attr": ["A", "output"]})}).counts == {"unchanged": 2}
+
+
+def test_another_update_after_a_failed_replacement_converges_from_the_original(write: Write) -> None:
+    store, plugins, original, run = _failed_replacement(write)
+    result = run({"A": _res(2), "B": _res({"get_attr": ["A", "output"]})})  # in place, from the original
+    assert result.ok, result.reason
+    assert ("update", "A") in plugins.recorder.calls and ("create", "A") not in plugins.recorder.calls
+    assert store.records["A"].physical_id == original and set(store.records) == {"A", "B"}
+
+
+def test_retrying_a_failed_replacement_keeps_its_id(write: Write) -> None:
+    store, plugins, original, run = _failed_replacement(write)
+    tried = store.records["A"].physical_id
+    result = run({"A": _res(1, update_replace=True), "B": _res({"get_attr": ["A", "output"]})})
+    assert result.ok, result.reason
+    assert store.records["A"].physical_id == tried != original
+    assert [p for what, p in plugins.recorder.calls if what == "delete"] == ["A#old"]
+    assert set(store.records) == {"A", "B"}

@@ -225,7 +225,7 @@ def test_chain_and_deployment_group(write: Write) -> None:
             "Chain": {
                 "type": "OS::Heat::ResourceChain",
                 "properties": {
-                    "resources": ["OS::Heat::Value", "OS::Heat::RandomString"],
+                    "resources": ["OS::Heat::None", "OS::Heat::RandomString"],
                     "concurrent": False,
                 },
             },
