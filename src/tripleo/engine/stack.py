@@ -183,7 +183,10 @@ class Stack:
             except ParamValueError as exc:
                 file, at = self._param_origin(name, source)
                 owner = f" (parameter {name} of {self.file})" if file != self.file else ""
-                raise TemplateError(f"{exc}{owner}", file=file, path=at) from None
+                reason = str(exc)
+                if schema.hidden and str(value):
+                    reason = reason.replace(str(value), "******")  # never quote a hidden value
+                raise TemplateError(f"{reason}{owner}", file=file, path=at) from None
             out[name] = value
         return out
 

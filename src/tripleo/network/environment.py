@@ -20,8 +20,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tripleo.errors import InputError
 from tripleo.network.model import (
     CTLPLANE,
@@ -35,54 +33,23 @@ from tripleo.network.model import (
     parse_pools,
 )
 
-__all__ = ["Environment", "NodeSpec", "Plan", "load_environments", "load_plan"]
+__all__ = ["Environment", "NodeSpec", "Plan", "load_plan"]
 
 _NOOP = ("noop.yaml", "OS::Heat::None")
 
 
 @dataclass
 class Environment:
-    """Merged environments: parameters (parameter_defaults and parameters, later files win), the registry
-    with template paths made absolute, and the directory of the file that set each parameter."""
+    """The merged environment the network plan reads: parameters (parameter_defaults, then parameters on
+    top), the registry with template paths made absolute, and the directory of the file that set each
+    parameter. It is made from the engine's one merge of the ``-e`` files (parameter_merge_strategies
+    included), by ``tripleo.workflows.services.network_environment``, so the network checks and the IPAM
+    see the plan the stack deploys."""
 
     parameters: dict[str, Any] = field(default_factory=dict)
     registry: dict[str, str] = field(default_factory=dict)
     origin: dict[str, Path] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
-
-
-def load_environments(paths: Sequence[str]) -> Environment:
-    """Read ``-e`` files in order (Heat's merge: a later file's key replaces an earlier one's).
-
-    :raises InputError: a missing or unreadable file, bad YAML, or sections of the wrong shape.
-    """
-    env = Environment()
-    for name in paths:
-        path = Path(name)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except OSError as exc:
-            raise InputError(f"cannot read environment: {exc.strerror}", file=name) from exc
-        except yaml.YAMLError as exc:
-            raise InputError(f"invalid YAML: {' '.join(str(exc).split())}", file=name) from exc
-        if not isinstance(data, Mapping):
-            raise InputError("an environment must be a mapping", file=name)
-        for section in ("parameter_defaults", "parameters"):
-            values = data.get(section) or {}
-            if not isinstance(values, Mapping):
-                raise InputError(f"{section} must be a mapping", file=name, path=section)
-            for key, value in values.items():
-                env.parameters[str(key)] = value
-                env.origin[str(key)] = path.resolve().parent
-        registry = data.get("resource_registry") or {}
-        if not isinstance(registry, Mapping):
-            raise InputError("resource_registry must be a mapping", file=name, path="resource_registry")
-        for key, value in registry.items():
-            if isinstance(value, str):
-                is_file = value.endswith((".yaml", ".yml", ".template"))
-                env.registry[str(key)] = str((path.resolve().parent / value).resolve()) if is_file else value
-        env.files.append(name)
-    return env
 
 
 @dataclass(frozen=True)
@@ -235,15 +202,16 @@ def default_nodes(roles: Sequence[Role]) -> tuple[NodeSpec, ...]:
 
 
 def load_plan(
-    environments: Sequence[str] = (),
+    env: Environment | None = None,
     *,
     network_data: Path | None = None,
     roles_data: Path | None = None,
     services: Path | None = None,
     nodes: Sequence[NodeSpec] | None = None,
 ) -> Plan:
-    """Build the plan; ``nodes`` (e.g. the lab's, with wiring) replaces the roles' counts."""
-    env = load_environments(environments)
+    """Build the plan from a merged environment; ``nodes`` (e.g. the lab's, with wiring) replaces the roles'
+    counts."""
+    env = env if env is not None else Environment()
     networks = tuple(_network_overrides(n, env) for n in load_network_data(network_data))
     roles = tuple(_role_overrides(r, env, networks) for r in load_roles_data(roles_data))
     if nodes is not None:

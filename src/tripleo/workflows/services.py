@@ -16,10 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tripleo.config.roledata import Service, check_services, parse_service
 from tripleo.errors import InputError
+from tripleo.network.environment import Environment as NetworkEnvironment
 from tripleo.network.environment import NodeSpec, Plan, load_plan
 from tripleo.network.model import ServicePort
 from tripleo.workflows.plan import RenderedPlan, load_roles, render_plan, source_of
@@ -42,33 +41,52 @@ class Prepared:
         return tuple(s for s in self.services if s.role == role)
 
 
-def _override(environments: Sequence[str], parameters: Mapping[str, Any], key: str) -> tuple[Any, str, str]:
-    """The value of parameter ``key`` set by --parameter or the last environment, and where it was set."""
-    if key in parameters:
-        value = parameters[key]
-        return (value.split(",") if isinstance(value, str) else value), "", f"--parameter {key}"
-    for name in reversed(environments):
-        try:
-            data = yaml.safe_load(Path(name).read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue  # the engine reports unreadable environments with their line
-        for section in ("parameters", "parameter_defaults"):
-            values = data.get(section) if isinstance(data, Mapping) else None
-            if isinstance(values, Mapping) and key in values:
-                return values[key], name, f"{section}.{key}"
+def _override(env: Any, key: str) -> tuple[Any, str, str]:
+    """The value of parameter ``key`` in the engine's merged environment, and where it was set."""
+    for section in ("parameters", "parameter_defaults"):
+        values = getattr(env, section)
+        if key in values:
+            source = env.sources.get(key, "")
+            if source == "--parameter":
+                value = values[key]
+                return (value.split(",") if isinstance(value, str) else value), "", f"--parameter {key}"
+            return values[key], source, f"{section}.{key}"
     return None, "", ""
 
 
+def network_environment(env: Any) -> NetworkEnvironment:
+    """The network plan's view of the engine's one merge of the ``-e`` files (``tripleo.engine``'s
+    Environment): parameters, the registry's types, and the directory of the file that set each value."""
+    parameters = {**env.parameter_defaults, **env.parameters}
+    origin = {}
+    for key, source in env.sources.items():
+        if source and source not in ("--parameter", "generated"):
+            origin[key] = Path(source).resolve().parent
+    registry = {key: entry.value for key, entry in env.registry.entries.items()}
+    return NetworkEnvironment(parameters=parameters, registry=registry, origin=origin, files=list(env.files))
+
+
+def load_network_environment(
+    environments: Sequence[str], parameters: Mapping[str, Any] | None = None
+) -> NetworkEnvironment:
+    """``-e`` files (and --parameter values) merged by the engine, as the network plan reads them."""
+    from tripleo.engine.template.environment import load_environments
+
+    return network_environment(load_environments(list(environments), dict(parameters or {})))
+
+
 def _check_role_services(
-    plan: RenderedPlan, environments: Sequence[str], user: Sequence[str], parameters: Mapping[str, Any]
+    plan: RenderedPlan, environments: Sequence[str], parameters: Mapping[str, Any]
 ) -> None:
     """Every service of every role resolves to a template (or an explicit OS::Heat::None)."""
     from tripleo import engine
+    from tripleo.engine.template.environment import load_environments
 
+    merged = load_environments(list(environments), dict(parameters))
     listed: list[tuple[str, list[Any], str, str]] = []  # role, services, file, YAML path
     for i, role in enumerate(load_roles(plan.roles_file)):
         name = role["name"]
-        services, file, path = _override(user, parameters, f"{name}Services")
+        services, file, path = _override(merged, f"{name}Services")
         if services is None:
             services, file, path = (
                 role.get("ServicesDefault") or [],
@@ -142,13 +160,15 @@ def prepare(
     plan = render_plan(templates, stack, roles_file, networks_file, plan_dir=plan_dir)
     registry = [str(plan.registry)] if plan.registry else []
     envs = (*registry, str(plan.passwords), *environments)
-    _check_role_services(plan, envs, environments, params)
+    _check_role_services(plan, envs, params)
     try:
         top = engine.load_tree(str(plan.template), list(envs), params, stack_name=stack)
     except InputError as exc:
         raise _in_source(exc, plan) from exc
     services = tuple(_collect(top, plan))
-    base = load_plan(environments, network_data=plan.networks_file, roles_data=plan.roles_file)
+    base = load_plan(
+        network_environment(top.env), network_data=plan.networks_file, roles_data=plan.roles_file
+    )
     check_services(services, _network_names(base))
     return Prepared(plan, envs, tuple(environments), params, services, base)
 
@@ -197,8 +217,8 @@ def network_plan(prepared: Prepared, nodes: Sequence[NodeSpec] | None = None) ->
     plan = prepared.networks
     if nodes is not None:
         plan = load_plan(
-            prepared.user_environments, network_data=prepared.plan.networks_file,
-            roles_data=prepared.plan.roles_file, nodes=nodes,
+            plan.env, network_data=prepared.plan.networks_file, roles_data=prepared.plan.roles_file,
+            nodes=nodes,
         )  # fmt: skip
     roles = tuple(
         replace(r, services=tuple(s.name for s in prepared.role_services(r.name))) for r in plan.roles

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tripleo.network.environment import load_plan
+from tripleo.workflows.services import load_network_environment
 
 ROLES = """\
 - name: Compute
@@ -26,7 +27,9 @@ parameter_defaults:
 def test_older_names_of_a_role_are_read_from_roles_data(tmp_path: Path) -> None:
     (tmp_path / "roles.yaml").write_text(ROLES)
     (tmp_path / "env.yaml").write_text(ENV)
-    plan = load_plan([str(tmp_path / "env.yaml")], roles_data=tmp_path / "roles.yaml")
+    plan = load_plan(
+        load_network_environment([str(tmp_path / "env.yaml")]), roles_data=tmp_path / "roles.yaml"
+    )
     role = plan.role("Compute")
     assert (role.profile, role.names, role.ips_params) == ("compute", ("Compute", "NovaCompute"),
                                                             ("ComputeIPs", "NovaComputeIPs"))  # fmt: skip
@@ -35,5 +38,7 @@ def test_older_names_of_a_role_are_read_from_roles_data(tmp_path: Path) -> None:
     (tmp_path / "roles.yaml").write_text(ROLES.replace("  deprecated_param_ips: NovaComputeIPs\n", ""))
     assert (
         "Compute"
-        not in load_plan([str(tmp_path / "env.yaml")], roles_data=tmp_path / "roles.yaml").predictable
+        not in load_plan(
+            load_network_environment([str(tmp_path / "env.yaml")]), roles_data=tmp_path / "roles.yaml"
+        ).predictable
     )

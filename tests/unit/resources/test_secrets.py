@@ -58,3 +58,24 @@ def test_show_output_and_preview_never_print_a_hidden_value(tmp_path: Path) -> N
         json.loads(outputs)["RoleData"]["config_settings"]["db::connection"]
         == f"mysql://keystone:{MASK}@db/keystone"
     )
+
+
+def test_a_constraint_error_never_quotes_a_hidden_value(write: object) -> None:
+    import pytest
+
+    from tripleo import engine
+    from tripleo.errors import TemplateError
+
+    path = write(  # type: ignore[operator]
+        "t.yaml",
+        {
+            "heat_template_version": "wallaby",
+            "parameters": {
+                "Pw": {"type": "string", "hidden": True,
+                       "constraints": [{"allowed_pattern": "[a-z]+"}, {"length": {"min": 30}}]},
+            },
+        },
+    )  # fmt: skip
+    with pytest.raises(TemplateError) as info:
+        engine.load_tree(str(path), parameters={"Pw": "S3cretValue"})
+    assert "S3cretValue" not in str(info.value) and "******" in str(info.value)
