@@ -35,6 +35,7 @@ test: lint typecheck unit
 bench: venv
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/lifecycle.py
+	$(BIN)/python benchmarks/wallaby.py
 
 bench-deploy: venv
 	bash scripts/debian-packages
