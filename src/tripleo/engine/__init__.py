@@ -22,6 +22,7 @@ __all__ = [
     "parse_parameter_args",
     "summarise",
     "unset_secrets",
+    "use_parse_cache",
 ]
 
 _HOME = {
@@ -36,6 +37,7 @@ _HOME = {
     "parse_parameter_args": "tripleo.engine.api",
     "summarise": "tripleo.engine.api",
     "unset_secrets": "tripleo.engine.api",
+    "use_parse_cache": "tripleo.engine.template.template",
 }
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from tripleo.engine.state import Event, ResourceRecord
 from tripleo.errors import InputError, OperationError
 from tripleo.resources.registry import BACKENDS
-from tripleo.storage import Database, held
+from tripleo.storage import Database, held, tripleo_home
 from tripleo.storage.stack_models import EventRow, ResourceRow, StackFilesRow, StackRow
 from tripleo.storage.stacks import RESOURCE_FIELDS, ResourceTable
 
@@ -167,6 +167,8 @@ class StackService:
         for each hidden parameter without one (as tripleoclient does for a plan), keeping ``generated``."""
         from tripleo import engine
         from tripleo.resources.secrets import generate
+
+        engine.use_parse_cache(str(tripleo_home() / "cache" / "templates"))
 
         known = dict(generated or {})
         tree = engine.load_tree(template, environments, parameters, generated=known)

@@ -13,8 +13,12 @@ __all__ = ["Yaql"]
 
 _LOCAL = threading.local()
 _RESULTS: dict[tuple[str, str], Any] = {}
-# Heat's defaults are 200 / 10000; TripleO's ephemeral Heat raised them, as do we.
-_OPTIONS = {"yaql.limitIterators": 9000, "yaql.memoryQuota": 900000, "yaql.convertInputData": True}
+# The data converted to yaql's immutable form (FrozenDict, tuples), by its JSON text: Wallaby's role templates
+# run a dozen expressions over the same role data (370 kB of JSON for Standalone), converted once here.
+_CONVERTED: dict[str, Any] = {}
+# Heat's defaults are 200 / 10000; TripleO's ephemeral Heat raised them, as do we. Input data is converted
+# by us (as yaql.convertInputData would), so that equal data is converted once.
+_OPTIONS = {"yaql.limitIterators": 9000, "yaql.memoryQuota": 900000, "yaql.convertInputData": False}
 
 
 def _errors() -> Any:
@@ -43,6 +47,20 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "__next__"):
         return [_plain(v) for v in value]
     return value
+
+
+def _converted(data: Any, text: str | None) -> Any:
+    """``data`` in yaql's immutable form (what yaql.convertInputData does), converted once per content."""
+    from yaql.language import utils
+
+    if text is None:
+        return utils.convert_input_data(data)
+    found = _CONVERTED.get(text)
+    if found is None:
+        if len(_CONVERTED) >= 64:
+            _CONVERTED.pop(next(iter(_CONVERTED)))
+        found = _CONVERTED[text] = utils.convert_input_data(data)
+    return found
 
 
 class Yaql(Function):
@@ -83,12 +101,13 @@ class Yaql(Function):
         data = args.get("data", {})
         # A ResourceGroup evaluates the same expression on the same data once per member: memoise.
         try:
-            key = (args["expression"], json.dumps(data, sort_keys=True))
+            text = json.dumps(data, sort_keys=True)
+            key: tuple[str, str] | None = (args["expression"], text)
         except (TypeError, ValueError):
-            key = None
+            text, key = None, None
         if key is not None and key in _RESULTS:
             return copy.deepcopy(_RESULTS[key])
-        value = self._evaluate(ctx, statement, data)
+        value = self._evaluate(ctx, statement, _converted(data, text))
         if key is not None:
             if len(_RESULTS) >= 4096:
                 _RESULTS.pop(next(iter(_RESULTS)))

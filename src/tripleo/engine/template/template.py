@@ -5,7 +5,10 @@ Parsing is done once per file and shared by every stack built from it.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,18 +204,64 @@ def template_from_data(raw: Any, path: str, file: str, version_hint: Version | N
 
 
 _CACHE: dict[tuple[str, float], Template] = {}
+_DISK: list[str] = []  # the directory of the parse cache shared by processes, once one is chosen
+
+
+def use_parse_cache(directory: str) -> None:
+    """Keep parsed templates in ``directory`` as well, so the next process (the next ``stack update``)
+    does not parse an unchanged file again. Entries are keyed by path, size, modification time and the
+    working directory (error messages name files relative to it)."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    _DISK[:] = [directory]
+
+
+def _disk_key(path: str, stat: os.stat_result) -> str:
+    text = f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{os.getcwd()}\0{_FORMAT}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_FORMAT = "1"  # bump when Template or the function classes change shape
+
+
+def _from_disk(path: str, stat: os.stat_result) -> Template | None:
+    if not _DISK:
+        return None
+    try:
+        with open(os.path.join(_DISK[0], _disk_key(path, stat)), "rb") as handle:
+            found = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return found if isinstance(found, Template) else None
+
+
+def _to_disk(path: str, stat: os.stat_result, template: Template) -> None:
+    if not _DISK:
+        return
+    target = os.path.join(_DISK[0], _disk_key(path, stat))
+    try:
+        with tempfile.NamedTemporaryFile("wb", dir=_DISK[0], delete=False) as handle:
+            pickle.dump(template, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, target)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return  # a cache only
 
 
 def load_template(path: str) -> Template:
-    """Load and parse a template file (cached per path and modification time)."""
+    """Load and parse a template file (cached per path and modification time, in memory and, once
+    ``use_parse_cache`` chose a directory, on disk)."""
     path = os.path.abspath(path)
     try:
-        key = (path, os.stat(path).st_mtime)
+        stat: os.stat_result | None = os.stat(path)
     except OSError:
-        key = (path, 0.0)
+        stat = None
+    key = (path, stat.st_mtime if stat is not None else 0.0)
     cached = _CACHE.get(key)
     if cached is None:
-        raw = load_yaml_file(path)
-        cached = template_from_data(raw, path, display_path(path))
+        cached = _from_disk(path, stat) if stat is not None else None
+        if cached is None:
+            raw = load_yaml_file(path)
+            cached = template_from_data(raw, path, display_path(path))
+            if stat is not None:
+                _to_disk(path, stat, cached)
         _CACHE[key] = cached
     return cached

@@ -95,6 +95,10 @@ class Version:
     functions: FnTable
     condition_functions: FnTable = field(default_factory=dict)
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # a pickled template (the parse cache) refers to the one Version of its name
+        return _by_name, (self.name,)
+
     @property
     def has_conditions(self) -> bool:
         return bool(self.condition_functions)
@@ -199,3 +203,7 @@ def get_version(value: Any, file: str) -> Version:
             f'unknown heat_template_version "{key}" (known: {known})', file=file, path="heat_template_version"
         )
     return version
+
+
+def _by_name(name: str) -> Version:
+    return VERSIONS[name]
