@@ -292,8 +292,8 @@ def test_a_failed_replacement_is_undone_by_the_original_environment(deployed: De
     environment completes, touches no server and leaves no failed resource behind."""
     home = deployed.home
     before = _placement(home)
-    failed = run(home, "overcloud", "deploy", "-e", LAB_ENV, *ECHO_ARGS, "--parameter", "ComputeProfile=control",
-                 check=False)  # fmt: skip
+    profile = ["--parameter", "ComputeProfile=control"]
+    failed = run(home, "overcloud", "deploy", "-e", LAB_ENV, *ECHO_ARGS, *profile, check=False)
     assert failed.returncode != 0 and "no node" in (failed.stdout + failed.stderr)
     assert any(r["resource_status"] == "CREATE_FAILED" for r in _resources(home))
     again = run(home, "overcloud", "deploy", "-e", LAB_ENV, *ECHO_ARGS)
