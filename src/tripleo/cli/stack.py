@@ -222,6 +222,11 @@ def update(
 ) -> None:
     """Update stack NAME to a new template, environments or parameters."""
     params = _engine().parse_parameter_args(parameters)
+    from tripleo.resources.unchanged import NO_CHANGES, quick_unchanged
+
+    if not dry_run and quick_unchanged(name, template, environments, params, backend):
+        click.echo(f"Stack {name} UPDATE_COMPLETE ({NO_CHANGES}): nothing to do in 0.00 s")
+        return
     opts = _options(backend, workers, resource_timeout, timeout)
     outcome = _service().update(name, template, environments, params, opts, dry_run=dry_run)
     if dry_run:

@@ -34,7 +34,7 @@ _HOME = {
     "implementations_of": "tripleo.engine.api",
     "load_top": "tripleo.engine.api",
     "load_tree": "tripleo.engine.api",
-    "parse_parameter_args": "tripleo.engine.api",
+    "parse_parameter_args": "tripleo.engine.cliargs",
     "summarise": "tripleo.engine.api",
     "unset_secrets": "tripleo.engine.api",
     "use_parse_cache": "tripleo.engine.template.template",

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from tripleo.engine.cliargs import parse_parameter_args
 from tripleo.engine.functions.base import known_or_none
 from tripleo.engine.stack import BuildOptions, Stack, build_tree
 from tripleo.engine.template.environment import Environment, load_environments
@@ -13,7 +14,7 @@ from tripleo.engine.template.parameters import ParamSchema
 from tripleo.engine.template.template import load_template, template_from_data
 from tripleo.engine.template.versions import get_version
 from tripleo.engine.template.yamlfile import display_path
-from tripleo.errors import TemplateError, UsageError
+from tripleo.errors import TemplateError
 
 __all__ = [
     "evaluate",
@@ -26,17 +27,6 @@ __all__ = [
     "summarise",
     "unset_secrets",
 ]
-
-
-def parse_parameter_args(items: Sequence[str]) -> dict[str, str]:
-    """``--parameter K=V`` values (V may contain '='); UsageError naming the bad argument."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f'--parameter "{item}": expected KEY=VALUE')
-        out[key] = value
-    return out
 
 
 def load_tree(

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from tripleo.engine.state import Event, ResourceRecord
 from tripleo.errors import InputError, OperationError
 from tripleo.resources.registry import BACKENDS
+from tripleo.resources.unchanged import NO_CHANGES, same_on_disk
 from tripleo.storage import Database, held, tripleo_home
 from tripleo.storage.stack_models import EventRow, ResourceRow, StackFilesRow, StackRow
 from tripleo.storage.stacks import RESOURCE_FIELDS, ResourceTable
@@ -84,18 +85,6 @@ def _tree_files(tree: Stack, environments: Sequence[str]) -> dict[str, str]:
         if content is not None:
             files[os.path.abspath(path)] = content
     return files
-
-
-def _same_on_disk(files: dict[str, str]) -> bool:
-    """True if every recorded file still has the recorded contents."""
-    for path, content in files.items():
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                if handle.read() != content:
-                    return False
-        except OSError:
-            return False
-    return True
 
 
 def _digest(files: dict[str, str], parameters: dict[str, Any], backend: str) -> str:
@@ -221,7 +210,7 @@ class StackService:
         """Update to a new template/environment; an unchanged re-deploy does nothing and says so."""
         self._check_backend(opts.backend)
         current = self.get(name)
-        same = "no changes: templates, environments and parameters are identical"
+        same = NO_CHANGES
         if not dry_run and self._unchanged(current, template, environments, parameters, opts.backend):
             return Outcome(name, "UPDATE_COMPLETE", same)
         top, generated, files = self._prepare(template, environments, parameters, current.generated)
@@ -272,20 +261,14 @@ class StackService:
         backend: str,
     ) -> bool:
         """An identical re-deploy, recognised without parsing anything: same arguments, same file contents."""
-        same_args = (
-            row.status == "COMPLETE"
-            and row.template == os.path.abspath(template)
-            and row.environments == [os.path.abspath(e) for e in environments]
-            and row.parameters == parameters
-            and row.backend == backend
-            and row.files_id is not None
-        )
-        if not same_args:
+        from tripleo.resources.unchanged import same_inputs
+
+        if not same_inputs(row.__dict__, template, environments, parameters, backend):
             return False
         with self.db.transaction() as session:
             blob = session.get(StackFilesRow, row.files_id)
             files = dict(blob.files) if blob is not None else None
-        return files is not None and _same_on_disk(files)
+        return files is not None and same_on_disk(files)
 
     @staticmethod
     def _check_backend(backend: str) -> None:

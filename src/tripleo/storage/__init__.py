@@ -4,10 +4,16 @@ SQLite under ``$TRIPLEO_HOME`` by default, any SQLAlchemy URL through ``TRIPLEO_
 tested). Every command works inside ``Database.transaction()``: a crash leaves the previous state.
 """
 
-from tripleo.storage.base import Base
-from tripleo.storage.db import Database, open_database
-from tripleo.storage.locks import LockedError, LockRow, acquire, held, release
-from tripleo.storage.paths import tripleo_home, write_private_text
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tripleo.storage.base import Base
+    from tripleo.storage.db import Database, open_database
+    from tripleo.storage.locks import LockedError, LockRow, acquire, held, release
+    from tripleo.storage.paths import tripleo_home, write_private_text
 
 __all__ = [
     "Base",
@@ -21,3 +27,24 @@ __all__ = [
     "tripleo_home",
     "write_private_text",
 ]
+
+# Imported on use: reading a path (tripleo.storage.paths) must not import SQLAlchemy.
+_HOME = {
+    "Base": "base",
+    "Database": "db",
+    "open_database": "db",
+    "LockRow": "locks",
+    "LockedError": "locks",
+    "acquire": "locks",
+    "held": "locks",
+    "release": "locks",
+    "tripleo_home": "paths",
+    "write_private_text": "paths",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tripleo.storage' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"tripleo.storage.{module}"), name)
