@@ -391,47 +391,18 @@ class Executor:
     ) -> None:
         plugin = self.plugins.plugin(res.impl.native or "")
         stored, failed = self._recover(res, stored)
-        old_props: dict[str, Any] | None = None
-        if stored is not None and stored.status == COMPLETE and stored.action != "DELETE":
-            if stored.type == res.type and stored.props_hash == props_digest(props, self._memo):
-                self._drop_failed(failed)
-                run.stack.live[res.name] = NativeLive(stored.physical_id, stored.attributes)
-                self.result.counts["unchanged"] += 1
-                self._done(run, res)
-                return
-            # fetched on demand and not kept: a tree's stored properties can be large, and thousands of
-            # queued updates holding them was most of a large update's memory (the action reads them again)
-            same_type = stored.type == res.type and stored.implementation == res.impl.display
-            if same_type and plugin.can_update(_changed_keys(self._old_properties(stored), props)):
-                self._drop_failed(failed)
-                action, physical_id, label = "UPDATE", stored.physical_id, "updated in place"
-            else:
-                # a replacement tried before keeps its id: what it reserved is found again, not taken twice
-                physical_id = failed.physical_id if failed is not None else str(uuid.uuid4())
-                action, label = "CREATE", "replaced"
-                old_copy = ResourceRecord(**{**stored.__dict__, "path": stored.path + _OLD})
-                self._save(old_copy, event=False)
-                self.stored[old_copy.path] = old_copy
-        elif stored is not None and stored.action == "UPDATE" and stored.status != COMPLETE:
-            # an update in place that failed or was killed: run it again (its old properties are gone)
-            action, physical_id, label, old_props = "UPDATE", stored.physical_id, "updated in place", {}
-        else:
-            # new, or a create that failed or was interrupted: reuse the id chosen before (idempotent)
-            action, label = "CREATE", "added"
-            physical_id = (
-                stored.physical_id if stored is not None and stored.physical_id else str(uuid.uuid4())
-            )
+        choice = self._choose(res, props, stored, failed, plugin)
+        if choice is None:
+            assert stored is not None
+            run.stack.live[res.name] = NativeLive(stored.physical_id, stored.attributes)
+            self.result.counts["unchanged"] += 1
+            self._done(run, res)
+            return
+        action, physical_id, label, old_props = choice
         self.result.plan.append((res.path, label))
         run.changed = True
         if self.dry_run:
-            known = stored if stored is not None and label != "added" else None
-            attrs = known.attributes if known is not None else {}
-            if plugin.pure:  # predict what the change will produce
-                ctx = ActionContext(res.path, res.name, self.stack_name, physical_id, 0, {})
-                attrs = plugin.create(ctx, props).attributes
-            refid = physical_id if known is None or label == "replaced" else known.physical_id
-            run.stack.live[res.name] = NativeLive(refid, attrs)
-            self._done(run, res)
+            self._predict(run, res, props, stored, plugin, physical_id, label)
             return
         record = self._record(run, res, action, physical_id, props)
         if stored is not None and action == "UPDATE":
@@ -449,6 +420,59 @@ class Executor:
             )
         else:
             self._submit(plugin.create, (ctx, props), (run, res, record, label), plugin.external)
+
+    def _choose(
+        self,
+        res: Resource,
+        props: dict[str, Any],
+        stored: ResourceRecord | None,
+        failed: ResourceRecord | None,
+        plugin: Plugin,
+    ) -> tuple[str, str, str, dict[str, Any] | None] | None:
+        """What to do with a native resource: None when it is unchanged, else (action, physical id, plan
+        label, old properties to hand the update, None meaning the stored ones)."""
+        if stored is not None and stored.status == COMPLETE and stored.action != "DELETE":
+            if stored.type == res.type and stored.props_hash == props_digest(props, self._memo):
+                self._drop_failed(failed)
+                return None
+            # fetched on demand and not kept: a tree's stored properties can be large, and thousands of
+            # queued updates holding them was most of a large update's memory (the action reads them again)
+            same_type = stored.type == res.type and stored.implementation == res.impl.display
+            if same_type and plugin.can_update(_changed_keys(self._old_properties(stored), props)):
+                self._drop_failed(failed)
+                return "UPDATE", stored.physical_id, "updated in place", None
+            # a replacement tried before keeps its id: what it reserved is found again, not taken twice
+            physical_id = failed.physical_id if failed is not None else str(uuid.uuid4())
+            old_copy = self._moved(stored, stored.path + _OLD)
+            self._save(old_copy, event=False)
+            self.stored[old_copy.path] = old_copy
+            return "CREATE", physical_id, "replaced", None
+        if stored is not None and stored.action == "UPDATE" and stored.status != COMPLETE:
+            # an update in place that failed or was killed: run it again (its old properties are gone)
+            return "UPDATE", stored.physical_id, "updated in place", {}
+        # new, or a create that failed or was interrupted: reuse the id chosen before (idempotent)
+        physical_id = stored.physical_id if stored is not None and stored.physical_id else str(uuid.uuid4())
+        return "CREATE", physical_id, "added", None
+
+    def _predict(
+        self,
+        run: _Run,
+        res: Resource,
+        props: dict[str, Any],
+        stored: ResourceRecord | None,
+        plugin: Plugin,
+        physical_id: str,
+        label: str,
+    ) -> None:
+        """A dry run: what the change will produce, as the resources after it see it; nothing runs."""
+        known = stored if stored is not None and label != "added" else None
+        attrs = known.attributes if known is not None else {}
+        if plugin.pure:
+            ctx = ActionContext(res.path, res.name, self.stack_name, physical_id, 0, {})
+            attrs = plugin.create(ctx, props).attributes
+        refid = physical_id if known is None or label == "replaced" else known.physical_id
+        run.stack.live[res.name] = NativeLive(refid, attrs)
+        self._done(run, res)
 
     def _old_properties(self, stored: ResourceRecord) -> dict[str, Any]:
         loaded = stored.properties if stored.properties is not None else self.store.properties(stored.path)
@@ -473,7 +497,7 @@ class Executor:
         old = self.stored.get(res.path + _OLD)
         if stored is None or stored.status == COMPLETE or old is None or old.status != COMPLETE:
             return stored, None
-        original = ResourceRecord(**{**old.__dict__, "path": res.path})
+        original = self._moved(old, res.path)
         self._forget(old.path)
         self._save(original, event=False)
         self.stored[res.path] = original
@@ -482,9 +506,17 @@ class Executor:
     def _drop_failed(self, failed: ResourceRecord | None) -> None:
         """The original stays: the failed replacement is deleted with the other obsolete resources."""
         if failed is not None:
-            kept = ResourceRecord(**{**failed.__dict__, "path": failed.path + _FAILED})
+            kept = self._moved(failed, failed.path + _FAILED)
             self._save(kept, event=False)
             self.stored[kept.path] = kept
+
+    def _moved(self, record: ResourceRecord, path: str) -> ResourceRecord:
+        """A copy of a stored record under another path, with its properties (records are loaded without
+        them, and the copy is saved whole: the next update compares against them)."""
+        properties = record.properties
+        if properties is None:
+            properties = self.store.properties(record.path)
+        return ResourceRecord(**{**record.__dict__, "path": path, "properties": properties})
 
     def _forget(self, path: str) -> None:
         self.stored.pop(path, None)

@@ -21,7 +21,8 @@ class MemoryStore:
         self.events: list[Event] = []
 
     def load(self) -> dict[str, ResourceRecord]:
-        return {p: ResourceRecord(**r.__dict__) for p, r in self.records.items()}
+        # as the real store (storage.stacks.ResourceTable): records come without their properties
+        return {p: ResourceRecord(**{**r.__dict__, "properties": None}) for p, r in self.records.items()}
 
     def save(
         self, records: Iterable[ResourceRecord], events: Iterable[Event], removed: Iterable[str]
@@ -224,6 +225,9 @@ def test_update_back_to_the_original_after_a_failed_replacement_changes_nothing(
     assert set(store.records) == {"A", "B"}
     assert store.records["A"].physical_id == original and store.records["A"].status == "COMPLETE"
     assert run({"A": _res(1), "B": _res({"get_attr": ["A", "output"]})}).counts == {"unchanged": 2}
+    # the original came back with its properties: a later change is compared with them (in place here)
+    later = run({"A": _res(1, client_name="x"), "B": _res({"get_attr": ["A", "output"]})})
+    assert later.ok and later.counts["updated in place"] == 1 and store.records["A"].physical_id == original
 
 
 def test_another_update_after_a_failed_replacement_converges_from_the_original(write: Write) -> None:
