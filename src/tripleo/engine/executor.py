@@ -200,11 +200,13 @@ class Executor:
         done = sum(self.result.counts.values())
         self.progress(f"{done} resources done, {len(self._futures) + len(self._backlog)} in progress")
 
-    def _remove(self, record: ResourceRecord) -> None:
+    def _remove(self, record: ResourceRecord, event: bool = True) -> None:
         if self.dry_run:
             return
         self._out_records.pop(record.path, None)
         self._out_removed.append(record.path)
+        if not event:
+            return
         self._out_events.append(Event(_shown(record.path), "DELETE", COMPLETE, "", record.physical_id))
         if self.progress is not None and record.path in self._announced:
             self._announced.discard(record.path)
@@ -498,7 +500,8 @@ class Executor:
         if stored is None or stored.status == COMPLETE or old is None or old.status != COMPLETE:
             return stored, None
         original = self._moved(old, res.path)
-        self._forget(old.path)
+        self.stored.pop(old.path, None)
+        self._remove(old, event=False)
         self._save(original, event=False)
         self.stored[res.path] = original
         return original, stored
@@ -517,12 +520,6 @@ class Executor:
         if properties is None:
             properties = self.store.properties(record.path)
         return ResourceRecord(**{**record.__dict__, "path": path, "properties": properties})
-
-    def _forget(self, path: str) -> None:
-        self.stored.pop(path, None)
-        if not self.dry_run:
-            self._out_records.pop(path, None)
-            self._out_removed.append(path)
 
     def _finish(self, future: Future[Any]) -> None:
         info = self._futures.pop(future, None)

@@ -22,7 +22,7 @@ from tripleo.engine.functions.resources import select_attr_path
 from tripleo.engine.graph import find_cycle
 from tripleo.engine.schemas import check_properties
 from tripleo.engine.template.environment import Environment, Implementation, RegistryLoopError
-from tripleo.engine.template.parameters import ParamValueError
+from tripleo.engine.template.parameters import MASK, ParamValueError
 from tripleo.engine.template.template import ResourceDef, Template, load_template
 from tripleo.engine.template.yamlfile import display_path
 from tripleo.errors import TemplateError
@@ -185,7 +185,7 @@ class Stack:
                 owner = f" (parameter {name} of {self.file})" if file != self.file else ""
                 reason = str(exc)
                 if schema.hidden and str(value):
-                    reason = reason.replace(str(value), "******")  # never quote a hidden value
+                    reason = reason.replace(str(value), MASK)  # never quote a hidden value
                 raise TemplateError(f"{reason}{owner}", file=file, path=at) from None
             out[name] = value
         return out

@@ -16,11 +16,11 @@ from typing import Any
 
 import yaml
 
+from tripleo.engine.template.parameters import MASK, ParamValueError
 from tripleo.errors import InputError
 
 __all__ = ["MASK", "generate", "mask", "secrets_of"]
 
-MASK = "******"
 _MIN_LENGTH = 4  # shorter values would mask ordinary words
 
 
@@ -87,8 +87,6 @@ def generate(wanted: Mapping[str, Any], existing: Mapping[str, Any]) -> dict[str
     """``existing`` plus a generated value for each parameter of ``wanted`` (name -> schema) that has none;
     existing values are never changed. InputError when a value fitting a parameter's constraints cannot be
     made (the operator then gives one)."""
-    from tripleo.engine.template.parameters import ParamValueError
-
     out = dict(existing)
     for name, schema in sorted(wanted.items()):
         if name in out:

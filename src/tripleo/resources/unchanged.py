@@ -52,12 +52,10 @@ def quick_unchanged(
 ) -> bool:
     """``same_inputs`` and ``same_on_disk`` read straight from the default SQLite database; False whenever
     it cannot tell (another database, no such stack, an older schema): the full check decides then."""
-    if os.environ.get("TRIPLEO_DB_URL"):
-        return False
-    from tripleo.storage.paths import tripleo_home
+    from tripleo.storage.paths import database_file
 
-    path = tripleo_home(create=False) / "tripleo.sqlite"
-    if not path.exists():
+    path = database_file(create=False)
+    if path is None or not path.exists():
         return False
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tripleo.errors import OperationError
-from tripleo.storage.paths import tripleo_home
+from tripleo.storage.paths import database_file
 
 __all__ = ["Database", "open_database"]
 
@@ -116,10 +116,8 @@ def _heads() -> set[str]:
 
 def default_url() -> str:
     """TRIPLEO_DB_URL, or the SQLite file under TRIPLEO_HOME."""
-    url = os.environ.get("TRIPLEO_DB_URL")
-    if url:
-        return url
-    return f"sqlite:///{tripleo_home() / 'tripleo.sqlite'}"
+    path = database_file()
+    return f"sqlite:///{path}" if path is not None else os.environ["TRIPLEO_DB_URL"]
 
 
 _OPEN: dict[str, Database] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["tripleo_home", "write_private_text"]
+__all__ = ["database_file", "tripleo_home", "write_private_text"]
 
 
 def tripleo_home(create: bool = True) -> Path:
@@ -14,6 +14,14 @@ def tripleo_home(create: bool = True) -> Path:
     if create:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
+
+
+def database_file(create: bool = True) -> Path | None:
+    """The SQLite file holding the state (``$TRIPLEO_HOME/tripleo.sqlite``), or None when TRIPLEO_DB_URL
+    names another database."""
+    if os.environ.get("TRIPLEO_DB_URL"):
+        return None
+    return tripleo_home(create) / "tripleo.sqlite"
 
 
 def write_private_text(path: Path, text: str) -> None:

@@ -32,7 +32,6 @@ class Prepared:
 
     plan: RenderedPlan
     environments: tuple[str, ...]  # for the engine: registry, passwords, then the operator's
-    user_environments: tuple[str, ...]  # the operator's -e files (the network plan reads them)
     parameters: Mapping[str, Any]
     services: tuple[Service, ...]
     networks: Plan  # the network plan of roles_data's counts, as the operator's environments set it
@@ -170,7 +169,7 @@ def prepare(
         network_environment(top.env), network_data=plan.networks_file, roles_data=plan.roles_file
     )
     check_services(services, _network_names(base))
-    return Prepared(plan, envs, tuple(environments), params, services, base)
+    return Prepared(plan, envs, params, services, base)
 
 
 def scratch_prepare(

@@ -49,6 +49,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _keep(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> Any:
+    """Store ``value`` in a bounded memo (the oldest entry goes first) and return it."""
+    if len(cache) >= limit:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
+
+
 def _converted(data: Any, text: str | None) -> Any:
     """``data`` in yaql's immutable form (what yaql.convertInputData does), converted once per content."""
     from yaql.language import utils
@@ -57,9 +65,7 @@ def _converted(data: Any, text: str | None) -> Any:
         return utils.convert_input_data(data)
     found = _CONVERTED.get(text)
     if found is None:
-        if len(_CONVERTED) >= 64:
-            _CONVERTED.pop(next(iter(_CONVERTED)))
-        found = _CONVERTED[text] = utils.convert_input_data(data)
+        found = _keep(_CONVERTED, text, utils.convert_input_data(data), 64)
     return found
 
 
@@ -109,9 +115,7 @@ class Yaql(Function):
             return copy.deepcopy(_RESULTS[key])
         value = self._evaluate(ctx, statement, _converted(data, text))
         if key is not None:
-            if len(_RESULTS) >= 4096:
-                _RESULTS.pop(next(iter(_RESULTS)))
-            _RESULTS[key] = copy.deepcopy(value)
+            _keep(_RESULTS, key, copy.deepcopy(value), 4096)
         return value
 
     def _evaluate(self, ctx: Context, statement: Any, data: Any) -> Any:

@@ -8,10 +8,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tripleo.engine.functions.base import UNKNOWN
 from tripleo.errors import TemplateError
 
-__all__ = ["PSEUDO_PARAMETERS", "UNKNOWN", "ParamSchema", "parse_parameter_groups", "parse_parameters"]
+__all__ = ["MASK", "PSEUDO_PARAMETERS", "ParamSchema", "parse_parameter_groups", "parse_parameters"]
+
+# How a hidden parameter's value is shown, as Heat shows it
+MASK = "******"
 
 PSEUDO_PARAMETERS = ("OS::stack_name", "OS::stack_id", "OS::project_id")
 TYPES = ("string", "number", "json", "comma_delimited_list", "boolean")
