@@ -50,13 +50,40 @@ def _service() -> Any:
 @click.option("--stack", default="overcloud", show_default=True, help="Stack name.")
 @_plan_options
 @click.option("--stack-only", is_flag=True, help="Write the config-download project but do not run it.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the stack plan and the config plan (per node and step, with diffs); change nothing.",
+)
+@click.option("--force", is_flag=True, help="Run every step on the hosts of the plan, whatever has changed.")
+@click.option(
+    "--limit",
+    "limit",
+    multiple=True,
+    metavar="HOST",
+    help="Configure only this host (name, short name or node; repeatable or comma-separated).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output of --dry-run.",
+)
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Stack timeout (minutes).")
 def deploy_cmd(
     stack: str, templates: Path | None, environments: tuple[str, ...], parameters: tuple[str, ...],
-    roles_file: Path | None, network_data: Path | None, stack_only: bool, workers: int, timeout: float,
+    roles_file: Path | None, network_data: Path | None, stack_only: bool, dry_run: bool, force: bool,
+    limit: tuple[str, ...], fmt: str, workers: int, timeout: float,
 ) -> None:  # fmt: skip
-    """Deploy the overcloud on available nodes: stack, networks, config download (re-run: it converges)."""
+    """Deploy the overcloud on available nodes: stack, networks, config download (re-run: it converges).
+
+    Only what changed runs: each node keeps the digest of what it applied per step, and a step runs on a node
+    only when its digest differs (or with --force).
+    """
     from tripleo.engine import parse_parameter_args
     from tripleo.resources.service import Options
     from tripleo.storage import open_database
@@ -70,9 +97,14 @@ def deploy_cmd(
         parameters=parse_parameter_args(parameters),
         roles_file=roles_file,
         network_data=network_data,
-        options=Options(workers=workers, stack_timeout=timeout * 60, progress=say),
+        options=Options(workers=workers, stack_timeout=timeout * 60, progress=None if dry_run else say),
         config_download=not stack_only,
+        force=force,
+        limit=tuple(name for item in limit for name in item.split(",") if name),
     )
+    if dry_run:
+        _dry_run(request, fmt)
+        return
     result = deploy(_service(), open_database(), request, say)
     emit_list([_host_row(host_summary(h)) for h in result.hosts], _HOST_COLUMNS, "table")
     click.echo(f"config download: {result.project}")
@@ -85,6 +117,56 @@ def deploy_cmd(
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     verb = "Overcloud Deployed" if not stack_only else "Overcloud stack deployed, config download written"
     click.echo(f"{verb} ({timings})")
+
+
+def _dry_run(request: Any, fmt: str) -> None:
+    from tripleo.storage import open_database
+    from tripleo.workflows.dryrun import plan_deploy
+
+    planned = plan_deploy(_service(), open_database(), request)
+    if fmt == "json":
+        emit_one(planned.to_dict(), "json")
+        return
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(planned.counts.items()))
+    click.echo(f"Stack plan ({planned.stack}): {counts or 'nothing'}")
+    for path, action in planned.stack_plan:
+        click.echo(f"  {action:<9} {path}")
+    click.echo("Config plan:")
+    for row in _config_rows(planned.config):
+        click.echo(f"  {row}")
+    for note in planned.notes:
+        click.echo(f"note: {note}")
+    for _, text in sorted(planned.diffs.items()):
+        click.echo(text, nl=False)
+
+
+def _config_rows(plans: Any) -> list[str]:
+    from tripleo.workflows.configplan import describe
+
+    return describe(plans)
+
+
+@click.command("failures")
+@click.option("--stack", default="overcloud", show_default=True)
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def failures_cmd(stack: str, fmt: str) -> None:
+    """The last deploy's failed hosts: the task and the tail of its output (Puppet's, for a step)."""
+    from tripleo.workflows.overcloud import failures
+
+    data = failures(_service(), stack)
+    if fmt == "json":
+        emit_one(data, "json")
+        return
+    reason = f" ({data['reason']})" if data["reason"] else ""
+    click.echo(f"stack {stack}: {data['deployment_status']}{reason}")
+    if not data["failures"]:
+        click.echo("no task failed")
+    for item in data["failures"]:
+        click.echo(f"{item['host']}: task {item['task']!r}: {item['message']}")
+        for line in item["tail"]:
+            click.echo(f"    {line}")
 
 
 def _host_row(summary: dict[str, Any]) -> dict[str, Any]:
@@ -174,3 +256,4 @@ def register(group: click.Group) -> None:
     group.add_command(deploy_cmd)
     group.add_command(status_cmd)
     group.add_command(delete_cmd)
+    group.add_command(failures_cmd)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +36,19 @@ from typing import Any
 import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
+from tripleo.config.digests import APPLIED_DIR, NETWORK, HostPlan, step_unit, units
 
-__all__ = ["PLAYBOOK", "STEPS", "Host", "Project", "swap_into_place", "vendor_modules", "write_project"]
+__all__ = [
+    "MODULES_TAR",
+    "PLAYBOOK",
+    "STEPS",
+    "Host",
+    "Project",
+    "swap_into_place",
+    "vendor_modules",
+    "write_project",
+    "write_run_plan",
+]
 
 PLAYBOOK = "deploy_steps_playbook.yaml"
 _AGENT_ON_NODE = f"/var/lib/tripleo/{AGENT_NAME}"
@@ -92,6 +104,10 @@ def _host_vars(host: Host) -> dict[str, Any]:
         "tripleo_role": host.role,
         "tripleo_node": host.node,
         "tripleo_hieradata_files": sorted(host.hieradata),
+        # the run plan (host_vars/<host>.yaml, written by write_run_plan) overrides these: every unit runs
+        "tripleo_run": units(STEPS),
+        "tripleo_puppet": True,
+        "tripleo_digests": {},
     }
     for network, address in sorted(host.addresses.items()):
         out[f"{_var(network)}_ip"] = address.split("/")[0]
@@ -120,21 +136,44 @@ STEPS = 5
 _VENDOR = "/etc/puppet/vendor"
 _MANIFEST = "/etc/puppet/manifests/tripleo.pp"
 _SYSTEM_MODULES = "/usr/share/puppet/modules"
+MODULES_TAR = "puppet-modules.tar"
+_MODULES_TAR_ON_NODE = f"/var/lib/tripleo/{MODULES_TAR}"
+_MODULES = "/etc/puppet/modules"
+# the archive is unpacked only when it differs from the one last unpacked (a copy kept beside it)
+_UNPACK = (
+    f"cmp -s {_MODULES_TAR_ON_NODE} {_MODULES_TAR_ON_NODE}.unpacked && [ -d {_MODULES} ] || "
+    f"{{ rm -rf {_MODULES}.new && mkdir -p {_MODULES}.new "
+    f"&& tar -xf {_MODULES_TAR_ON_NODE} -C {_MODULES}.new "
+    f"&& rm -rf {_MODULES} && mv {_MODULES}.new {_MODULES} "
+    f"&& cp {_MODULES_TAR_ON_NODE} {_MODULES_TAR_ON_NODE}.unpacked && echo unpacked; }}"
+)
 _PUPPET = (
     "puppet apply --detailed-exitcodes --color=false --logdest console "
     f"--modulepath /etc/puppet/modules:{_VENDOR} --hiera_config /etc/puppet/hiera.yaml {_MANIFEST}"
 )
 
 
+def _record(unit: str) -> str:
+    """The shell that records a unit's digest on the node (atomically), run once the unit succeeded."""
+    target = f"{APPLIED_DIR}/{unit}"
+    digest = f"{{{{ tripleo_digests.{unit} | default('') }}}}"
+    return f"mkdir -p {APPLIED_DIR} && printf %s {digest} > {target}.new && mv {target}.new {target}"
+
+
 def _step_task(step: int) -> dict[str, Any]:
+    unit = step_unit(step)
+    # --detailed-exitcodes: 0 nothing changed, 2 changes applied, 4/6 failures; the step's digest is recorded
+    # on the node only once it succeeded
+    record = _record(unit)
     return {
         "name": f"Step {step}: puppet apply",
-        "ansible.builtin.command": _PUPPET,
+        "ansible.builtin.shell": f"{_PUPPET}; rc=$?; if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then {record}; fi; "
+        "exit $rc",
         "environment": {"FACTER_tripleo_step": str(step)},
         "register": f"step{step}",
-        # --detailed-exitcodes: 0 nothing changed, 2 changes applied, 4/6 failures
         "changed_when": f"step{step}.rc == 2",
         "failed_when": f"step{step}.rc not in [0, 2]",
+        "when": f"'{unit}' in tripleo_run",
     }
 
 
@@ -151,6 +190,17 @@ def vendor_modules(modules: Path) -> list[str]:
     return sorted(needed)
 
 
+def _links(vendor: Sequence[str]) -> str:
+    """One shell command linking the node's own modules into the vendor directory (says "linked" on a
+    change)."""
+    names = " ".join(vendor)
+    return (
+        f"mkdir -p {_VENDOR} && for m in {names}; do "
+        f'[ "$(readlink {_VENDOR}/$m)" = "{_SYSTEM_MODULES}/$m" ] || '
+        f"{{ ln -sfn {_SYSTEM_MODULES}/$m {_VENDOR}/$m && echo linked $m; }}; done; true"
+    )
+
+
 def _steps_play(vendor: list[str]) -> dict[str, Any]:
     return {
         "name": "Deploy steps",
@@ -159,25 +209,27 @@ def _steps_play(vendor: list[str]) -> dict[str, Any]:
         "any_errors_fatal": True,
         "tasks": [
             {
-                "name": "Puppet modules",
+                "name": "Puppet modules archive",
                 "ansible.builtin.copy": {
-                    "src": "puppet/modules/",
-                    "dest": "/etc/puppet/modules/",
-                    "mode": "preserve",
+                    "src": f"files/{MODULES_TAR}",
+                    "dest": _MODULES_TAR_ON_NODE,
+                    "mode": "0644",
                 },
+                "when": "tripleo_puppet",
+            },
+            {
+                "name": "Puppet modules",
+                "ansible.builtin.shell": _UNPACK,
+                "register": "unpacked",
+                "changed_when": "'unpacked' in unpacked.stdout",
+                "when": "tripleo_puppet",
             },
             {
                 "name": "Puppet module path: the node's own modules that ours depend on",
-                "ansible.builtin.file": {"path": _VENDOR, "state": "directory", "mode": "0755"},
-            },
-            {
-                "name": "Link the modules",
-                "ansible.builtin.file": {
-                    "src": f"{_SYSTEM_MODULES}/{{{{ item }}}}",
-                    "dest": f"{_VENDOR}/{{{{ item }}}}",
-                    "state": "link",
-                },
-                "loop": vendor,
+                "ansible.builtin.shell": _links(vendor),
+                "register": "linked",
+                "changed_when": "'linked' in linked.stdout",
+                "when": "tripleo_puppet",
             },
             {
                 "name": "The node's manifest",
@@ -186,6 +238,7 @@ def _steps_play(vendor: list[str]) -> dict[str, Any]:
                     "dest": _MANIFEST,
                     "mode": "0644",
                 },
+                "when": "tripleo_puppet",
             },
             *(_step_task(step) for step in range(1, STEPS + 1)),
         ],
@@ -196,8 +249,10 @@ _HOST_DIR = "hosts/{{ inventory_hostname }}"
 
 
 def _network_play() -> dict[str, Any]:
+    record = _record(NETWORK)
     applier = (
-        f"python3 {_AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft"
+        f"python3 {_AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft "
+        f"&& {record}"
     )
     host_dir = _HOST_DIR
     return {
@@ -208,13 +263,9 @@ def _network_play() -> dict[str, Any]:
         "tasks": [
             {
                 "name": "Directories",
-                "ansible.builtin.file": {"path": "{{ item }}", "state": "directory", "mode": "0755"},
-                "loop": [
-                    "/var/lib/tripleo",
-                    "/etc/tripleo",
-                    "/etc/puppet/hieradata",
-                    "/etc/puppet/manifests",
-                ],
+                "ansible.builtin.command": "install -d -m 0755 /var/lib/tripleo /etc/tripleo "
+                "/etc/puppet/hieradata /etc/puppet/manifests",
+                "changed_when": False,
             },
             {
                 "name": "Node agent",
@@ -223,6 +274,7 @@ def _network_play() -> dict[str, Any]:
                     "dest": _AGENT_ON_NODE,
                     "mode": "0644",
                 },
+                "when": "'network' in tripleo_run",
             },
             {
                 "name": "NIC config and firewall rules",
@@ -232,12 +284,14 @@ def _network_play() -> dict[str, Any]:
                     "mode": "0600",
                 },
                 "loop": ["network_config.json", "firewall.nft"],
+                "when": "'network' in tripleo_run",
             },
             {
                 "name": "Apply the NIC config and firewall rules",
-                "ansible.builtin.command": applier,
+                "ansible.builtin.shell": applier,
                 "register": "applied",
                 "changed_when": "(applied.stdout_lines | last | from_json).changed",
+                "when": "'network' in tripleo_run",
             },
         ],
     }
@@ -260,6 +314,7 @@ def _playbook(puppet: bool, vendor: list[str]) -> list[dict[str, Any]]:
                         "mode": "0600",
                     },
                     "loop": "{{ tripleo_hieradata_files }}",
+                    "when": "tripleo_puppet",
                 },
                 {
                     "name": "Hiera hierarchy",
@@ -268,6 +323,7 @@ def _playbook(puppet: bool, vendor: list[str]) -> list[dict[str, Any]]:
                         "mode": "0644",
                         "content": "{{ lookup('template', 'hiera.yaml.j2') }}",
                     },
+                    "when": "tripleo_puppet",
                 },
             ],
         },
@@ -306,6 +362,8 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
         for extra in extra_modules:
             shutil.copytree(extra, modules, dirs_exist_ok=True)
     vendor = vendor_modules(modules) if puppet_modules is not None else []
+    if puppet_modules is not None:
+        _archive(modules, directory / "files" / MODULES_TAR)
     (directory / PLAYBOOK).write_text(
         yaml.safe_dump(_playbook(puppet_modules is not None, vendor), sort_keys=False, width=120)
     )
@@ -321,6 +379,35 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
         (host_dir / "manifest.pp").write_text(host.manifest)
         for name, data in host.hieradata.items():
             _write_json(host_dir / "hieradata" / f"{name}.json", data, 0o600)
+
+
+def _archive(modules: Path, target: Path) -> None:
+    """The modules as one tar, the same bytes for the same tree (sorted, no times or owners)."""
+
+    def clean(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "root", "root"
+        return info
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(target, "w", format=tarfile.GNU_FORMAT) as tar:
+        for path in sorted(modules.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(modules)), recursive=False, filter=clean)
+
+
+def write_run_plan(project: Project, plans: Mapping[str, HostPlan]) -> None:
+    """``host_vars/<host>.yaml``: the units each host runs (the others are skipped) and their digests, which
+    the node records once a unit succeeded."""
+    directory = project.directory / "host_vars"
+    directory.mkdir(exist_ok=True)
+    for host, hp in plans.items():
+        data = {
+            "tripleo_run": list(hp.run),
+            "tripleo_puppet": any(u != NETWORK for u in hp.run),
+            "tripleo_digests": dict(hp.digests),
+        }
+        scratch = directory / f".{host}.yaml.new"
+        scratch.write_text(yaml.safe_dump(data, sort_keys=True))
+        scratch.replace(directory / f"{host}.yaml")
 
 
 def swap_into_place(scratch: Path, directory: Path) -> None:

@@ -14,14 +14,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tripleo.config.download import Project
 from tripleo.errors import OperationError
 
-__all__ = ["HostRecap", "ansible_playbook", "parse_recap", "run_playbook"]
+__all__ = ["Failure", "HostRecap", "PlaybookFailed", "ansible_playbook", "parse_recap", "run_playbook"]
 
 _RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
@@ -38,6 +39,43 @@ class HostRecap:
     changed: int
     unreachable: int
     failed: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed task on one host: the task, its message and the tail of its output (Puppet's, for a step)."""
+
+    host: str
+    task: str
+    message: str
+    tail: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "task": self.task, "message": self.message, "tail": list(self.tail)}
+
+
+class PlaybookFailed(OperationError):
+    """config download failed; ``failures`` has every failed host and task."""
+
+    def __init__(self, message: str, failures: Sequence[Failure]) -> None:
+        super().__init__(message)
+        self.failures = list(failures)
+
+
+_TAIL = 25
+
+
+def _failure(host: str, task: str, detail: str) -> Failure:
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        data = None
+    tail: list[str] = []
+    if isinstance(data, dict):
+        for key in ("stdout", "stderr", "msg"):
+            text = str(data.get(key) or "")
+            tail.extend(line for line in text.splitlines() if line.strip())
+    return Failure(host, task, _message(detail), tuple(tail[-_TAIL:]))
 
 
 def ansible_playbook() -> str:
@@ -81,12 +119,17 @@ def _message(detail: str) -> str:
 
 
 def run_playbook(
-    project: Project, log: Path, progress: Callable[[str], None] | None = None, timeout: float = 1800
+    project: Project,
+    log: Path,
+    progress: Callable[[str], None] | None = None,
+    timeout: float = 1800,
+    limit: Sequence[str] | None = None,
 ) -> dict[str, HostRecap]:
-    """Run the project's playbook; the output goes to ``log``.
+    """Run the project's playbook (on the hosts of ``limit`` only, when given); the output goes to ``log``.
 
-    :raises OperationError: a task failed or a host was unreachable (the first one is named), or the run
-        timed out.
+    :raises PlaybookFailed: a task failed or a host was unreachable (the first one is named, ``failures``
+        has them all).
+    :raises OperationError: ansible-playbook failed otherwise, or the run timed out.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     control = tempfile.mkdtemp(prefix="tripleo-cp-")  # short: ssh control sockets have a 108-byte limit
@@ -100,8 +143,10 @@ def run_playbook(
     }
     lines: list[str] = []
     task = ""
-    fatal: tuple[str, str, str] | None = None
+    failures: list[Failure] = []
     argv = [ansible_playbook(), project.playbook.name]
+    if limit is not None:
+        argv += ["--limit", ",".join(limit)]
     try:
         with open(log, "w") as out, subprocess.Popen(
             argv, cwd=project.directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -115,17 +160,18 @@ def run_playbook(
                     task = match["task"]
                     if progress:
                         progress(task)
-                elif (match := _FATAL.match(line)) and fatal is None:
-                    fatal = (match["host"], task, _message(match["detail"]))
+                elif match := _FATAL.match(line):
+                    failures.append(_failure(match["host"], task, match["detail"]))
             code = proc.wait(timeout=timeout)
     finally:
         shutil.rmtree(control, ignore_errors=True)
     recap = parse_recap(lines)
-    if code != 0 or fatal is not None:
-        if fatal is not None:
-            host, failed_task, message = fatal
-            raise OperationError(
-                f"config download failed on {host}, task {failed_task!r}: {message} (log: {log})"
+    if code != 0 or failures:
+        if failures:
+            first = failures[0]
+            raise PlaybookFailed(
+                f"config download failed on {first.host}, task {first.task!r}: {first.message} (log: {log})",
+                failures,
             )
         raise OperationError(f"ansible-playbook exited {code} (log: {log})")
     return recap

@@ -70,6 +70,7 @@ class Outcome:
     counts: dict[str, int] = field(default_factory=dict)
     plan: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    outputs: dict[str, Any] = field(default_factory=dict)  # a dry run's: what the outputs will be
 
 
 def _tree_files(tree: Stack, environments: Sequence[str]) -> dict[str, str]:
@@ -220,7 +221,8 @@ class StackService:
         if dry_run:
             executor = self._executor(current.id, name, opts, dry_run=True)
             result = executor.converge(top)
-            return Outcome(name, "DRY_RUN", result.reason, dict(result.counts), result.plan)
+            return Outcome(name, "DRY_RUN", result.reason, dict(result.counts), result.plan,
+                           outputs=dict(result.outputs))  # fmt: skip
         with held(self.db, [f"stack:{name}"], "stack update"):
             with self.db.transaction() as session:
                 row = session.get(StackRow, current.id)

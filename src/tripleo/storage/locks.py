@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tripleo.errors import OperationError
 from tripleo.storage.base import Base
 
-__all__ = ["LockRow", "LockedError", "acquire", "held", "release", "this_process"]
+__all__ = ["LockRow", "LockedError", "acquire", "held", "live_holder", "release", "this_process"]
 
 
 class LockedError(OperationError):
@@ -177,3 +177,16 @@ def holders(db: object) -> list[LockRow]:
     assert isinstance(db, Database)
     with db.transaction() as session:
         return list(session.scalars(select(LockRow)))
+
+
+def live_holder(db: object, name: str) -> LockRow | None:
+    """Who holds lock ``name``, if its holder is alive (a dead holder's row is stale: None)."""
+    from tripleo.storage.db import Database
+
+    assert isinstance(db, Database)
+    with db.transaction() as session:
+        row = session.get(LockRow, name)
+        if row is None or not _alive(row):
+            return None
+        session.expunge(row)
+        return row

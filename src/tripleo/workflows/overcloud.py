@@ -20,6 +20,7 @@ the deploy took and removes the config-download project.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import logging
@@ -32,9 +33,11 @@ from typing import Any
 
 from tripleo.config import Host, HostRecap, run_playbook, write_project
 from tripleo.config.catalog import Admin, ensure_catalog
+from tripleo.config.digests import HostPlan
+from tripleo.config.download import write_run_plan
 from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, node_hieradata, placement
 from tripleo.config.roledata import RoleData, parse_role_data
-from tripleo.errors import InputError, OperationError
+from tripleo.errors import InputError, OperationError, TripleoError
 from tripleo.network import allocate_port, allocate_vip, list_ports, release_port, sync_networks
 from tripleo.network.checks import needs_vip
 from tripleo.network.environment import Plan
@@ -44,7 +47,11 @@ from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import Options, StackService
 from tripleo.storage import Database, tripleo_home, write_private_text
 from tripleo.storage.stack_models import ResourceRow
+from tripleo.workflows.capacity import Placed, check_capacity, needs
+from tripleo.workflows.configplan import config_plan, describe
 from tripleo.workflows.nic_heat import HeatNicRenderer
+from tripleo.workflows.record import COMPLETE, FAILED, WRITTEN, DeployRecord, deploy_lock, forget
+from tripleo.workflows.record import read as read_record
 from tripleo.workflows.services import Prepared, network_plan, prepare, scratch_prepare
 from tripleo.workflows.wiring import lab_wiring, wired_specs
 
@@ -80,6 +87,8 @@ class DeployRequest:
     network_data: Path | None = None
     options: Options = field(default_factory=Options)
     config_download: bool = True  # False: stop after writing the project (``--stack-only`` runs nothing)
+    force: bool = False  # run every unit on the hosts of the plan, whatever their digests say
+    limit: tuple[str, ...] = ()  # the hosts (names or nodes) config download runs on; the others are left
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class DeployResult:
     endpoints: dict[str, dict[str, str]] = field(default_factory=dict)
     overcloudrc: Path | None = None
     notes: list[str] = field(default_factory=list)
+    plan: dict[str, HostPlan] = field(default_factory=dict)  # the config plan (per host: units run/skipped)
 
 
 def _home_paths(stack: str) -> tuple[Path, Path, Path]:
@@ -264,6 +274,24 @@ def _vips_first(db: Database, stack: str, plan: Plan) -> dict[str, str]:
     return out
 
 
+def _preflight(service: StackService, db: Database, stack: str, plan: Plan) -> None:
+    """The capacity pre-flight (:mod:`tripleo.workflows.capacity`), from the stack's servers and the nodes."""
+    from tripleo.baremetal import Conductor
+
+    try:
+        rows = service.resources(stack, nested_depth=64)
+    except InputError:
+        rows = []  # no stack yet
+    placed = []
+    for row in rows:
+        parts = row.path.split("/")
+        node_uuid = str((row.data or {}).get("node_uuid") or "")
+        if row.implementation == _SERVER and row.action != "DELETE" and node_uuid and len(parts) > 1 \
+                and parts[1].isdigit():  # fmt: skip
+            placed.append(Placed(parts[0], int(parts[1]), node_uuid))
+    check_capacity(needs(plan), placed, Conductor(db).nodes())
+
+
 def _run_stack(service: StackService, req: DeployRequest, prepared: Prepared, params: dict[str, Any],
                progress: Progress) -> None:  # fmt: skip
     try:
@@ -323,9 +351,11 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
     return hosts
 
 
-def _render(service: StackService, db: Database, req: DeployRequest, prepared: Prepared,
-            base: Plan, progress: Progress) -> tuple[list[Host], Report, dict[str, RoleData]]:  # fmt: skip
-    """Phase 3 and the project: the nodes' networks, hieradata and Puppet from the completed stack."""
+def _render(service: StackService, db: Database, req: DeployRequest, prepared: Prepared, base: Plan,
+            progress: Progress, outputs: Mapping[str, Any] | None = None,
+            network_dir: Path | None = None) -> tuple[list[Host], Report, dict[str, RoleData]]:  # fmt: skip
+    """Phase 3 and the project: the nodes' networks, hieradata and Puppet from the completed stack (from
+    ``outputs`` when given: a dry run's, with the network plan written into ``network_dir``)."""
     rows = service.resources(req.stack, nested_depth=64)
     servers = _servers(rows, db, {r.name for r in base.roles})
     wiring = lab_wiring([s.node for s in servers])
@@ -336,9 +366,10 @@ def _render(service: StackService, db: Database, req: DeployRequest, prepared: P
     allocator = _StackAllocator(db, req.stack, {s.node: s.ctlplane for s in servers})
     report = validate(plan, HeatNicRenderer(req.environments), allocator)
     _fail_on(report, "rendering the nodes' networks")
-    _, network_dir, _ = _home_paths(req.stack)
+    network_dir = network_dir or _home_paths(req.stack)[1]
     write_plan(report, network_dir, lambda node: wiring[node].netns if node in wiring else None)
-    outputs = service.get(req.stack).outputs or {}
+    if outputs is None:
+        outputs = service.get(req.stack).outputs or {}
     roles = parse_role_data(outputs.get("RoleData"))
     views = _node_views(plan, servers, {r.spec.name: r for r in report.nodes})
     vips = {n.name_lower: str(report.vips[n.name]) for n in plan.networks if n.name in report.vips}
@@ -410,70 +441,134 @@ def _status_notes(roles: Mapping[str, RoleData], hosts: Sequence[Host]) -> list[
     return notes
 
 
-def deploy(
-    service: StackService, db: Database, req: DeployRequest, progress: Progress = lambda _: None
-) -> DeployResult:
-    """Deploy (or re-deploy) the overcloud; see the module docstring for the steps.
+def check_request(service: StackService, db: Database, req: DeployRequest) -> Plan:
+    """Every check that needs no change, in a scratch directory: bad input and a short capacity fail here.
 
-    :raises InputError: bad templates, environments, roles, networks or services (nothing has changed).
-    :raises OperationError: network checks, the stack, config download or the catalog failed.
+    :raises InputError: bad templates, environments, roles, networks, services, or too few nodes.
     """
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
-    scratch = prepare_request(req, scratch=True)  # bad input fails here, before anything changes
+    scratch = prepare_request(req, scratch=True)
     checked = network_plan(scratch)
     _fail_on(validate(checked, HeatNicRenderer(req.environments)), "before deploying")
     _module_dirs(checked)
+    _preflight(service, db, req.stack, checked)
+    return checked
+
+
+def deploy(
+    service: StackService, db: Database, req: DeployRequest, progress: Progress = lambda _: None
+) -> DeployResult:
+    """Deploy (or re-deploy) the overcloud; see the module docstring for the steps. A second deploy of the
+    stack while one runs is refused; the record says where a failed or killed deploy stopped
+    (:mod:`tripleo.workflows.record`).
+
+    :raises InputError: bad templates, environments, roles, networks or services (nothing has changed).
+    :raises OperationError: another deploy runs, network checks, the stack, config download or the catalog
+        failed.
+    """
+    with deploy_lock(db, req.stack, f"overcloud deploy of {req.stack}"):
+        started = time.perf_counter()
+        check_request(service, db, req)
+        record = DeployRecord(req.stack)
+        record.begin()
+        try:
+            return _deploy(service, db, req, progress, record, started)
+        except BaseException as exc:
+            failures = [f.to_dict() for f in getattr(exc, "failures", [])]
+            reason = str(exc) if isinstance(exc, TripleoError) else f"{type(exc).__name__}: {exc}"
+            record.finish(FAILED, {}, reason=f"at {record.phase or 'the start'}: {reason}"[:800],
+                          failures=failures)  # fmt: skip
+            raise
+
+
+def _deploy(service: StackService, db: Database, req: DeployRequest, progress: Progress,
+            record: DeployRecord, started: float) -> DeployResult:  # fmt: skip
+    seconds: dict[str, float] = {}
+    record.enter("plan")
     prepared = prepare_request(req)
     base = network_plan(prepared)
     progress(f"plan rendered, {len(prepared.services)} services checked, network checks passed")
     seconds["plan"] = time.perf_counter() - started
     mark = time.perf_counter()
+    record.enter("stack")
     sync_networks(db, base.enabled())
     params = {**prepared.parameters, _VIP_PARAMETER: _vips_first(db, req.stack, base)}
     _run_stack(service, req, prepared, params, progress)
     seconds["stack"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
+    record.enter("network")
     hosts, report, roles = _render(service, db, req, prepared, base, progress)
     project_dir, _, log = _home_paths(req.stack)
-    modules = prepared.plan.directory / "puppet" / "modules"
     project = write_project(
-        project_dir, req.stack, hosts, ssh_key=ssh_key()[0], vips=vips_of(report),
-        puppet_modules=modules if modules.is_dir() else None, extra_modules=_module_dirs(base),
-    )  # fmt: skip
+        project_dir, req.stack, hosts, vips=vips_of(report), **_project_args(prepared, base)
+    )
     progress(f"config download: {project.directory}")
     seconds["render"] = time.perf_counter() - mark
-    done = DeployResult(req.stack, "DEPLOY_COMPLETE", hosts, vips_of(report), project.directory, {}, seconds)
+    done = DeployResult(req.stack, COMPLETE, hosts, vips_of(report), project.directory, {}, seconds)
     done.notes = _status_notes(roles, hosts)
     if req.config_download and hosts:
-        _configure(done, project, log, roles, progress)
+        _configure(done, project, log, roles, req, progress, record)
     seconds["total"] = time.perf_counter() - started
-    _save(done, ran=req.config_download)
+    record.finish(COMPLETE if req.config_download else WRITTEN, _fields(done))
     return done
 
 
-def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, RoleData],
-               progress: Progress) -> None:  # fmt: skip
-    """Phases 4 and 5: run config download, then the catalog and overcloudrc."""
+def _project_args(prepared: Prepared, base: Plan) -> dict[str, Any]:
+    modules = prepared.plan.directory / "puppet" / "modules"
+    return {"ssh_key": ssh_key()[0], "puppet_modules": modules if modules.is_dir() else None,
+            "extra_modules": _module_dirs(base)}  # fmt: skip
+
+
+def _phase_of(task: str) -> str | None:
+    """The record's phase for an Ansible task: ``hieradata``, ``step N``; None keeps the current one."""
+    if task.startswith("Hieradata"):
+        return "hieradata"
+    head = task.split(":")[0]
+    if head.startswith("Step ") and head[5:].isdigit():
+        return f"step {head[5:]}"
+    return None
+
+
+def _catalog_digest(roles: Mapping[str, RoleData], hosts: Sequence[Host]) -> str:
+    deployed = sorted({name for h in hosts for name in h.services})
+    wanted = [(s.name, s.keystone_resources, s.admin) for r in roles.values() for s in r.services
+              if s.name in deployed]  # fmt: skip
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, RoleData], req: DeployRequest,
+               progress: Progress, record: DeployRecord) -> None:  # fmt: skip
+    """Phases 4 and 5: the config plan, config download on the hosts with work, then the catalog (when
+    something ran or it changed) and overcloudrc."""
     mark = time.perf_counter()
-    try:
-        done.recap = run_playbook(project, log, lambda task: progress(f"ansible: {task}"))
-        done.seconds["config"] = time.perf_counter() - mark
-        mark = time.perf_counter()
+    done.plan = config_plan(project, done.hosts, roles, ssh_key()[0], force=req.force, limit=req.limit)
+    write_run_plan(project, done.plan)
+    for line in describe(done.plan):
+        progress(f"config plan: {line}")
+    busy = [host for host, hp in done.plan.items() if hp.run]
+
+    def on_task(task: str) -> None:
+        phase = _phase_of(task)
+        if phase is not None:
+            record.enter(phase)
+        progress(f"ansible: {task}")
+
+    if busy:
+        done.recap = run_playbook(project, log, on_task, limit=busy)
+    done.seconds["config"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    record.enter("catalog")
+    digest = _catalog_digest(roles, done.hosts)
+    if busy or req.force or record.data.get("catalog_digest") != digest:
         done.endpoints = _catalog(roles, done.hosts, progress)
-    except OperationError as exc:
-        done.status = "DEPLOY_FAILED"
-        _save(done, ran=True, reason=exc.message)
-        raise
+        record.data["catalog_digest"] = digest
+    else:
+        done.endpoints = dict(record.data.get("endpoints") or {})
+        progress("catalog: unchanged, nothing ran")
     admin = _admin(roles)
     if admin is not None:
         done.overcloudrc = write_overcloudrc(admin, done.stack)
     done.seconds["catalog"] = time.perf_counter() - mark
-
-
-def _summary_path(stack: str) -> Path:
-    return tripleo_home() / "config-download" / f"{stack}.json"
 
 
 def host_summary(host: Host) -> dict[str, Any]:
@@ -488,29 +583,24 @@ def host_summary(host: Host) -> dict[str, Any]:
     }
 
 
-def _save(result: DeployResult, ran: bool, reason: str = "") -> None:
-    hosts = [host_summary(h) for h in result.hosts]
-    data = {
+def _fields(result: DeployResult) -> dict[str, Any]:
+    """What the record keeps of a finished deploy."""
+    return {
         "stack": result.stack,
-        "status": result.status if ran else "CONFIG_DOWNLOAD_WRITTEN",
-        "reason": reason,
-        "hosts": hosts,
+        "hosts": [host_summary(h) for h in result.hosts],
         "vips": result.vips,
         "endpoints": result.endpoints,
         "notes": result.notes,
         "overcloudrc": str(result.overcloudrc) if result.overcloudrc else None,
         "project": str(result.project),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "config_plan": {h: {"run": hp.run, "skipped": hp.skipped} for h, hp in result.plan.items()},
     }
-    path = _summary_path(result.stack)
-    scratch = path.with_suffix(".tmp")
-    scratch.write_text(json.dumps(data, indent=2) + "\n")
-    scratch.replace(path)
 
 
 def status(service: StackService, stack: str) -> dict[str, Any]:
-    """The stack's state and, once deployed, each host with its role, node and addresses, and the VIPs.
+    """The stack's state and, once deployed, each host with its role, node and addresses, and the VIPs;
+    a deploy that was killed shows as ``DEPLOY_FAILED`` "interrupted at <phase>".
 
     :raises InputError: no such stack.
     """
@@ -523,12 +613,12 @@ def status(service: StackService, stack: str) -> dict[str, Any]:
         "hosts": [],
         "vips": {},
     }
-    path = _summary_path(stack)
-    if path.exists():
-        saved = json.loads(path.read_text())
+    saved = read_record(service.db, stack)
+    if saved:
         out.update(
             deployment_status=saved.get("status"),
             deployment_reason=saved.get("reason", ""),
+            phase=saved.get("phase", ""),
             hosts=saved.get("hosts", []),
             vips=saved.get("vips", {}),
             endpoints=saved.get("endpoints", {}),
@@ -536,8 +626,20 @@ def status(service: StackService, stack: str) -> dict[str, Any]:
             overcloudrc=saved.get("overcloudrc"),
             project=saved.get("project"),
             finished_at=saved.get("finished_at"),
+            config_plan=saved.get("config_plan", {}),
         )
     return out
+
+
+def failures(service: StackService, stack: str) -> dict[str, Any]:
+    """The last deploy's status and every failed host with its task and the tail of its output.
+
+    :raises InputError: no such stack.
+    """
+    service.get(stack)
+    saved = read_record(service.db, stack)
+    return {"stack": stack, "deployment_status": saved.get("status", "NOT_DEPLOYED"),
+            "reason": saved.get("reason", ""), "failures": list(saved.get("failures") or [])}  # fmt: skip
 
 
 def release_addresses(db: Database, stack: str, keep: Sequence[str] = (), vips: bool = True) -> int:
@@ -561,11 +663,12 @@ def delete(service: StackService, db: Database, stack: str, options: Options) ->
     :returns: the stack's final status and how many addresses were freed.
     :raises InputError: no such stack.
     """
-    outcome = service.delete(stack, options)
-    freed = release_addresses(db, stack)
-    project_dir, network_dir, _ = _home_paths(stack)
-    shutil.rmtree(project_dir, ignore_errors=True)
-    _summary_path(stack).unlink(missing_ok=True)
+    with deploy_lock(db, stack, f"overcloud delete of {stack}"):
+        outcome = service.delete(stack, options)
+        freed = release_addresses(db, stack)
+        project_dir, network_dir, _ = _home_paths(stack)
+        shutil.rmtree(project_dir, ignore_errors=True)
+        forget(stack)
     plan = network_dir / "network-plan.json"
     if plan.exists():
         shutil.rmtree(network_dir, ignore_errors=True)

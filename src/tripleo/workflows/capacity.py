@@ -1,0 +1,104 @@
+"""The capacity pre-flight of ``overcloud deploy``: enough nodes for every role's count, before the stack
+changes.
+
+Each role needs ``<Role>Count`` nodes with its profile (``<Role>Profile``, else roles_data's ``profile``; an
+empty profile takes any node). The nodes that serve it are its servers' nodes that still carry that profile
+(a server on a node with another profile is replaced, so it needs a new node); the rest must come from
+the available nodes with the profile, shared by every role that asks for the same one, in roles_data
+order. When one role is short, the deploy stops with exit 2 and a line naming the parameter::
+
+    ComputeCount: Compute needs 3 nodes with profile:compute: 2 serve it, 0 more are available
+    (node-0 is Controller)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tripleo.baremetal.node import Node
+from tripleo.baremetal.scheduler import unfit_reason
+from tripleo.errors import InputError
+from tripleo.network.environment import Plan
+
+__all__ = ["Placed", "RoleNeed", "check_capacity", "needs"]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A server of the stack: its role, index and the node (uuid) under it."""
+
+    role: str
+    index: int
+    node_uuid: str
+
+
+@dataclass(frozen=True)
+class RoleNeed:
+    role: str
+    count: int
+    profile: str  # "" takes any node
+
+
+def needs(plan: Plan) -> list[RoleNeed]:
+    """Each role's count and profile, as the environments and --parameter set them."""
+    out = []
+    for role in plan.roles:
+        profile = plan.env.parameters.get(f"{role.name}Profile", role.profile)
+        out.append(RoleNeed(role.name, role.count, str(profile or "")))
+    return out
+
+
+def _label(node: Node) -> str:
+    return node.name or node.uuid
+
+
+def _others(nodes: Sequence[Node], role: str, roles_of: Mapping[str, str], counted: set[str],
+            profile: str) -> str:  # fmt: skip
+    """Why each node not counted for ``role`` does not help it."""
+    lines = []
+    for node in nodes:
+        if node.uuid in counted:
+            continue
+        if node.uuid in roles_of and roles_of[node.uuid] != role:
+            lines.append(f"{_label(node)} is {roles_of[node.uuid]}")
+        elif node.uuid in roles_of:
+            lines.append(f"{_label(node)} has profile:{node.profile}" if node.profile else
+                         f"{_label(node)} has no profile")  # fmt: skip
+        else:
+            why = unfit_reason(node, profile or None)
+            lines.append(f"{_label(node)} {why or 'went to another role'}")
+    return "; ".join(lines) or "no other nodes are enrolled"
+
+
+def check_capacity(need: Sequence[RoleNeed], servers: Sequence[Placed], nodes: Sequence[Node]) -> None:
+    """Refuse a deploy whose counts the nodes cannot meet; changes nothing.
+
+    :raises InputError: the first short role, as the module docstring shows.
+    """
+    by_uuid = {n.uuid: n for n in nodes}
+    roles_of = {s.node_uuid: s.role for s in servers}
+    free = [n for n in nodes if unfit_reason(n, None) is None]
+    taken: set[str] = set()
+    for rn in need:
+        if rn.count == 0:
+            continue
+        mine = sorted((s for s in servers if s.role == rn.role and s.index < rn.count), key=lambda s: s.index)
+        serving = {
+            s.node_uuid
+            for s in mine
+            if s.node_uuid in by_uuid and (not rn.profile or by_uuid[s.node_uuid].profile == rn.profile)
+        }
+        wanted = rn.count - len(serving)
+        fits = [n for n in free if n.uuid not in taken and unfit_reason(n, rn.profile or None) is None]
+        if wanted > len(fits):
+            plural = "s" if rn.count != 1 else ""
+            with_profile = f"with profile:{rn.profile}" if rn.profile else "of any profile"
+            counted = serving | {n.uuid for n in fits}
+            raise InputError(
+                f"{rn.role} needs {rn.count} node{plural} {with_profile}: {len(serving)} serve it, "
+                f"{len(fits)} more {'is' if len(fits) == 1 else 'are'} available "
+                f"({_others(nodes, rn.role, roles_of, counted, rn.profile)})",
+                path=f"{rn.role}Count",
+            )
+        taken.update(n.uuid for n in fits[: max(wanted, 0)])

@@ -1,0 +1,143 @@
+"""``tripleo overcloud deploy --dry-run``: the stack plan and the config plan, changing nothing anywhere.
+
+The same code as a deploy, pointed away from every state it would change:
+
+- the checks and the capacity pre-flight run in a scratch plan, as a deploy's do;
+- the plan is rendered into a scratch directory (the generated passwords are the stack's own);
+- the IPAM work (networks, VIPs, the nodes' addresses) runs on a copy of the SQLite state database;
+- the stack update runs as the engine's dry run: each resource path added, updated, replaced or deleted,
+  and the outputs it will produce (the services' role_data), from which the nodes' files are written into
+  a scratch project;
+- the nodes are only asked what they last applied (read-only SSH).
+
+The diff of each host that runs something is against the project the last deploy wrote, with the stack's
+secrets masked.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tripleo.config import write_project
+from tripleo.config.digests import HostPlan
+from tripleo.config.roledata import RoleData
+from tripleo.engine.functions.base import known_or_none
+from tripleo.errors import InputError, OperationError
+from tripleo.network import sync_networks
+from tripleo.resources.provisioned import ssh_key
+from tripleo.resources.service import StackService
+from tripleo.storage import Database, tripleo_home
+from tripleo.workflows.configplan import config_plan, host_diff, plan_rows
+from tripleo.workflows.overcloud import (
+    _VIP_PARAMETER,
+    DeployRequest,
+    _home_paths,
+    _project_args,
+    _render,
+    _vips_first,
+    check_request,
+    vips_of,
+)
+from tripleo.workflows.services import network_plan, prepare
+
+__all__ = ["DeployPlan", "plan_deploy"]
+
+
+@dataclass
+class DeployPlan:
+    stack: str
+    exists: bool
+    stack_plan: list[tuple[str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    config: dict[str, HostPlan] = field(default_factory=dict)
+    diffs: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "exists": self.exists,
+            "stack_plan": [{"resource": p, "action": a} for p, a in self.stack_plan],
+            "counts": self.counts,
+            "config_plan": plan_rows(self.config),
+            "diffs": self.diffs,
+            "notes": self.notes,
+        }
+
+
+def _copy_database(db: Database, target: Path) -> Database:
+    """A copy of the state database to work on (SQLite's online backup: consistent while others write).
+
+    :raises OperationError: the state is not in SQLite.
+    """
+    url = str(db.url)
+    if not url.startswith("sqlite:///"):
+        raise OperationError("--dry-run works on a copy of the SQLite state database; this one is not SQLite")
+    with sqlite3.connect(url[len("sqlite:///") :]) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return Database(f"sqlite:///{target}")
+
+
+def plan_deploy(service: StackService, db: Database, req: DeployRequest) -> DeployPlan:
+    """What ``deploy`` with ``req`` would do (see the module docstring).
+
+    :raises InputError: what a deploy refuses before it changes anything.
+    """
+    check_request(service, db, req)
+    try:
+        service.get(req.stack)
+    except InputError:
+        note = "the stack does not exist: every resource is added and every unit runs on every node"
+        return DeployPlan(req.stack, False, notes=[note])
+    with tempfile.TemporaryDirectory(prefix="tripleo-dry-run-") as scratch:
+        return _plan(service, db, req, Path(scratch))
+
+
+def _plan(service: StackService, db: Database, req: DeployRequest, scratch: Path) -> DeployPlan:
+    kept = tripleo_home() / "plans" / req.stack / "passwords.yaml"  # the plan's passwords, not new ones
+    if kept.exists():
+        (scratch / "plan").mkdir(mode=0o700)
+        shutil.copy2(kept, scratch / "plan" / "passwords.yaml")
+    prepared = prepare(req.templates, req.stack, req.environments, req.parameters, roles_file=req.roles_file,
+                       networks_file=req.network_data, plan_dir=scratch / "plan")  # fmt: skip
+    base = network_plan(prepared)
+    copy = _copy_database(db, scratch / "state.sqlite")
+    sync_networks(copy, base.enabled())
+    params = {**prepared.parameters, _VIP_PARAMETER: _vips_first(copy, req.stack, base)}
+    template, envs = str(prepared.plan.template), list(prepared.environments)
+    outcome = service.update(req.stack, template, envs, params, req.options, dry_run=True)
+    result = DeployPlan(req.stack, True, list(outcome.plan), dict(outcome.counts))
+    if outcome.reason:
+        result.notes.append(f"the stack update would fail: {outcome.reason}")
+        return result
+    outputs: Mapping[str, Any] = known_or_none(outcome.outputs) or {}
+    hosts, report, roles = _render(service, copy, req, prepared, base, lambda _: None, outputs=outputs,
+                                   network_dir=scratch / "network")  # fmt: skip
+    project = write_project(scratch / "project", req.stack, hosts, vips=vips_of(report),
+                            **_project_args(prepared, base))  # fmt: skip
+    result.config = config_plan(project, hosts, roles, ssh_key()[0], force=req.force, limit=req.limit)
+    _add_diffs(result, service, req.stack, project.directory, roles)
+    return result
+
+
+def _add_diffs(result: DeployPlan, service: StackService, stack: str, new: Path,
+               roles: Mapping[str, RoleData]) -> None:  # fmt: skip
+    old = _home_paths(stack)[0]
+    secrets = sorted(service.secrets(stack))
+    for host, hp in result.config.items():
+        if hp.run:
+            text = host_diff(old, new, host, secrets)
+            if text:
+                result.diffs[host] = text
+    added = [p for p, a in result.stack_plan if a in ("added", "replaced") and p.count("/") >= 2]
+    if added and roles:
+        result.notes.append(
+            f"{len(added)} resource(s) of servers are added or replaced: their nodes are known once the "
+            "stack runs, and they run every unit"
+        )
