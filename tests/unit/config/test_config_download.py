@@ -126,12 +126,21 @@ def test_deploy_steps_run_puppet_on_every_node_step_by_step(tmp_path: Path) -> N
     plays = yaml.safe_load(project.playbook.read_text())
     steps = plays[-1]
     assert (steps["name"], steps["hosts"], steps["any_errors_fatal"]) == ("Deploy steps", "overcloud", True)
-    links = next(t for t in steps["tasks"] if t.get("loop") and "link" in str(t))
-    assert links["loop"] == ["keystone", "stdlib"]  # the node's own modules ours depend on; not our own
+    links = next(t for t in steps["tasks"] if "ln -sfn" in str(t))
+    # the node's own modules ours depend on; not our own
+    assert "for m in keystone stdlib; do" in links["ansible.builtin.shell"]
     tasks = [t for t in steps["tasks"] if "environment" in t]
     assert [t["environment"]["FACTER_tripleo_step"] for t in tasks] == ["1", "2", "3", "4", "5"]
-    assert all("/etc/puppet/manifests/tripleo.pp" in t["ansible.builtin.command"] for t in tasks)
+    assert all("/etc/puppet/manifests/tripleo.pp" in t["ansible.builtin.shell"] for t in tasks)
     assert tasks[0]["failed_when"] == "step1.rc not in [0, 2]"  # --detailed-exitcodes: 2 means changed
+    # each step runs only where the plan says, and records its digest on the node once it succeeded
+    assert [t["when"] for t in tasks] == [f"'step{n}' in tripleo_run" for n in range(1, 6)]
+    assert "then mkdir -p /var/lib/tripleo/applied && printf %s" in tasks[2]["ansible.builtin.shell"]
+    assert "tripleo_digests.step3" in tasks[2]["ansible.builtin.shell"]
+    # the modules travel as one archive, the same bytes for the same tree
+    archive = project.directory / "files" / "puppet-modules.tar"
+    again = write_project(tmp_path / "p2", "s", hosts, ssh_key=tmp_path / "k", puppet_modules=modules)
+    assert archive.read_bytes() == (again.directory / "files" / "puppet-modules.tar").read_bytes()
     assert (project.directory / "puppet" / "modules" / "tripleo" / "manifests" / "init.pp").exists()
     host_dir = project.directory / "hosts" / "controller-0.lab"
     assert (host_dir / "manifest.pp").read_text() == "include tripleo::profile::base\n"

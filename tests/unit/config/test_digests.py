@@ -1,0 +1,84 @@
+"""Config digests: which unit a change reaches, and the plan against what the nodes applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tripleo.config.digests import UnitInputs, acting_steps, digest_tree, plan, query, unit_digests
+from tripleo.config.roledata import Service
+
+MODULES = Path(__file__).resolve().parents[3] / "templates" / "puppet" / "modules"
+ALL = frozenset(range(1, 6))
+
+
+def test_the_steps_a_profile_acts_in_come_from_its_step_tests() -> None:
+    assert acting_steps("include tripleo::profile::base::keystone", MODULES, 5) == {3}
+    assert acting_steps("include tripleo::profile::base::glance::api", MODULES, 5) == {4}
+    assert acting_steps("include tripleo::profile::base::database::mysql", MODULES, 5) == {2, 3, 4, 5}
+    assert acting_steps("include tripleo::profile::base", MODULES, 5) == ALL
+    # unknown classes and classes that test no step act in every step; no Puppet acts in none
+    assert acting_steps("include nosuch::thing", MODULES, 5) == ALL
+    assert acting_steps("include tripleo::profile::base::keystone", None, 5) == ALL
+    assert acting_steps("", MODULES, 5) == frozenset()
+
+
+KEYSTONE = Service("keystone", "Controller", config_settings={"keystone::token_expiration": 3600},
+                   step_config="include tripleo::profile::base::keystone")  # fmt: skip
+MYSQL = Service("mysql", "Controller", config_settings={"mysql::password": "x"},
+                step_config="include tripleo::profile::base::database::mysql")  # fmt: skip
+ACTING = {"keystone": frozenset({3}), "mysql": frozenset({2, 3, 4, 5})}
+SHARED = UnitInputs(modules="m1", hierarchy="h", agent="a")
+
+
+def digests(settings: dict[str, object], all_nodes: object = 1, nic: object = None) -> dict[str, str]:
+    hieradata = {"service_configs": settings, "all_nodes": {"x": all_nodes}}
+    return unit_digests(hieradata=hieradata, network_config=nic, firewall="", services=[KEYSTONE, MYSQL],
+                        acting=ACTING, shared=SHARED)  # fmt: skip
+
+
+def changed(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    return [unit for unit in a if a[unit] != b[unit]]
+
+
+def test_a_keystone_setting_reaches_step_3_only() -> None:
+    base = {"keystone::token_expiration": 3600, "mysql::password": "x", "global": 1}
+    before = digests(base)
+    assert digests(dict(base)) == before  # the same inputs, the same digests
+    assert changed(before, digests({**base, "keystone::token_expiration": 7200})) == ["step3"]
+    assert changed(before, digests({**base, "mysql::password": "y"})) == ["step2", "step3", "step4", "step5"]
+    every = ["step1", "step2", "step3", "step4", "step5"]
+    assert changed(before, digests({**base, "global": 2})) == every  # owned by no service: every step
+    assert changed(before, digests(base, all_nodes=2)) == every
+    assert changed(before, digests(base, nic={"type": "interface"})) == ["network"]
+
+
+def test_the_modules_tree_digest_sees_contents_and_names(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.pp").write_text("class a {}\n")
+    first = digest_tree(tmp_path)
+    (tmp_path / "a" / "x.pp").write_text("class a { }\n")
+    second = digest_tree(tmp_path)
+    (tmp_path / "a" / "x.pp").rename(tmp_path / "a" / "y.pp")
+    assert len({first, second, digest_tree(tmp_path)}) == 3
+
+
+def test_the_plan_runs_what_differs_what_was_never_applied_and_everything_when_forced() -> None:
+    wanted = {"h1": {"network": "n", "step1": "a"}, "h2": {"network": "n", "step1": "a"},
+              "h3": {"network": "n", "step1": "a"}}  # fmt: skip
+    applied = {"h1": {"network": "n", "step1": "old"}, "h2": {"network": "n"}, "h3": None}
+    plans = plan(wanted, applied)
+    assert (plans["h1"].run, plans["h1"].reasons) == (["step1"], {"step1": "changed"})
+    assert (plans["h2"].run, plans["h2"].reasons["step1"]) == (["step1"], "never applied on this node")
+    assert plans["h3"].run == ["network", "step1"]  # a node that did not answer: everything
+    assert plan(wanted, {h: dict(d) for h, d in wanted.items()})["h1"].run == []
+    forced = plan(wanted, {h: dict(d) for h, d in wanted.items()}, force=["h2"])
+    assert (forced["h1"].run, forced["h2"].run) == ([], ["network", "step1"])
+
+
+def test_a_node_that_does_not_answer_is_none(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text("not a key\n")
+    key.chmod(0o600)
+    # 127.0.0.1 on a port nothing listens on would be ssh's port 22: an address of the loopback net that no
+    # sshd answers instead (nothing leaves the host)
+    assert query({"h": "127.0.0.9"}, key, timeout=2) == {"h": None}
