@@ -21,6 +21,7 @@ _LAZY = {
     "deploy": _DEPLOY,
     "delete": _DEPLOY,
     "status": _DEPLOY,
+    "failures": _DEPLOY,
 }
 
 

@@ -147,6 +147,7 @@ _UNPACK = (
     f"&& rm -rf {_MODULES} && mv {_MODULES}.new {_MODULES} "
     f"&& cp {_MODULES_TAR_ON_NODE} {_MODULES_TAR_ON_NODE}.unpacked && echo unpacked; }}"
 )
+_STEP_LOCK = "/run/tripleo-steps.lock"
 _PUPPET = (
     "puppet apply --detailed-exitcodes --color=false --logdest console "
     f"--modulepath /etc/puppet/modules:{_VENDOR} --hiera_config /etc/puppet/hiera.yaml {_MANIFEST}"
@@ -167,8 +168,9 @@ def _step_task(step: int) -> dict[str, Any]:
     record = _record(unit)
     return {
         "name": f"Step {step}: puppet apply",
-        "ansible.builtin.shell": f"{_PUPPET}; rc=$?; if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then {record}; fi; "
-        "exit $rc",
+        # one step at a time on a node: a step left running by a killed deploy ends before the next starts
+        "ansible.builtin.shell": f"exec 9>{_STEP_LOCK}; flock 9; {_PUPPET}; rc=$?; "
+        f"if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then {record}; fi; exit $rc",
         "environment": {"FACTER_tripleo_step": str(step)},
         "register": f"step{step}",
         "changed_when": f"step{step}.rc == 2",

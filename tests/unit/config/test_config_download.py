@@ -171,6 +171,9 @@ def test_an_unreachable_host_fails_the_run_with_its_name(tmp_path: Path) -> None
     host = Host(name="lonely", role="Compute", node="node-9", ctlplane="127.0.0.1")
     project = write_project(tmp_path / "p", "s", [host], ssh_key=key)
     log = tmp_path / "deploy.log"
-    with pytest.raises(OperationError, match=r"config download failed on lonely, task 'Directories': "):
+    with pytest.raises(OperationError, match=r"config download failed on lonely, task 'Directories': ") as e:
         run_playbook(project, log)
     assert "UNREACHABLE" in log.read_text()
+    failures = getattr(e.value, "failures", [])  # every failed host, for `overcloud failures`
+    assert [(f.host, f.task) for f in failures] == [("lonely", "Directories")]
+    assert failures[0].tail and any("ssh" in line.lower() for line in failures[0].tail)

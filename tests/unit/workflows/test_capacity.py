@@ -1,4 +1,4 @@
-"""The capacity pre-flight: a role's count against the nodes serving it plus the free ones with its profile."""
+"""The capacity pre-flight: a role's count against the nodes serving it and the free ones with its profile."""
 
 from __future__ import annotations
 

@@ -49,9 +49,8 @@ def test_a_deploy_killed_in_any_phase_reads_as_interrupted_there(state: Database
     proc = _holder(state, phase)
     try:
         assert read(state, "overcloud")["status"] == IN_PROGRESS  # alive: still in progress
-        with pytest.raises(OperationError) as caught:
-            with deploy_lock(state, "overcloud", "overcloud deploy of overcloud"):
-                pass
+        with pytest.raises(OperationError) as caught, deploy_lock(state, "overcloud", "a second deploy"):
+            pass
         assert f"overcloud deploy of overcloud (pid {proc.pid} on " in str(caught.value)
         assert "is running; wait for it to end" in str(caught.value)
     finally:

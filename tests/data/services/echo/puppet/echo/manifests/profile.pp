@@ -4,7 +4,11 @@ class echo::profile (
   String $bind_ip,
   Integer $port,
   Integer $step = Integer($facts['tripleo_step']),
+  Boolean $fail = false,
 ) {
+  if $step >= 2 and $fail {
+    fail('echo: told to fail (EchoFail)')
+  }
   if $step >= 2 {
     file { '/var/lib/tripleo/echo-server':
       ensure  => file,
