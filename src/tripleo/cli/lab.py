@@ -37,25 +37,40 @@ def lab() -> None:
     show_default=True,
     help="How many of the default lab's nodes are controllers (profile:control), from node-0.",
 )
-def up(config_file: Path | None, nodes: int | None, controllers: int) -> None:
+@click.option(
+    "--name",
+    help="The lab's name: the prefix of its bridges, namespaces, veths, nftables table and daemon "
+    "(default: tl, or a --config file's name). Labs with different names run side by side.",
+)
+def up(config_file: Path | None, nodes: int | None, controllers: int, name: str | None) -> None:
     """Create the lab's networks and nodes (powered off) and start their BMCs.
 
-    Writes $TRIPLEO_HOME/lab/instackenv.json for `overcloud node import`. Running it again changes nothing.
+    Writes $TRIPLEO_HOME/lab/instackenv.json for `overcloud node import` and network-environment.yaml (its
+    subnets) for `overcloud deploy -e`. Without --config the subnets and BMC ports move out of the way of
+    labs already up. Running it again changes nothing.
     """
     if config_file is not None and nodes is not None:
         raise UsageError("--config and --nodes exclude each other")
     if config_file is not None and controllers != 1:
         raise UsageError("--config and --controllers exclude each other")
     config = load_config(config_file) if config_file is not None else default_config(nodes or 3, controllers)
-    path = Lab().up(config)
-    click.echo(f"lab up: {len(config.nodes)} nodes, {len(config.networks)} networks")
+    if name is not None:
+        config = config.named(name)
+    the_lab = Lab()
+    path = the_lab.up(config, movable=config_file is None)
+    placed = the_lab.config()
+    ctlplane = placed.network("ctlplane").cidr
+    click.echo(f"lab up: {placed.name}: {len(placed.nodes)} nodes, {len(placed.networks)} networks "
+               f"(ctlplane {ctlplane}, BMCs from port {placed.bmc_port_base})")  # fmt: skip
     click.echo(f"instackenv: {path}")
+    click.echo(f"network environment: {the_lab.paths.network_environment}")
 
 
 @lab.command()
-def down() -> None:
-    """Remove every namespace, bridge, veth, process, firewall rule and file of the lab."""
-    report = Lab().down()
+@click.option("--name", help="The lab to remove (default: the one of this TRIPLEO_HOME, else tl).")
+def down(name: str | None) -> None:
+    """Remove every namespace, bridge, veth, process, firewall rule and file of the lab (of no other)."""
+    report = Lab().down(name)
     click.echo(
         f"lab down: {report.daemons} daemon(s), {report.namespaces} namespace(s), "
         f"{report.links} interface(s) removed"

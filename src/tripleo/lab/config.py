@@ -3,10 +3,11 @@
 A lab config is plain data (YAML or the ``--nodes N`` default). It is validated once, here, with errors
 that name the file and the YAML path; everything downstream trusts it.
 
-Names are chosen so every host-side object fits the kernel's 15-character interface names and carries the
-``tl-`` prefix: a bridge is ``tl-<network>`` (network names up to 12 characters), a node's host-side veth is
-``tl-<node index>-<nic index>`` (a digit after the prefix, so it never collides with a bridge), a node's
-network namespace is ``tl-<node>``.
+Every host-side object carries the lab's prefix, ``<name>-`` (``tl-`` for the default lab, ``lab up --name``
+for others), and fits the kernel's 15-character interface names: a bridge is ``<prefix><network>`` (cut to
+fit), a node's host-side veth is ``<prefix><node index>-<nic index>`` (a digit after the prefix, so it never
+collides with a bridge), a node's network namespace is ``<prefix><node>``. Two labs with different names
+live side by side: :func:`shifted` moves the default lab's subnets and BMC ports out of another's way.
 
 A config file (every key optional but ``nodes``; ``networks`` defaults to TripleO's seven)::
 
@@ -26,7 +27,7 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from tripleo.errors import InputError
 
 __all__ = [
     "CTLPLANE",
+    "DEFAULT_NAME",
+    "LAB_NAME",
     "PREFIX",
     "LabConfig",
     "NetworkSpec",
@@ -43,10 +46,14 @@ __all__ = [
     "default_config",
     "load_config",
     "parse_config",
+    "shifted",
 ]
 
-PREFIX = "tl-"
+DEFAULT_NAME = "tl"
+PREFIX = f"{DEFAULT_NAME}-"  # the default lab's
 CTLPLANE = "ctlplane"
+LAB_NAME = re.compile(r"^[a-z][a-z0-9]{0,4}$")
+_IFNAMSIZ = 15
 _NET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,11}$")
 _NODE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
@@ -65,10 +72,11 @@ class NetworkSpec:
     name: str
     cidr: str
     host_address: str | None = None
+    prefix: str = PREFIX  # the lab's
 
     @property
     def bridge(self) -> str:
-        return f"{PREFIX}{self.name}"
+        return f"{self.prefix}{self.name}"[:_IFNAMSIZ]
 
     @property
     def subnet(self) -> ipaddress.IPv4Network:
@@ -90,10 +98,11 @@ class NodeSpec:
     disk_gb: int = 40
     arch: str = "x86_64"
     profile: str | None = None
+    prefix: str = PREFIX  # the lab's
 
     @property
     def netns(self) -> str:
-        return f"{PREFIX}{self.name}"
+        return f"{self.prefix}{self.name}"
 
     @property
     def system_uuid(self) -> uuid.UUID:
@@ -125,6 +134,28 @@ class LabConfig:
     nodes: tuple[NodeSpec, ...]
     bmc_port_base: int = 6230
     bmc_user: str = "admin"
+    name: str = DEFAULT_NAME
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.name}-"
+
+    def named(self, name: str) -> LabConfig:
+        """The same lab under another name (every object's prefix follows).
+
+        :raises InputError: not a lab name, or two bridges whose names would be the same once cut to fit.
+        """
+        if not LAB_NAME.match(name):
+            raise InputError(f"--name {name}: expected 1 to 5 lower-case letters and digits, a letter first")
+        prefix = f"{name}-"
+        networks = tuple(replace(n, prefix=prefix) for n in self.networks)
+        bridges = [n.bridge for n in networks]
+        for i, bridge in enumerate(bridges):
+            if bridge in bridges[:i]:
+                raise InputError(f"--name {name}: lab networks {self.networks[i].name!r} and another "
+                                 f"both become bridge {bridge}")  # fmt: skip
+        nodes = tuple(replace(n, prefix=prefix) for n in self.nodes)
+        return replace(self, networks=networks, nodes=nodes, name=name)
 
     def network(self, name: str) -> NetworkSpec:
         for net in self.networks:
@@ -143,8 +174,8 @@ class LabConfig:
         return self.nodes.index(self.node(name))
 
     def veth(self, node: NodeSpec, nic: int) -> str:
-        """Host-side name of a node's NIC: ``tl-<node index>-<nic index>``."""
-        return f"{PREFIX}{self.nodes.index(node)}-{nic}"
+        """Host-side name of a node's NIC: ``<prefix><node index>-<nic index>``."""
+        return f"{self.prefix}{self.nodes.index(node)}-{nic}"
 
     def bmc_port(self, node: NodeSpec) -> int:
         return self.bmc_port_base + self.nodes.index(node)
@@ -155,6 +186,7 @@ class LabConfig:
             "nodes": [n.to_dict() for n in self.nodes],
             "bmc_port_base": self.bmc_port_base,
             "bmc_user": self.bmc_user,
+            "name": self.name,
         }
 
 
@@ -197,6 +229,27 @@ def default_config(nodes: int, controllers: int = 1) -> LabConfig:
             )
         )
     return LabConfig(networks=DEFAULT_NETWORKS, nodes=tuple(specs))
+
+
+_SHIFT = 10  # a shifted lab's subnets move by this many /24s per step, its BMC ports by 100
+
+
+def shifted(config: LabConfig, step: int) -> LabConfig:
+    """The lab with every subnet (and host address) moved ``step`` times ten /24s up and its BMC ports
+    ``step`` hundreds up: a second lab next to the default one (``step`` 0 is the lab as it is)."""
+    if step == 0:
+        return config
+
+    def move(address: str) -> str:
+        return str(ipaddress.IPv4Address(address) + step * _SHIFT * 256)
+
+    networks = []
+    for net in config.networks:
+        cidr = ipaddress.IPv4Network(net.cidr)
+        moved = ipaddress.IPv4Network((int(cidr.network_address) + step * _SHIFT * 256, cidr.prefixlen))
+        networks.append(replace(net, cidr=str(moved), host_address=move(net.host_address)
+                                if net.host_address else None))  # fmt: skip
+    return replace(config, networks=tuple(networks), bmc_port_base=config.bmc_port_base + 100 * step)
 
 
 def load_config(path: Path) -> LabConfig:
@@ -257,7 +310,7 @@ def parse_config(data: Any, file: str | None = None) -> LabConfig:
     """
     r = _Reader(file)
     top = r.mapping(data if data is not None else {}, "")
-    r.keys(top, "", {"networks", "nodes", "bmc_port_base", "bmc_user"})
+    r.keys(top, "", {"networks", "nodes", "bmc_port_base", "bmc_user", "name"})
     networks = _parse_networks(r, top["networks"]) if "networks" in top else DEFAULT_NETWORKS
     names = [n.name for n in networks]
     raw_nodes = r.seq(top.get("nodes", []), "nodes")
@@ -270,7 +323,12 @@ def parse_config(data: Any, file: str | None = None) -> LabConfig:
     _unique(r, "nodes", [m for n in nodes for m in n.macs], "MAC address")
     port_base = r.integer(top.get("bmc_port_base", 6230), "bmc_port_base", 1024, 65535 - len(nodes))
     user = r.text(top.get("bmc_user", "admin"), "bmc_user", re.compile(r"^[A-Za-z0-9_.-]{1,16}$"))
-    return LabConfig(networks=networks, nodes=nodes, bmc_port_base=port_base, bmc_user=user)
+    name = r.text(top.get("name", DEFAULT_NAME), "name", LAB_NAME)
+    config = LabConfig(networks=networks, nodes=nodes, bmc_port_base=port_base, bmc_user=user)
+    try:
+        return config.named(name)
+    except InputError as exc:
+        raise r.fail("name", exc.message) from None
 
 
 def _unique(r: _Reader, path: str, values: list[str], what: str) -> None:

@@ -64,8 +64,8 @@ def serve(lab_dir: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m tripleo.lab.daemon LAB_DIR", file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print("usage: python -m tripleo.lab.daemon LAB_DIR [LAB_NAME]", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

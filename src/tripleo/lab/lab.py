@@ -1,18 +1,22 @@
 """The lab facade: bring a lab up, take it down, report on it, and the provisioning primitives.
 
-One :class:`Lab` per ``$TRIPLEO_HOME``. Only one lab can be up on a host at a time (its bridges and
-namespaces have fixed names); ``up`` refuses a different config while one is up, and ``down`` removes every
-``tl-`` object on the host whatever state file is left.
+One :class:`Lab` per ``$TRIPLEO_HOME``. Labs with different names (``lab up --name``, default ``tl``) are up
+side by side: each object on the host carries the lab's prefix, the default lab moves its subnets and BMC
+ports out of the way of the labs already up, and ``down`` removes every object with its own prefix (and its
+daemon), whatever state file is left, and nothing of another lab. ``up`` refuses a different config while
+one is up.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +27,7 @@ from typing import Any
 
 from tripleo.errors import InputError, OperationError
 from tripleo.lab import network
-from tripleo.lab.config import PREFIX, LabConfig, NodeSpec, parse_config
+from tripleo.lab.config import DEFAULT_NAME, LAB_NAME, LabConfig, NodeSpec, parse_config, shifted
 from tripleo.lab.drive import ConfigDrive, read_config_drive, write_config_drive_files
 from tripleo.lab.paths import DISK_DIRS, LabPaths, tripleo_home, write_private
 from tripleo.lab.power import NODE_ENV, POWER_ON_LINE
@@ -42,6 +46,7 @@ LOG = logging.getLogger(__name__)
 DAEMON_MODULE = "tripleo.lab.daemon"
 _TOOLS = ("ip", "nft", "unshare", "nsenter", "mount", "ssh-keygen")
 _SSHD = "/usr/sbin/sshd"
+INIT_UP = "tl-init: up"  # what a node's init prints once it booted (tripleo.lab.nodeinit)
 
 
 @dataclass(frozen=True)
@@ -103,28 +108,48 @@ class Lab:
 
     # -- bring up ---------------------------------------------------------------------------------------
 
-    def up(self, config: LabConfig) -> Path:
-        """Create the lab (or finish creating it), start the BMC daemon, write instackenv.json.
+    def up(self, config: LabConfig, movable: bool = False) -> Path:
+        """Create the lab (or finish creating it), start the BMC daemon, write instackenv.json and the
+        network environment of its subnets (``network-environment.yaml``, for ``overcloud deploy -e``).
 
         Idempotent: run twice with the same config, the second run creates nothing.
 
+        :param movable: the subnets and BMC ports may move (:func:`~tripleo.lab.config.shifted`) out of the
+            way of the host's routes and listening ports (another lab's): the default config.
         :returns: the path of instackenv.json.
         :raises InputError: a different lab is up, or a lab subnet clashes with the host's routes.
         :raises OperationError: not root, a tool is missing, or a host command failed.
         """
         preflight(self.paths.root)
-        password = self._claim_state(config)
         routes = self.runner.run(["ip", "-j", "route", "show"]).stdout
+        if movable:
+            config = self._place(config, routes)
+        password = self._claim_state(config)
         clashes = network.check_conflicts(config, routes)
         if clashes:
             raise InputError(f"lab networks clash with the host's: {'; '.join(clashes)}")
         self._ensure_key()
         for node in config.nodes:
             write_private(self.paths.node(node.name).boot, self._boot_spec(config, node))
-        network.apply(self.runner, network.plan_up(config, network.read_facts(self.runner)))
-        self._ensure_daemon()
+        facts = network.read_facts(self.runner, config.name)
+        network.apply(self.runner, network.plan_up(config, facts), name=config.name)
+        self._ensure_daemon(config.name)
         write_private(self.paths.instackenv, instackenv(config, password))
+        self.paths.network_environment.write_text(network_environment(config))
         return self.paths.instackenv
+
+    def _place(self, config: LabConfig, routes: str) -> LabConfig:
+        """The lab that is up here, else the first shift of ``config`` with free subnets and BMC ports."""
+        if self.paths.state.exists():
+            up = self.config()
+            if up.name == config.name and len(up.nodes) == len(config.nodes):
+                return up
+            return config  # _claim_state says what differs
+        for step in range(10):
+            candidate = shifted(config, step)
+            if not network.check_conflicts(candidate, routes) and _ports_free(candidate):
+                return candidate
+        raise InputError("no free subnets and BMC ports for another lab: take one down first")
 
     def _claim_state(self, config: LabConfig) -> str:
         """Record the config and the BMC password, or check that the lab already up has this config."""
@@ -136,9 +161,14 @@ class Lab:
                     file=str(self.paths.state),
                 )
             return str(state["bmc_password"])
-        others = [ns for ns in network.read_facts(self.runner).netns if ns.startswith(PREFIX)]
+        others = [
+            ns for ns in network.read_facts(self.runner, config.name).netns if ns.startswith(config.prefix)
+        ]
         if others:
-            raise InputError(f"another lab is up on this host ({others[0]}): run `tripleo lab down` first")
+            raise InputError(
+                f"another lab named {config.name} is up on this host ({others[0]}): run "
+                f"`tripleo lab down --name {config.name}` first, or choose another --name"
+            )
         self.paths.root.mkdir(parents=True, exist_ok=True)
         self.paths.root.chmod(0o700)
         password = secrets.token_urlsafe(12)
@@ -159,13 +189,13 @@ class Lab:
         subnets = [n.cidr for n in config.networks]
         return {"name": node.name, "lab_dir": str(self.paths.root), "nics": nics, "lab_subnets": subnets}
 
-    def _ensure_daemon(self, timeout: float = 15.0) -> None:
-        if self._daemon_pids():
+    def _ensure_daemon(self, name: str, timeout: float = 15.0) -> None:
+        if self._daemon_pids(name):
             return
         self.paths.pidfile.unlink(missing_ok=True)
         with open(self.paths.daemon_log, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", DAEMON_MODULE, str(self.paths.root)],
+                [sys.executable, "-m", DAEMON_MODULE, str(self.paths.root), name],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -225,7 +255,7 @@ class Lab:
         except FileNotFoundError:
             return False
         for line in reversed(lines):
-            if line == "tl-init: up":
+            if line == INIT_UP:
                 return True
             if line == POWER_ON_LINE:
                 return False
@@ -312,35 +342,50 @@ class Lab:
 
     # -- tear down --------------------------------------------------------------------------------------
 
-    def down(self) -> TeardownReport:
-        """Remove everything the lab made: daemon, node processes, namespaces, links, firewall, files.
+    def name(self) -> str:
+        """The name of the lab recorded here (the default when none is)."""
+        try:
+            return str(self._state()["config"].get("name") or DEFAULT_NAME)
+        except (OperationError, AttributeError):
+            return DEFAULT_NAME
 
-        Works from whatever is left after a crash (it goes by the ``tl-`` prefix) and when nothing is left.
+    def down(self, name: str | None = None) -> TeardownReport:
+        """Remove everything lab ``name`` (default: the one recorded here) made: daemon, node processes,
+        namespaces, links, firewall, and this home's lab files when they are that lab's.
+
+        Works from whatever is left after a crash (it goes by the lab's prefix) and when nothing is left;
+        another lab's objects are never touched.
 
         :raises OperationError: something with the lab's prefix survives.
         """
-        daemons = self._stop_daemons()
-        facts = network.read_facts(self.runner)
+        mine = self.name()
+        name = name or mine
+        if not LAB_NAME.match(name):
+            raise InputError(f"--name {name}: not a lab name (1 to 5 lower-case letters and digits)")
+        prefix = f"{name}-"
+        daemons = self._stop_daemons(name)
+        facts = network.read_facts(self.runner, name)
         for ns in sorted(facts.netns):
-            if ns.startswith(PREFIX):
+            if ns.startswith(prefix):
                 kill_netns_processes(self.runner, ns, clock=self.clock, sleep=self.sleep)
-        network.apply(self.runner, network.plan_down(facts), ignore_missing=True)
-        left = network.read_facts(self.runner)
-        remains = sorted(n for n in left.links | left.netns if n.startswith(PREFIX))
+        network.apply(self.runner, network.plan_down(facts, name), ignore_missing=True, name=name)
+        left = network.read_facts(self.runner, name)
+        remains = sorted(n for n in left.links | left.netns if n.startswith(prefix))
         if remains or left.nft_table:
             raise OperationError(f"lab down left {', '.join(remains) or 'the nft table'} behind")
-        had_dir = self.paths.root.exists()
-        shutil.rmtree(self.paths.root, ignore_errors=True)
+        had_dir = self.paths.root.exists() and name == mine
+        if name == mine:
+            shutil.rmtree(self.paths.root, ignore_errors=True)
         return TeardownReport(
             daemons=daemons,
-            namespaces=sum(1 for n in facts.netns if n.startswith(PREFIX)),
-            links=sum(1 for n in facts.links if n.startswith(PREFIX)),
+            namespaces=sum(1 for n in facts.netns if n.startswith(prefix)),
+            links=sum(1 for n in facts.links if n.startswith(prefix)),
             nft_table=facts.nft_table,
             state_dir=had_dir,
         )
 
-    def _daemon_pids(self) -> list[int]:
-        """Running lab daemons (any TRIPLEO_HOME: there is one lab per host)."""
+    def _daemon_pids(self, name: str) -> list[int]:
+        """Running daemons of lab ``name`` (whatever TRIPLEO_HOME they serve)."""
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -349,12 +394,16 @@ class Lab:
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"-m" in argv and DAEMON_MODULE.encode() in argv:
+            if b"-m" not in argv or DAEMON_MODULE.encode() not in argv:
+                continue
+            args = [a for a in argv[argv.index(DAEMON_MODULE.encode()) + 1 :] if a]
+            served = args[1].decode() if len(args) > 1 else DEFAULT_NAME  # older daemons: the default lab
+            if served == name:
                 pids.append(int(entry.name))
         return pids
 
-    def _stop_daemons(self, timeout: float = 5.0) -> int:
-        pids = self._daemon_pids()
+    def _stop_daemons(self, name: str, timeout: float = 5.0) -> int:
+        pids = self._daemon_pids(name)
         for pid in pids:
             send_signal(pid, signal.SIGTERM)
         deadline = self.clock() + timeout
@@ -372,6 +421,47 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _ports_free(config: LabConfig) -> bool:
+    """Whether every BMC port of ``config`` can be bound on 127.0.0.1 (UDP: IPMI)."""
+    for node in config.nodes:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", config.bmc_port(node)))
+            except OSError:
+                return False
+    return True
+
+
+def _param_prefix(name: str) -> str:
+    """THT's parameter prefix of a network (``internal_api`` -> ``InternalApi``; ctlplane: ControlPlane)."""
+    if name == "ctlplane":
+        return "ControlPlane"
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def network_environment(config: LabConfig) -> str:
+    """An environment of the lab's subnets (``<Net>NetCidr``, ``<Net>AllocationPools``, the default routes
+    through the host's addresses, NtpServers), for an overcloud deployed onto this lab whatever its shift."""
+    import yaml
+
+    params: dict[str, Any] = {}
+    for net in config.networks:
+        cidr = ipaddress.IPv4Network(net.cidr)
+        name = _param_prefix(net.name)
+        first, last = (10, 99) if net.name == "ctlplane" else (4, min(250, cidr.num_addresses - 2))
+        params[f"{name}NetCidr"] = net.cidr
+        params[f"{name}AllocationPools"] = [
+            {"start": str(cidr.network_address + first), "end": str(cidr.network_address + last)}
+        ]
+        if net.host_address:
+            route = "ControlPlaneDefaultRoute" if net.name == "ctlplane" else f"{name}InterfaceDefaultRoute"
+            params[route] = net.host_address
+            if net.name == "ctlplane":
+                params["NtpServers"] = [net.host_address]
+    head = f"# The subnets of lab {config.name} (written by tripleo lab up): pass it after lab.yaml.\n"
+    return head + yaml.safe_dump({"parameter_defaults": params}, sort_keys=True)
 
 
 def preflight(lab_dir: Path) -> None:

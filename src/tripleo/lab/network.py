@@ -2,8 +2,9 @@
 
 Plan, then apply: :func:`read_facts` looks at the host, :func:`plan_up` / :func:`plan_down` return only the
 commands needed to get from there to the wanted state, :func:`apply` runs them. Running ``up`` twice therefore
-changes nothing the second time, and ``down`` works from whatever a crash left behind: it goes by the ``tl-``
-prefix, not by the lab's (possibly lost) state file.
+changes nothing the second time, and ``down`` works from whatever a crash left behind: it goes by the lab's
+prefix (``<name>-``), not by the lab's (possibly lost) state file. Each lab has its own nftables table, named
+as the lab.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tripleo.lab.config import PREFIX, LabConfig
+from tripleo.lab.config import DEFAULT_NAME, LabConfig
 from tripleo.lab.system import Runner
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 NFT_FAMILY = "inet"
-NFT_TABLE = "tl"
+NFT_TABLE = DEFAULT_NAME  # the default lab's table: each lab's table is named as the lab
 Command = tuple[str, ...]
 
 
@@ -49,11 +50,11 @@ def _json(text: str) -> list[dict[str, object]]:
     return data if isinstance(data, list) else []
 
 
-def read_facts(runner: Runner) -> Facts:
-    """Read the host's current interfaces, namespaces and the lab's firewall table."""
+def read_facts(runner: Runner, name: str = DEFAULT_NAME) -> Facts:
+    """Read the host's current interfaces, namespaces and the firewall table of lab ``name``."""
     links = _json(runner.run(["ip", "-j", "link", "show"]).stdout)
     netns = _json(runner.run(["ip", "-j", "netns", "list"], check=False).stdout)
-    table = runner.run(["nft", "list", "table", NFT_FAMILY, NFT_TABLE], check=False)
+    table = runner.run(["nft", "list", "table", NFT_FAMILY, name], check=False)
     return Facts(
         links=frozenset(str(link.get("ifname", "")) for link in links),
         netns=frozenset(str(ns.get("name", "")) for ns in netns),
@@ -61,16 +62,17 @@ def read_facts(runner: Runner) -> Facts:
     )
 
 
-def nft_ruleset() -> str:
-    """The host rule that keeps lab traffic in the lab: no forwarding between a lab bridge and anything else.
+def nft_ruleset(name: str = DEFAULT_NAME) -> str:
+    """The host rule that keeps lab traffic in the lab: no forwarding between a lab bridge and anything else
+    (another lab's included).
 
     Applied as one transaction that replaces the table, so applying it twice leaves one copy.
     """
-    lab = f'"{PREFIX}*"'
+    lab = f'"{name}-*"'
     return (
-        f"table {NFT_FAMILY} {NFT_TABLE}\n"
-        f"delete table {NFT_FAMILY} {NFT_TABLE}\n"
-        f"table {NFT_FAMILY} {NFT_TABLE} {{\n"
+        f"table {NFT_FAMILY} {name}\n"
+        f"delete table {NFT_FAMILY} {name}\n"
+        f"table {NFT_FAMILY} {name} {{\n"
         "  chain forward {\n"
         "    type filter hook forward priority filter - 10; policy accept;\n"
         f'    iifname {lab} oifname != {lab} counter drop comment "lab traffic stays in the lab"\n'
@@ -85,7 +87,7 @@ def check_conflicts(config: LabConfig, routes_json: str) -> list[str]:
     problems = []
     for route in _json(routes_json):
         dev, dst = str(route.get("dev", "")), str(route.get("dst", ""))
-        if dev.startswith(PREFIX) or dst == "default":
+        if dev.startswith(config.prefix) or dst == "default":
             continue
         try:
             net = ipaddress.ip_network(dst, strict=False)
@@ -121,28 +123,32 @@ def plan_up(config: LabConfig, facts: Facts) -> list[Command]:
     return cmds
 
 
-def plan_down(facts: Facts) -> list[Command]:
-    """Commands that remove every lab namespace, interface and firewall table (by prefix).
+def plan_down(facts: Facts, name: str = DEFAULT_NAME) -> list[Command]:
+    """Commands that remove lab ``name``'s namespaces, interfaces and firewall table (by its prefix; another
+    lab's are left alone).
 
     The caller ends the namespaces' processes first; deleting a namespace also deletes its veth peers.
     """
+    prefix = f"{name}-"
     cmds: list[Command] = [
-        ("ip", "netns", "delete", ns) for ns in sorted(facts.netns) if ns.startswith(PREFIX)
+        ("ip", "netns", "delete", ns) for ns in sorted(facts.netns) if ns.startswith(prefix)
     ]
-    cmds += [("ip", "link", "delete", ln) for ln in sorted(facts.links) if ln.startswith(PREFIX)]
+    cmds += [("ip", "link", "delete", ln) for ln in sorted(facts.links) if ln.startswith(prefix)]
     if facts.nft_table:
-        cmds.append(("nft", "delete", "table", NFT_FAMILY, NFT_TABLE))
+        cmds.append(("nft", "delete", "table", NFT_FAMILY, name))
     return cmds
 
 
-def apply(runner: Runner, commands: Sequence[Command], *, ignore_missing: bool = False) -> None:
-    """Run planned commands in order. ``nft -f -`` gets the lab ruleset on stdin.
+def apply(
+    runner: Runner, commands: Sequence[Command], *, ignore_missing: bool = False, name: str = DEFAULT_NAME
+) -> None:
+    """Run planned commands in order. ``nft -f -`` gets lab ``name``'s ruleset on stdin.
 
     :param ignore_missing: for teardown: an object that vanished meanwhile (a veth deleted with its
         namespace) is not an error.
     """
     for cmd in commands:
-        stdin = nft_ruleset() if cmd == ("nft", "-f", "-") else None
+        stdin = nft_ruleset(name) if cmd == ("nft", "-f", "-") else None
         if ignore_missing:
             runner.run(cmd, check=False, stdin=stdin)
         else:

@@ -72,6 +72,10 @@ class LabPaths:
         return self.root / "instackenv.json"
 
     @property
+    def network_environment(self) -> Path:
+        return self.root / "network-environment.yaml"
+
+    @property
     def pidfile(self) -> Path:
         return self.root / "daemon.pid"
 

@@ -44,17 +44,18 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
     return time.monotonic() - start
 
 
-def lab_names() -> dict[str, list[str]]:
-    """Everything on the host that carries the lab's prefix."""
+def lab_names(name: str = "tl") -> dict[str, list[str]]:
+    """Everything on the host that carries lab ``name``'s prefix."""
+    prefix = f"{name}-"
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split("\n")
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout.splitlines()
     nft = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout.splitlines()
     mounts = Path("/proc/mounts").read_text().splitlines()
     return {
-        "netns": [n for n in netns if n.startswith("tl-")],
-        "links": [ln for ln in links if ln.split(": ")[1].startswith("tl-")],
-        "nft": [t for t in nft if t.split()[-1] == "tl"],
-        "mounts": [m for m in mounts if "tl-" in m or "/lab/nodes/" in m],
+        "netns": [n for n in netns if n.startswith(prefix)],
+        "links": [ln for ln in links if ln.split(": ")[1].startswith(prefix)],
+        "nft": [t for t in nft if t.split()[-1] == name],
+        "mounts": [m for m in mounts if prefix in m or "/lab/nodes/" in m],
     }
 
 
@@ -139,17 +140,18 @@ class RunningLab:
 def running_lab(home: Path, *up_args: str) -> Iterator[RunningLab]:
     """``tripleo lab up UP_ARGS`` in ``home`` for a fixture to yield from; ``lab down`` whatever happens.
 
-    Skips when the host cannot run a lab, or when a lab (which owns the fixed ``tl-`` names) is already up.
+    Skips when the host cannot run a lab, or when a lab of the same name (``--name``, default ``tl``) is up.
     """
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
-    left = lab_names()
+    name = up_args[up_args.index("--name") + 1] if "--name" in up_args else "tl"
+    left = lab_names(name)
     if left["netns"] or left["links"]:
-        pytest.skip(f"a lab is already up on this host ({left}): run `tripleo lab down` first")
+        pytest.skip(f"a lab named {name} is already up on this host ({left}): run `tripleo lab down` first")
     lab = RunningLab(home, Lab(home))
     try:
         lab.cli("lab", "up", *up_args)
         yield lab
     finally:
-        Lab(home).down()
+        Lab(home).down(name)  # this lab's objects only, even when its state file was never written

@@ -81,7 +81,7 @@ def test_down_removes_by_prefix_and_checks_nothing_is_left(tmp_path: Path) -> No
         0, json.dumps([{"ifname": "eth0"}, {"ifname": "tl-ctlplane"}])
     )
     runner.answers[("ip", "-j", "netns")] = Result(0, json.dumps([{"name": "tl-node-0"}, {"name": "blue"}]))
-    lab._daemon_pids = lambda: []  # type: ignore[method-assign]
+    lab._daemon_pids = lambda name: []  # type: ignore[method-assign]
     with pytest.raises(OperationError, match="left tl-ctlplane, tl-node-0 behind"):
         lab.down()  # the fake host does not change, so the check after removal must notice
     assert ("ip", "netns", "delete", "tl-node-0") in runner.commands
@@ -92,7 +92,7 @@ def test_down_removes_by_prefix_and_checks_nothing_is_left(tmp_path: Path) -> No
 def test_down_on_a_clean_host_is_fine(tmp_path: Path) -> None:
     lab, runner = make_lab(tmp_path)
     runner.answers[("nft", "list")] = Result(1)
-    lab._daemon_pids = lambda: []  # type: ignore[method-assign]
+    lab._daemon_pids = lambda name: []  # type: ignore[method-assign]
     report = lab.down()
     assert (report.namespaces, report.links, report.nft_table, report.state_dir) == (0, 0, False, True)
     assert not lab.paths.root.exists()
