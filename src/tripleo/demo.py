@@ -124,7 +124,13 @@ def _lab_skip_reason() -> str | None:
 def _lab_demo(home: Path) -> None:
     os.environ["TRIPLEO_HOME"] = str(home)
     os.environ.pop("TRIPLEO_DB_URL", None)
-    lab_env = str(TEMPLATES / "environments" / "lab.yaml")
+    # the lab's subnets: the default ones, or others when another lab (e.g. the tests') is up
+    lab_envs = [
+        "-e",
+        str(TEMPLATES / "environments" / "lab.yaml"),
+        "-e",
+        str(home / "lab" / "network-environment.yaml"),
+    ]
     _run("Virtual bare metal: 3 nodes, 7 networks, an IPMI BMC each", ["lab", "up", "--nodes", "3"])
     _run("Register the nodes", ["overcloud", "node", "import", str(home / "lab" / "instackenv.json")])
     _run("Inspect them out of band and make them available",
@@ -133,12 +139,18 @@ def _lab_demo(home: Path) -> None:
                                          "--compute-scale", "2"])  # fmt: skip
     _run(
         "Deploy the overcloud: MariaDB, memcached, HAProxy, Keystone, Glance",
-        ["overcloud", "deploy", "-e", lab_env],
+        ["overcloud", "deploy", *lab_envs],
     )
     _run("Its state: nodes, services, VIPs, endpoints", ["overcloud", "status"])
     _use_the_cloud(home)
     _run("Measure the isolation: ping every address from every node", ["overcloud", "validate", "network"])
-    _run("Deploy again: nothing changes", ["overcloud", "deploy", "-e", lab_env])
+    _run("Deploy again: nothing changes (every node has applied every step's digest)",
+         ["overcloud", "deploy", *lab_envs])  # fmt: skip
+    token = home / "token-expiration.yaml"
+    token.write_text("parameter_defaults:\n  KeystoneTokenExpiration: 7200\n")
+    _run("Dry run of one Keystone parameter: step 3 on the controller, nothing else (nothing changes)",
+         ["overcloud", "deploy", *lab_envs, "-e", str(token), "--dry-run"])  # fmt: skip
+    _run("Deploy it: only that step runs", ["overcloud", "deploy", *lab_envs, "-e", str(token)])
     if os.environ.get("TRIPLEO_DEMO_KEEP"):
         print(f"\nKept: TRIPLEO_HOME={home} (tripleo overcloud delete -y && tripleo lab down to remove it)")
         return

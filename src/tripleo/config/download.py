@@ -7,12 +7,16 @@ Layout of ``$TRIPLEO_HOME/config-download/<stack>/``::
                                      address; every network address as ``<network>_ip`` host vars
     deploy_steps_playbook.yaml       the node agent, NIC config + firewall (applied), hieradata, then the
                                      deploy steps 1..5: ``puppet apply`` of the host's manifest on every
-                                     node, each step on all nodes before the next
+                                     node, each step on all nodes before the next; each unit (network,
+                                     step N) runs only where the run plan says, and records its digest on
+                                     the node when it succeeded (:mod:`tripleo.config.digests`)
+    host_vars/<host>.yaml            the run plan (``write_run_plan``): units to run, their digests
     puppet/modules/                  the project's Puppet modules (copied to /etc/puppet/modules); the
                                      modules their metadata.json depends on are the node's own (Debian's
                                      puppet-module-* under /usr/share/puppet/modules), linked into
                                      /etc/puppet/vendor so the module path holds only what is used
     files/tripleo-agent.pyz          the node agent (see :mod:`tripleo.config.agent`)
+    files/puppet-modules.tar         the modules as one archive (unpacked on a node only when it changed)
     hosts/<host>/network_config.json the host's NIC config (nicN resolved where its NICs are known)
     hosts/<host>/firewall.nft        its nftables rules
     hosts/<host>/hieradata/<n>.json  its hieradata files (0600: they hold service passwords)

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tripleo.config import write_project
 from tripleo.config.digests import HostPlan
 from tripleo.config.roledata import RoleData
@@ -122,14 +124,16 @@ def _plan(service: StackService, db: Database, req: DeployRequest, scratch: Path
     project = write_project(scratch / "project", req.stack, hosts, vips=vips_of(report),
                             **_project_args(prepared, base))  # fmt: skip
     result.config = config_plan(project, hosts, roles, ssh_key()[0], force=req.force, limit=req.limit)
-    _add_diffs(result, service, req.stack, project.directory, roles)
+    _add_diffs(result, service, req.stack, project.directory, roles, prepared.plan.passwords)
     return result
 
 
 def _add_diffs(result: DeployPlan, service: StackService, stack: str, new: Path,
-               roles: Mapping[str, RoleData]) -> None:  # fmt: skip
+               roles: Mapping[str, RoleData], passwords: Path) -> None:  # fmt: skip
     old = _home_paths(stack)[0]
-    secrets = sorted(service.secrets(stack))
+    # the stack's secrets and the plan's passwords (a new service's is generated in the scratch plan)
+    planned = (yaml.safe_load(passwords.read_text()) or {}).get("parameter_defaults") or {}
+    secrets = sorted(service.secrets(stack) | {str(v) for v in planned.values()})
     for host, hp in result.config.items():
         if hp.run:
             text = host_diff(old, new, host, secrets)
