@@ -420,7 +420,7 @@ def _kill(proc: subprocess.Popen[str]) -> None:
     proc.wait()
 
 
-KILL_AT = [("network", "config download: "), *((f"step {n}", f"ansible: Step {n}: puppet apply")
+KILL_AT = [("network", "ansible: Directories"), *((f"step {n}", f"ansible: Step {n}: puppet apply")
                                                  for n in range(1, 6))]  # fmt: skip
 
 
