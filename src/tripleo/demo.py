@@ -27,6 +27,7 @@ from tripleo.cli.main import cli
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 _LAB_TOOLS = ("ip", "nft", "unshare", "nsenter", "ssh", "ssh-keygen", "ping")
+LAB_NAME = "demo"  # the demo's own lab: it runs beside the tests' labs (tl, td, ...)
 
 
 def _run(title: str, args: list[str]) -> None:
@@ -116,8 +117,10 @@ def _lab_skip_reason() -> str | None:
         missing.append("sshd")
     if missing:
         return f"the virtual lab needs {', '.join(missing)} (scripts/debian-packages installs them)"
-    if any(name.startswith("tl-") for name in os.listdir("/run/netns") if Path("/run/netns").is_dir()):
-        return "a lab is already up on this host (tripleo lab down removes it)"
+    if any(
+        name.startswith(f"{LAB_NAME}-") for name in os.listdir("/run/netns") if Path("/run/netns").is_dir()
+    ):
+        return f"a lab named {LAB_NAME} is up on this host (tripleo lab down --name {LAB_NAME} removes it)"
     return None
 
 
@@ -131,7 +134,8 @@ def _lab_demo(home: Path) -> None:
         "-e",
         str(home / "lab" / "network-environment.yaml"),
     ]
-    _run("Virtual bare metal: 3 nodes, 7 networks, an IPMI BMC each", ["lab", "up", "--nodes", "3"])
+    _run("Virtual bare metal: 3 nodes, 7 networks, an IPMI BMC each (a lab named demo, beside any other)",
+         ["lab", "up", "--nodes", "3", "--name", LAB_NAME])  # fmt: skip
     _run("Register the nodes", ["overcloud", "node", "import", str(home / "lab" / "instackenv.json")])
     _run("Inspect them out of band and make them available",
          ["overcloud", "node", "introspect", "--all-manageable", "--provide"])  # fmt: skip
@@ -155,7 +159,7 @@ def _lab_demo(home: Path) -> None:
         print(f"\nKept: TRIPLEO_HOME={home} (tripleo overcloud delete -y && tripleo lab down to remove it)")
         return
     _run("Delete the overcloud: nodes back to available", ["overcloud", "delete", "-y"])
-    _run("Remove the lab", ["lab", "down"])
+    _run("Remove the lab", ["lab", "down", "--name", LAB_NAME])
 
 
 def main() -> int:
@@ -177,7 +181,7 @@ def main() -> int:
         if not os.environ.get("TRIPLEO_DEMO_KEEP"):
             from tripleo.lab import Lab
 
-            Lab(home).down()
+            Lab(home).down(LAB_NAME)
         raise
     finally:
         if not os.environ.get("TRIPLEO_DEMO_KEEP"):

@@ -59,6 +59,29 @@ def lab_names(name: str = "tl") -> dict[str, list[str]]:
     }
 
 
+DEFAULT_CTLPLANE = "192.168.24.0/24"
+
+
+def default_subnets_taken() -> str | None:
+    """Which interface holds the default lab's ctlplane subnet, when another lab (e.g. `make demo`'s, under
+    its own name) has it: the modules that test the default lab's addresses then skip."""
+    import ipaddress
+
+    routes = json.loads(
+        subprocess.run(["ip", "-j", "route", "show"], capture_output=True, text=True).stdout or "[]"
+    )
+    for route in routes:
+        dev, dst = str(route.get("dev", "")), str(route.get("dst", ""))
+        if dst == "default" or dev.startswith("tl-"):
+            continue
+        try:
+            if ipaddress.ip_network(dst, strict=False).overlaps(ipaddress.ip_network(DEFAULT_CTLPLANE)):
+                return dev
+        except ValueError:
+            continue
+    return None
+
+
 def lab_processes(home: Path) -> list[str]:
     """Processes of the lab: its daemon, node inits, anything started from its state directory."""
     found = []
@@ -149,6 +172,9 @@ def running_lab(home: Path, *up_args: str) -> Iterator[RunningLab]:
     left = lab_names(name)
     if left["netns"] or left["links"]:
         pytest.skip(f"a lab named {name} is already up on this host ({left}): run `tripleo lab down` first")
+    holder = default_subnets_taken() if name == "tl" else None
+    if holder:
+        pytest.skip(f"another lab holds the default lab's subnets ({DEFAULT_CTLPLANE} on {holder})")
     lab = RunningLab(home, Lab(home))
     try:
         lab.cli("lab", "up", *up_args)

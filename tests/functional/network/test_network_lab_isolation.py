@@ -19,6 +19,9 @@ from typing import Any
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+from labkit import default_subnets_taken
+
 from tripleo.lab import Lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -52,6 +55,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.skip(reason)
     if any(line.startswith("tl-") for line in sh("ip", "netns", "list").stdout.splitlines()):
         pytest.skip("a lab is already up on this host: run `tripleo lab down` first")
+    holder = default_subnets_taken()
+    if holder:
+        pytest.skip(f"another lab holds the default lab's subnets (192.168.24.0/24 on {holder})")
     path = tmp_path_factory.mktemp("tripleo-home")
     try:
         proc = subprocess.run([TRIPLEO, "lab", "up", "--nodes", "3"], env=_env(path), capture_output=True,
