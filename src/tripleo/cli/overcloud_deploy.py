@@ -186,7 +186,8 @@ def status_cmd(stack: str, fmt: str, columns: tuple[str, ...]) -> None:
     if fmt in ("json", "yaml"):
         emit_one(data, fmt)
         return
-    reason = f" ({data['deployment_reason']})" if data.get("deployment_reason") else ""
+    why = data.get("deployment_reason") or (f"at {data['phase']}" if data.get("phase") else "")
+    reason = f" ({why})" if why else ""
     click.echo(f"stack {stack}: {data['stack_status']}; deployment: {data['deployment_status']}{reason}")
     if data["hosts"]:
         emit_list([_host_row(h) for h in data["hosts"]], _HOST_COLUMNS, fmt, columns)
