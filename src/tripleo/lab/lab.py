@@ -46,6 +46,7 @@ LOG = logging.getLogger(__name__)
 DAEMON_MODULE = "tripleo.lab.daemon"
 _TOOLS = ("ip", "nft", "unshare", "nsenter", "mount", "ssh-keygen")
 _SSHD = "/usr/sbin/sshd"
+_SHIFTS = 10  # how far a movable lab may move (lab.config.shifted)
 INIT_UP = "tl-init: up"  # what a node's init prints once it booted (tripleo.lab.nodeinit)
 
 
@@ -142,10 +143,9 @@ class Lab:
         """The lab that is up here, else the first shift of ``config`` with free subnets and BMC ports."""
         if self.paths.state.exists():
             up = self.config()
-            if up.name == config.name and len(up.nodes) == len(config.nodes):
-                return up
-            return config  # _claim_state says what differs
-        for step in range(10):
+            same = any(shifted(config, step).to_dict() == up.to_dict() for step in range(_SHIFTS))
+            return up if same else config  # another config: _claim_state says so
+        for step in range(_SHIFTS):
             candidate = shifted(config, step)
             if not network.check_conflicts(candidate, routes) and _ports_free(candidate):
                 return candidate

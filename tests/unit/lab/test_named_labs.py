@@ -78,3 +78,12 @@ def test_down_by_name_leaves_another_labs_objects(tmp_path: Path) -> None:
     assert lab.name() == "tx"
     with pytest.raises(InputError, match="not a lab name"):
         lab.down("t*")
+
+
+def test_up_again_keeps_the_place_it_got_and_refuses_another_config(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, RecordingRunner({}))
+    placed = shifted(default_config(2).named("tx"), 3)
+    write_private(lab.paths.state, {"config": placed.to_dict(), "bmc_password": "p"})
+    assert lab._place(default_config(2).named("tx"), "[]") == placed  # the same lab, where it is
+    other = default_config(2, controllers=2).named("tx")
+    assert lab._place(other, "[]") == other  # not the lab that is up: _claim_state refuses it

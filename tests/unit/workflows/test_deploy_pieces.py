@@ -82,3 +82,11 @@ def test_addresses_of_departed_nodes_are_freed_and_the_rest_kept(tmp_path: Any) 
     # delete: every address and VIP of the stack, nothing of the other stack
     assert release_addresses(db, "overcloud") == 3
     assert [p.owner for p in list_ports(db)] == ["other/node-2"]
+
+
+def test_the_record_phase_of_each_ansible_task() -> None:
+    from tripleo.workflows.overcloud import _phase_of
+
+    assert _phase_of("Step 3: puppet apply") == "step 3"
+    assert _phase_of("Hieradata files") == "hieradata"
+    assert _phase_of("Directories") is None and _phase_of("Steps of something") is None
