@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tripleo.baremetal.node import Node
+from tripleo.baremetal.profiles import RoleCount
 from tripleo.baremetal.scheduler import unfit_reason
 from tripleo.errors import InputError
 from tripleo.network.environment import Plan
 
-__all__ = ["Placed", "RoleNeed", "check_capacity", "needs"]
+__all__ = ["Placed", "check_capacity", "needs"]
 
 
 @dataclass(frozen=True)
@@ -33,24 +34,13 @@ class Placed:
     node_uuid: str
 
 
-@dataclass(frozen=True)
-class RoleNeed:
-    role: str
-    count: int
-    profile: str  # "" takes any node
-
-
-def needs(plan: Plan) -> list[RoleNeed]:
-    """Each role's count and profile, as the environments and --parameter set them."""
+def needs(plan: Plan) -> list[RoleCount]:
+    """Each role's count and profile (``""`` takes any node), as the environments and --parameter set them."""
     out = []
     for role in plan.roles:
         profile = plan.env.parameters.get(f"{role.name}Profile", role.profile)
-        out.append(RoleNeed(role.name, role.count, str(profile or "")))
+        out.append(RoleCount(role.name, role.count, str(profile or "")))
     return out
-
-
-def _label(node: Node) -> str:
-    return node.name or node.uuid
 
 
 def _others(nodes: Sequence[Node], role: str, roles_of: Mapping[str, str], counted: set[str],
@@ -61,17 +51,17 @@ def _others(nodes: Sequence[Node], role: str, roles_of: Mapping[str, str], count
         if node.uuid in counted:
             continue
         if node.uuid in roles_of and roles_of[node.uuid] != role:
-            lines.append(f"{_label(node)} is {roles_of[node.uuid]}")
+            lines.append(f"{node.label} is {roles_of[node.uuid]}")
         elif node.uuid in roles_of:
-            lines.append(f"{_label(node)} has profile:{node.profile}" if node.profile else
-                         f"{_label(node)} has no profile")  # fmt: skip
+            lines.append(f"{node.label} has profile:{node.profile}" if node.profile else
+                         f"{node.label} has no profile")  # fmt: skip
         else:
             why = unfit_reason(node, profile or None)
-            lines.append(f"{_label(node)} {why or 'went to another role'}")
+            lines.append(f"{node.label} {why or 'went to another role'}")
     return "; ".join(lines) or "no other nodes are enrolled"
 
 
-def check_capacity(need: Sequence[RoleNeed], servers: Sequence[Placed], nodes: Sequence[Node]) -> None:
+def check_capacity(need: Sequence[RoleCount], servers: Sequence[Placed], nodes: Sequence[Node]) -> None:
     """Refuse a deploy whose counts the nodes cannot meet; changes nothing.
 
     :raises InputError: the first short role, as the module docstring shows.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tripleo.baremetal.node import Node
+from tripleo.baremetal.profiles import RoleCount
 from tripleo.errors import InputError
-from tripleo.workflows.capacity import Placed, RoleNeed, check_capacity
+from tripleo.workflows.capacity import Placed, check_capacity
 
 
 def node(name: str, profile: str | None, state: str = "active", instance: str | None = "i") -> Node:
@@ -24,13 +25,13 @@ SERVERS = [Placed("Controller", 0, "uuid-node-0"), Placed("Compute", 0, "uuid-no
 
 
 def test_the_deployed_counts_fit() -> None:
-    need = [RoleNeed("Controller", 1, "control"), RoleNeed("Compute", 2, "compute")]
+    need = [RoleCount("Controller", 1, "control"), RoleCount("Compute", 2, "compute")]
     check_capacity(need, SERVERS, LAB)
-    check_capacity([RoleNeed("Controller", 1, "control"), RoleNeed("Compute", 1, "compute")], SERVERS, LAB)
+    check_capacity([RoleCount("Controller", 1, "control"), RoleCount("Compute", 1, "compute")], SERVERS, LAB)
 
 
 def test_one_compute_too_many_names_who_serves_and_why_the_others_do_not() -> None:
-    need = [RoleNeed("Controller", 1, "control"), RoleNeed("Compute", 3, "compute")]
+    need = [RoleCount("Controller", 1, "control"), RoleCount("Compute", 3, "compute")]
     with pytest.raises(InputError) as caught:
         check_capacity(need, SERVERS, LAB)
     assert str(caught.value) == (
@@ -42,8 +43,8 @@ def test_one_compute_too_many_names_who_serves_and_why_the_others_do_not() -> No
 
 def test_free_nodes_with_the_profile_are_counted_once_across_roles() -> None:
     nodes = [*LAB, node("node-3", "compute", "available", None)]
-    check_capacity([RoleNeed("Compute", 3, "compute")], SERVERS, nodes)
-    need = [RoleNeed("Compute", 3, "compute"), RoleNeed("ComputeHCI", 1, "compute")]
+    check_capacity([RoleCount("Compute", 3, "compute")], SERVERS, nodes)
+    need = [RoleCount("Compute", 3, "compute"), RoleCount("ComputeHCI", 1, "compute")]
     with pytest.raises(InputError, match="ComputeHCI needs 1 node with profile:compute: 0 serve it, 0 more"):
         check_capacity(need, SERVERS, nodes)
 
@@ -51,7 +52,7 @@ def test_free_nodes_with_the_profile_are_counted_once_across_roles() -> None:
 def test_a_profile_change_needs_new_nodes() -> None:
     """Servers on nodes with another profile are replaced: they do not count."""
     with pytest.raises(InputError) as caught:
-        check_capacity([RoleNeed("Compute", 2, "control")], SERVERS, LAB)
+        check_capacity([RoleCount("Compute", 2, "control")], SERVERS, LAB)
     message = str(caught.value)
     assert "Compute needs 2 nodes with profile:control: 0 serve it, 0 more are available" in message
     assert "node-1 has profile:compute" in message and "node-0 is Controller" in message
@@ -59,6 +60,6 @@ def test_a_profile_change_needs_new_nodes() -> None:
 
 def test_a_fresh_deploy_counts_available_nodes_and_says_why_others_do_not_fit() -> None:
     nodes = [node("node-0", "control", "available", None), node("node-1", None, "manageable", None)]
-    check_capacity([RoleNeed("Controller", 1, "control")], [], nodes)
+    check_capacity([RoleCount("Controller", 1, "control")], [], nodes)
     with pytest.raises(InputError, match=r"node-1 is manageable"):
-        check_capacity([RoleNeed("Controller", 2, "")], [], nodes)
+        check_capacity([RoleCount("Controller", 2, "")], [], nodes)
