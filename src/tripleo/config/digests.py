@@ -4,9 +4,10 @@ A node's units are ``network`` (its NIC config, firewall rules and the node agen
 ``step1`` .. ``step5`` (the deploy steps). A unit's digest covers everything that unit reads:
 
 - ``network``: the NIC config, the nftables rules and the agent's bytes;
-- ``step N``: the Puppet modules shipped (one digest of the whole tree) and the node's modules they depend
-  on, the hiera hierarchy, every hieradata file but ``service_configs``, and of ``service_configs`` the keys
-  of the services that act in step N (plus the keys no service owns), with those services' ``step_config``.
+- ``step N``: the Puppet modules shipped (the digest of their archive: the same bytes for the same tree)
+  and the node's modules they depend on, the hiera hierarchy, every hieradata file but ``service_configs``,
+  and of ``service_configs`` the keys of the services that act in step N (plus the keys no service owns),
+  with those services' ``step_config``.
 
 Which steps a service acts in comes from its Puppet profile: the ``$step == N`` / ``$step >= N`` tests of
 the classes its ``step_config`` includes (a class whose file is not shipped, or that tests no step, acts in
@@ -37,7 +38,6 @@ __all__ = [
     "NETWORK",
     "HostPlan",
     "acting_steps",
-    "digest_tree",
     "plan",
     "query",
     "step_unit",
@@ -68,19 +68,6 @@ def _sha(data: Any) -> str:
         else json.dumps(data, sort_keys=True, default=str).encode()
     )
     return hashlib.sha256(text).hexdigest()
-
-
-def digest_tree(root: Path) -> str:
-    """One digest of a directory tree: every file's relative path, mode bit x and bytes (symlinks: target)."""
-    hasher = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        rel = str(path.relative_to(root)).encode()
-        if path.is_symlink():
-            hasher.update(b"L" + rel + b"\0" + str(path.readlink()).encode() + b"\0")
-        elif path.is_file():
-            hasher.update(b"F" + rel + b"\0" + str(path.stat().st_mode & 0o111).encode() + b"\0")
-            hasher.update(hashlib.sha256(path.read_bytes()).digest())
-    return hasher.hexdigest()
 
 
 def _manifest(modules: Path, klass: str) -> Path:
@@ -120,7 +107,7 @@ def _holds(step: int, op: str, n: int) -> bool:
 class UnitInputs:
     """What every step digest of one project shares: the modules and the hiera hierarchy."""
 
-    modules: str  # digest_tree of the shipped modules ("" without modules)
+    modules: str  # digest of the shipped modules' archive ("" without modules)
     vendor: tuple[str, ...] = ()
     hierarchy: str = ""
     steps: int = 5

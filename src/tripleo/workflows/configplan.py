@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tripleo.config import Host, Project
-from tripleo.config.digests import HostPlan, UnitInputs, acting_steps, digest_tree, plan, query, unit_digests
-from tripleo.config.download import STEPS, vendor_modules
+from tripleo.config.digests import HostPlan, UnitInputs, acting_steps, plan, query, unit_digests
+from tripleo.config.download import MODULES_TAR, STEPS, vendor_modules
 from tripleo.config.roledata import RoleData, Service
 from tripleo.engine.template.parameters import MASK
 from tripleo.errors import UsageError
@@ -30,8 +30,9 @@ def _shared(project: Project) -> tuple[UnitInputs, Path | None]:
     has = modules.is_dir()
     agent = next(iter(sorted((project.directory / "files").glob("*.pyz"))), None)
     hiera = project.directory / "templates" / "hiera.yaml.j2"
+    archive = project.directory / "files" / MODULES_TAR  # the same bytes for the same tree
     return UnitInputs(
-        modules=digest_tree(modules) if has else "",
+        modules=hashlib.sha256(archive.read_bytes()).hexdigest() if archive.exists() else "",
         vendor=tuple(vendor_modules(modules)) if has else (),
         hierarchy=hiera.read_text() if hiera.exists() else "",
         steps=STEPS,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from tripleo.config.digests import UnitInputs, acting_steps, digest_tree, plan, query, unit_digests
+from tripleo.config.digests import UnitInputs, acting_steps, plan, query, unit_digests
 from tripleo.config.roledata import Service
 
 MODULES = Path(__file__).resolve().parents[3] / "templates" / "puppet" / "modules"
@@ -52,14 +53,25 @@ def test_a_keystone_setting_reaches_step_3_only() -> None:
     assert changed(before, digests(base, nic={"type": "interface"})) == ["network"]
 
 
-def test_the_modules_tree_digest_sees_contents_and_names(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "x.pp").write_text("class a {}\n")
-    first = digest_tree(tmp_path)
-    (tmp_path / "a" / "x.pp").write_text("class a { }\n")
-    second = digest_tree(tmp_path)
-    (tmp_path / "a" / "x.pp").rename(tmp_path / "a" / "y.pp")
-    assert len({first, second, digest_tree(tmp_path)}) == 3
+def test_the_modules_digest_sees_contents_and_names(tmp_path: Path) -> None:
+    """The modules' digest is their archive's: the same tree gives the same bytes, any change others."""
+    from tripleo.config.download import _archive
+
+    tree = tmp_path / "tree"
+    (tree / "a").mkdir(parents=True)
+
+    def digest() -> str:
+        target = tmp_path / "modules.tar"
+        _archive(tree, target)
+        return hashlib.sha256(target.read_bytes()).hexdigest()
+
+    (tree / "a" / "x.pp").write_text("class a {}\n")
+    first = digest()
+    assert digest() == first
+    (tree / "a" / "x.pp").write_text("class a { }\n")
+    second = digest()
+    (tree / "a" / "x.pp").rename(tree / "a" / "y.pp")
+    assert len({first, second, digest()}) == 3
 
 
 def test_the_plan_runs_what_differs_what_was_never_applied_and_everything_when_forced() -> None:
