@@ -121,6 +121,7 @@ def deploy_cmd(
 
 def _dry_run(request: Any, fmt: str) -> None:
     from tripleo.storage import open_database
+    from tripleo.workflows.configplan import describe
     from tripleo.workflows.dryrun import plan_deploy
 
     planned = plan_deploy(_service(), open_database(), request)
@@ -132,18 +133,12 @@ def _dry_run(request: Any, fmt: str) -> None:
     for path, action in planned.stack_plan:
         click.echo(f"  {action:<9} {path}")
     click.echo("Config plan:")
-    for row in _config_rows(planned.config):
+    for row in describe(planned.config):
         click.echo(f"  {row}")
     for note in planned.notes:
         click.echo(f"note: {note}")
     for _, text in sorted(planned.diffs.items()):
         click.echo(text, nl=False)
-
-
-def _config_rows(plans: Any) -> list[str]:
-    from tripleo.workflows.configplan import describe
-
-    return describe(plans)
 
 
 @click.command("failures")

@@ -158,6 +158,11 @@ _PUPPET = (
 )
 
 
+def _runs(unit: str) -> str:
+    """The condition of a unit's tasks: the run plan has it for this host."""
+    return f"'{unit}' in tripleo_run"
+
+
 def _record(unit: str) -> str:
     """The shell that records a unit's digest on the node (atomically), run once the unit succeeded."""
     target = f"{APPLIED_DIR}/{unit}"
@@ -179,7 +184,7 @@ def _step_task(step: int) -> dict[str, Any]:
         "register": f"step{step}",
         "changed_when": f"step{step}.rc == 2",
         "failed_when": f"step{step}.rc not in [0, 2]",
-        "when": f"'{unit}' in tripleo_run",
+        "when": _runs(unit),
     }
 
 
@@ -280,7 +285,7 @@ def _network_play() -> dict[str, Any]:
                     "dest": _AGENT_ON_NODE,
                     "mode": "0644",
                 },
-                "when": "'network' in tripleo_run",
+                "when": _runs(NETWORK),
             },
             {
                 "name": "NIC config and firewall rules",
@@ -290,14 +295,14 @@ def _network_play() -> dict[str, Any]:
                     "mode": "0600",
                 },
                 "loop": ["network_config.json", "firewall.nft"],
-                "when": "'network' in tripleo_run",
+                "when": _runs(NETWORK),
             },
             {
                 "name": "Apply the NIC config and firewall rules",
                 "ansible.builtin.shell": applier,
                 "register": "applied",
                 "changed_when": "(applied.stdout_lines | last | from_json).changed",
-                "when": "'network' in tripleo_run",
+                "when": _runs(NETWORK),
             },
         ],
     }
