@@ -27,7 +27,7 @@ from typing import Any
 
 from tripleo.errors import InputError, OperationError
 from tripleo.lab import network
-from tripleo.lab.config import DEFAULT_NAME, LAB_NAME, LabConfig, NodeSpec, parse_config, shifted
+from tripleo.lab.config import CTLPLANE, DEFAULT_NAME, LAB_NAME, LabConfig, NodeSpec, parse_config, shifted
 from tripleo.lab.drive import ConfigDrive, read_config_drive, write_config_drive_files
 from tripleo.lab.paths import DISK_DIRS, LabPaths, tripleo_home, write_private
 from tripleo.lab.power import NODE_ENV, POWER_ON_LINE
@@ -436,7 +436,7 @@ def _ports_free(config: LabConfig) -> bool:
 
 def _param_prefix(name: str) -> str:
     """THT's parameter prefix of a network (``internal_api`` -> ``InternalApi``; ctlplane: ControlPlane)."""
-    if name == "ctlplane":
+    if name == CTLPLANE:
         return "ControlPlane"
     return "".join(part.capitalize() for part in name.split("_"))
 
@@ -450,15 +450,15 @@ def network_environment(config: LabConfig) -> str:
     for net in config.networks:
         cidr = ipaddress.IPv4Network(net.cidr)
         name = _param_prefix(net.name)
-        first, last = (10, 99) if net.name == "ctlplane" else (4, min(250, cidr.num_addresses - 2))
+        first, last = (10, 99) if net.name == CTLPLANE else (4, min(250, cidr.num_addresses - 2))
         params[f"{name}NetCidr"] = net.cidr
         params[f"{name}AllocationPools"] = [
             {"start": str(cidr.network_address + first), "end": str(cidr.network_address + last)}
         ]
         if net.host_address:
-            route = "ControlPlaneDefaultRoute" if net.name == "ctlplane" else f"{name}InterfaceDefaultRoute"
+            route = "ControlPlaneDefaultRoute" if net.name == CTLPLANE else f"{name}InterfaceDefaultRoute"
             params[route] = net.host_address
-            if net.name == "ctlplane":
+            if net.name == CTLPLANE:
                 params["NtpServers"] = [net.host_address]
     head = f"# The subnets of lab {config.name} (written by tripleo lab up): pass it after lab.yaml.\n"
     return head + yaml.safe_dump({"parameter_defaults": params}, sort_keys=True)
