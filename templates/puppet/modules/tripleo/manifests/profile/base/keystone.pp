@@ -96,15 +96,12 @@ class tripleo::profile::base::keystone (
     }
     # /etc/init.d/keystone binds `--http-socket :5000` (every address) and reads /etc/default/keystone after
     # building its arguments: replace them there with the one address
-    file { '/etc/default/keystone':
-      ensure  => file,
-      mode    => '0644',
-      content => epp('tripleo/keystone-default.epp', {
-        'bind_host' => $bind_host,
-        'bind_port' => $bind_port,
-      }),
-      require => Anchor['keystone::install::end'],
-      notify  => Anchor['keystone::service::begin'],
+    tripleo::profile::base::uwsgi_bind { 'keystone':
+      bind_host => $bind_host,
+      bind_port => $bind_port,
+      ini       => '/etc/keystone/keystone-uwsgi.ini',
+      require   => Anchor['keystone::install::end'],
+      notify    => Anchor['keystone::service::begin'],
     }
 
     if $is_bootstrap {

@@ -1,0 +1,17 @@
+# What every Neutron service of a node shares, from step 4: neutron.conf's host (the same name Nova's
+# compute reports, so that ports bind to it), the ML2 core plugin, no service plugins (no L3 agent: tenant
+# networks are VXLAN segments between the nodes' bridges), and the RabbitMQ transport URL.
+class tripleo::profile::base::neutron (
+  String $host,
+  Integer $step = Integer($facts['tripleo_step']),
+  Optional[String] $transport_url = undef,
+) {
+  if $step >= 4 {
+    class { 'neutron':
+      default_transport_url => tripleo::transport_url($transport_url),
+      host                  => $host,
+      core_plugin           => 'ml2',
+      service_plugins       => [],
+    }
+  }
+}

@@ -1,0 +1,18 @@
+# Neutron's linuxbridge agent, in step 4: VXLAN from the node's address of its tenant network, with
+# l2population (the server tells each agent where every port lives: unicast forwarding entries, no
+# multicast), provider networks on the NICs of `physical_interface_mappings` (physnet:interface), security
+# groups through iptables on the bridges.
+class tripleo::profile::base::neutron::linuxbridge (
+  Stdlib::IP::Address $local_ip,
+  Integer $step = Integer($facts['tripleo_step']),
+  Optional[Array[String]] $physical_interface_mappings = undef,
+) {
+  include tripleo::profile::base::neutron
+  if $step == 4 {
+    class { 'neutron::agents::ml2::linuxbridge':
+      local_ip                    => $local_ip,
+      l2_population               => true,
+      physical_interface_mappings => pick($physical_interface_mappings, []),
+    }
+  }
+}

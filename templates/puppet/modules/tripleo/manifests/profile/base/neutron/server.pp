@@ -1,0 +1,57 @@
+# Neutron's server on a controller, in step 4: its database and user on the bootstrap node's MariaDB,
+# neutron.conf and the ML2 plugin (type drivers vxlan, flat and vlan; the linuxbridge and l2population
+# mechanisms; tenant network types and ranges from hieradata neutron::plugins::ml2::*), `neutron-db-manage
+# upgrade heads` on the bootstrap node, Nova notifications, and Debian's two services: neutron-api under
+# uwsgi bound to one address (HAProxy binds the VIPs) and neutron-rpc-server.
+class tripleo::profile::base::neutron::server (
+  Stdlib::IP::Address $bind_host,
+  Integer $step = Integer($facts['tripleo_step']),
+  Stdlib::Port $bind_port = 9696,
+  Integer[1] $workers = 1,
+  String $database_host = $bind_host,
+  String $database_name = lookup('neutron::db::mysql::dbname', String, 'first', 'neutron'),
+  String $database_user = lookup('neutron::db::mysql::user', String, 'first', 'neutron'),
+  String $database_password = lookup('neutron::db::mysql::password'),
+  Boolean $manage_database = true,
+  Optional[String] $bootstrap_node = lookup('neutron_api_short_bootstrap_node_name', Optional[String], 'first', undef),
+) {
+  include tripleo::profile::base::neutron
+  if $step == 4 {
+    $is_bootstrap = tripleo::is_bootstrap($bootstrap_node)
+    if $manage_database and $is_bootstrap {
+      tripleo::profile::base::database::mysql::db { $database_name:
+        user          => $database_user,
+        password      => $database_password,
+        before_anchor => 'neutron::db::begin',
+        after_anchor  => 'neutron::db::end',
+      }
+    }
+    class { 'neutron::db':
+      database_connection => tripleo::database_url(
+        undef, $database_user, $database_password, $database_host, $database_name,
+      ),
+    }
+    Oslo::Db <| title == 'neutron_config' |> {
+      manage_backend_package => false,
+    }
+    include neutron::keystone::authtoken
+    class { 'neutron::plugins::ml2':
+      type_drivers      => ['vxlan', 'flat', 'vlan'],
+      mechanism_drivers => ['linuxbridge', 'l2population'],
+    }
+    class { 'neutron::server':
+      sync_db     => $is_bootstrap,
+      api_workers => $workers,
+      rpc_workers => $workers,
+    }
+    include neutron::server::notifications::nova
+    tripleo::profile::base::uwsgi_bind { 'neutron-api':
+      bind_host => $bind_host,
+      bind_port => $bind_port,
+      ini       => '/etc/neutron/neutron-api-uwsgi.ini',
+      processes => $workers,
+      require   => Anchor['neutron::install::end'],
+      before    => Anchor['neutron::service::begin'],
+    }
+  }
+}

@@ -1,0 +1,53 @@
+# nova-compute on a compute node, in step 4, with its virt driver. libvirt: qemu.conf and libvirtd.conf
+# written here (guests run as root, no security driver, no cgroup controllers: a lab node has no systemd
+# and its own sysfs), virtlogd and libvirtd through Debian's init scripts, then nova-compute with
+# `virt_type` kvm (real hosts) or qemu (plain emulation). fake.FakeDriver: no libvirt at all.
+class tripleo::profile::base::nova::compute (
+  Integer $step = Integer($facts['tripleo_step']),
+  Enum['libvirt.LibvirtDriver', 'fake.FakeDriver'] $driver = 'libvirt.LibvirtDriver',
+  Enum['kvm', 'qemu'] $virt_type = 'kvm',
+) {
+  include tripleo::profile::base::nova
+  if $step == 4 {
+    class { 'nova::compute':
+      vnc_enabled => false,
+    }
+    if $driver == 'libvirt.LibvirtDriver' {
+      class { 'nova::compute::libvirt':
+        virt_type               => $virt_type,
+        manage_libvirt_services => false,
+      }
+      # puppet-nova wants Debian's nova-compute-<virt_type>; nova-compute-qemu pulls every qemu-system-*
+      # architecture, so the node's image has nova-compute-kvm (the driver sets virt_type either way)
+      Package <| title == "nova-compute-${virt_type}" |> {
+        name => 'nova-compute-kvm',
+      }
+      file { '/etc/libvirt/qemu.conf':
+        ensure  => file,
+        mode    => '0600',
+        content => epp('tripleo/libvirt-qemu.conf.epp'),
+        notify  => Service['libvirtd'],
+      }
+      file { '/etc/libvirt/libvirtd.conf':
+        ensure  => file,
+        mode    => '0644',
+        content => epp('tripleo/libvirtd.conf.epp'),
+        notify  => Service['libvirtd'],
+      }
+      service { 'virtlogd':
+        ensure    => running,
+        hasstatus => true,
+      }
+      service { 'libvirtd':
+        ensure    => running,
+        hasstatus => true,
+        require   => Service['virtlogd'],
+        before    => Anchor['nova::service::begin'],
+      }
+    } else {
+      nova_config { 'DEFAULT/compute_driver':
+        value => $driver,
+      }
+    }
+  }
+}
