@@ -5,14 +5,18 @@
 class tripleo::profile::base::neutron::linuxbridge (
   Stdlib::IP::Address $local_ip,
   Integer $step = Integer($facts['tripleo_step']),
-  Optional[Array[String]] $physical_interface_mappings = undef,
+  Variant[Undef, String, Array[String]] $physical_interface_mappings = undef,
 ) {
   include tripleo::profile::base::neutron
   if $step == 4 {
     class { 'neutron::agents::ml2::linuxbridge':
       local_ip                    => $local_ip,
       l2_population               => true,
-      physical_interface_mappings => pick($physical_interface_mappings, []),
+      physical_interface_mappings => $physical_interface_mappings ? {
+        String  => split($physical_interface_mappings, ','),
+        Undef   => [],
+        default => $physical_interface_mappings,
+      },
     }
   }
 }
