@@ -133,5 +133,17 @@ def test_public_api_is_complete() -> None:
     for name in tripleo.lab.__all__:
         assert hasattr(tripleo.lab, name), name
     public = {n for n in vars(tripleo.lab) if not n.startswith("_")}
-    modules = {"config", "drive", "lab", "paths", "network", "system", "power", "bmc", "daemon", "nodeinit", "guestimage"}
+    modules = {
+        "config",
+        "drive",
+        "lab",
+        "paths",
+        "network",
+        "system",
+        "power",
+        "bmc",
+        "daemon",
+        "nodeinit",
+        "guestimage",
+    }
     assert public - modules - {"annotations"} == set(tripleo.lab.__all__)

@@ -1,5 +1,6 @@
 # RabbitMQ on a controller, from step 2, through puppet-rabbitmq: AMQP on the node's address of its network
-# only (epmd and the Erlang distribution port stay on loopback: one broker, no cluster), one user for every
+# only (epmd and the Erlang distribution port listen where Erlang puts them, since rabbitmqctl reaches the
+# node by its host name; the node's firewall admits neither from any network), one user for every
 # OpenStack service (its password generated per stack), no guest-only-on-loopback rule, no management
 # plugin. Debian's init script starts it (Puppet's `debian` service provider: lab nodes have no systemd).
 class tripleo::profile::base::rabbitmq (
@@ -23,12 +24,6 @@ class tripleo::profile::base::rabbitmq (
       admin_enable             => false,
       repos_ensure             => false,
       manage_python            => false,
-      environment_variables    => {
-        'ERL_EPMD_ADDRESS' => '127.0.0.1',
-      },
-      config_kernel_variables  => {
-        'inet_dist_use_interface' => '{127,0,0,1}',
-      },
     }
     # the password of an existing user follows the stack's (default_pass only seeds a new database)
     rabbitmq_user { $user:
