@@ -48,6 +48,7 @@ __all__ = [
     "STEPS",
     "Host",
     "Project",
+    "late_tags",
     "swap_into_place",
     "vendor_modules",
     "write_project",
@@ -137,6 +138,9 @@ def _inventory(stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[s
 
 
 STEPS = 5
+# the Keystone catalog (service users, endpoints) is made once this step has run everywhere, as TripleO's
+# keystone_resources are at step 3: services of later steps authenticate as their users when they start
+CATALOG_AFTER_STEP = 3
 _VENDOR = "/etc/puppet/vendor"
 _MANIFEST = "/etc/puppet/manifests/tripleo.pp"
 _SYSTEM_MODULES = "/usr/share/puppet/modules"
@@ -185,7 +189,13 @@ def _step_task(step: int) -> dict[str, Any]:
         "changed_when": f"step{step}.rc == 2",
         "failed_when": f"step{step}.rc not in [0, 2]",
         "when": _runs(unit),
+        "tags": [unit],
     }
+
+
+def late_tags() -> list[str]:
+    """The tags of the steps that run after the catalog exists (a second ``ansible-playbook`` run)."""
+    return [step_unit(step) for step in range(CATALOG_AFTER_STEP + 1, STEPS + 1)]
 
 
 def vendor_modules(modules: Path) -> list[str]:

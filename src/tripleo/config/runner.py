@@ -124,8 +124,12 @@ def run_playbook(
     progress: Callable[[str], None] | None = None,
     timeout: float = 1800,
     limit: Sequence[str] | None = None,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
+    append: bool = False,
 ) -> dict[str, HostRecap]:
-    """Run the project's playbook (on the hosts of ``limit`` only, when given); the output goes to ``log``.
+    """Run the project's playbook (on the hosts of ``limit`` only, when given; only the tasks of ``tags``,
+    none of ``skip_tags``, when given); the output goes to ``log`` (after what it holds, with ``append``).
 
     :raises PlaybookFailed: a task failed or a host was unreachable (the first one is named, ``failures``
         has them all).
@@ -147,8 +151,12 @@ def run_playbook(
     argv = [ansible_playbook(), project.playbook.name]
     if limit is not None:
         argv += ["--limit", ",".join(limit)]
+    if tags:
+        argv += ["--tags", ",".join(tags)]
+    if skip_tags:
+        argv += ["--skip-tags", ",".join(skip_tags)]
     try:
-        with open(log, "w") as out, subprocess.Popen(
+        with open(log, "a" if append else "w") as out, subprocess.Popen(
             argv, cwd=project.directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         ) as proc:  # fmt: skip
             assert proc.stdout is not None

@@ -34,7 +34,7 @@ from typing import Any
 from tripleo.config import Host, HostRecap, run_playbook, write_project
 from tripleo.config.catalog import Admin, ensure_catalog
 from tripleo.config.digests import HostPlan
-from tripleo.config.download import write_run_plan
+from tripleo.config.download import late_tags, write_run_plan
 from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, node_hieradata, placement
 from tripleo.config.roledata import RoleData, parse_role_data
 from tripleo.errors import InputError, OperationError, TripleoError
@@ -538,14 +538,16 @@ def _catalog_digest(roles: Mapping[str, RoleData], hosts: Sequence[Host]) -> str
 
 def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, RoleData], req: DeployRequest,
                progress: Progress, record: DeployRecord) -> None:  # fmt: skip
-    """Phases 4 and 5: the config plan, config download on the hosts with work, then the catalog (when
-    something ran or it changed) and overcloudrc."""
+    """Phases 4 and 5: the config plan; config download on the hosts with work up to the catalog's step;
+    the catalog (when something ran or it changed); the later steps; overcloudrc."""
     mark = time.perf_counter()
     done.plan = config_plan(project, done.hosts, roles, ssh_key()[0], force=req.force, limit=req.limit)
     write_run_plan(project, done.plan)
     for line in describe(done.plan):
         progress(f"config plan: {line}")
     busy = [host for host, hp in done.plan.items() if hp.run]
+    late = late_tags()
+    late_busy = [host for host, hp in done.plan.items() if set(hp.run) & set(late)]
 
     def on_task(task: str) -> None:
         phase = _phase_of(task)
@@ -554,9 +556,7 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
         progress(f"ansible: {task}")
 
     if busy:
-        done.recap = run_playbook(project, log, on_task, limit=busy)
-    done.seconds["config"] = time.perf_counter() - mark
-    mark = time.perf_counter()
+        done.recap = run_playbook(project, log, on_task, limit=busy, skip_tags=late)
     record.enter("catalog")
     digest = _catalog_digest(roles, done.hosts)
     if busy or req.force or record.data.get("catalog_digest") != digest:
@@ -565,10 +565,25 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
     else:
         done.endpoints = dict(record.data.get("endpoints") or {})
         progress("catalog: unchanged, nothing ran")
+    if late_busy:
+        later = run_playbook(project, log, on_task, limit=late_busy, tags=late, append=True)
+        done.recap = _merged(done.recap, later)
     admin = _admin(roles)
     if admin is not None:
         done.overcloudrc = write_overcloudrc(admin, done.stack)
-    done.seconds["catalog"] = time.perf_counter() - mark
+    done.seconds["config"] = time.perf_counter() - mark
+
+
+def _merged(first: Mapping[str, HostRecap], second: Mapping[str, HostRecap]) -> dict[str, HostRecap]:
+    """Two runs' recaps as one: the counts of each host added."""
+    out = dict(first)
+    for host, b in second.items():
+        a = out.get(host)
+        if a is not None:
+            b = HostRecap(host, a.ok + b.ok, a.changed + b.changed, a.unreachable + b.unreachable,
+                          a.failed + b.failed)  # fmt: skip
+        out[host] = b
+    return out
 
 
 def host_summary(host: Host) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
-from tripleo.config.download import PLAYBOOK, Host, write_project
+from tripleo.config.download import PLAYBOOK, Host, late_tags, write_project
 from tripleo.config.runner import HostRecap, _message, parse_recap
 from tripleo.errors import OperationError
 
@@ -137,6 +137,10 @@ def test_deploy_steps_run_puppet_on_every_node_step_by_step(tmp_path: Path) -> N
     assert [t["when"] for t in tasks] == [f"'step{n}' in tripleo_run" for n in range(1, 6)]
     assert "then mkdir -p /var/lib/tripleo/applied && printf %s" in tasks[2]["ansible.builtin.shell"]
     assert "tripleo_digests.step3" in tasks[2]["ansible.builtin.shell"]
+    # the steps after the catalog's run in a second ansible-playbook run, chosen by their tags
+    assert [t["tags"] for t in tasks] == [[f"step{n}"] for n in range(1, 6)]
+    assert late_tags() == ["step4", "step5"]
+    assert all("tags" not in t for t in steps["tasks"] if "environment" not in t)
     # the modules travel as one archive, the same bytes for the same tree
     archive = project.directory / "files" / "puppet-modules.tar"
     again = write_project(tmp_path / "p2", "s", hosts, ssh_key=tmp_path / "k", puppet_modules=modules)
@@ -174,6 +178,9 @@ def test_an_unreachable_host_fails_the_run_with_its_name(tmp_path: Path) -> None
     with pytest.raises(OperationError, match=r"config download failed on lonely, task 'Directories': ") as e:
         run_playbook(project, log)
     assert "UNREACHABLE" in log.read_text()
+    # a run of the late steps only: no task of the first play is tagged, so nothing reaches the host
+    assert run_playbook(project, log, tags=late_tags(), append=True) == {}
+    assert log.read_text().count("PLAY [") >= 2  # appended after the first run's output
     failures = getattr(e.value, "failures", [])  # every failed host, for `overcloud failures`
     assert [(f.host, f.task) for f in failures] == [("lonely", "Directories")]
     assert failures[0].tail and any("ssh" in line.lower() for line in failures[0].tail)

@@ -1,6 +1,7 @@
 # What every Neutron service of a node shares, from step 4: neutron.conf's host (the same name Nova's
 # compute reports, so that ports bind to it), the ML2 core plugin, no service plugins (no L3 agent: tenant
-# networks are VXLAN segments between the nodes' bridges), and the RabbitMQ transport URL.
+# networks are VXLAN segments between the nodes' bridges), the RabbitMQ transport URL, and the linuxbridge
+# mechanism enabled (Neutron marks it experimental since Zed and refuses to start it otherwise).
 class tripleo::profile::base::neutron (
   String $host,
   Integer $step = Integer($facts['tripleo_step']),
@@ -12,6 +13,9 @@ class tripleo::profile::base::neutron (
       host                  => $host,
       core_plugin           => 'ml2',
       service_plugins       => [],
+    }
+    neutron_config { 'experimental/linuxbridge':
+      value => true,
     }
   }
 }

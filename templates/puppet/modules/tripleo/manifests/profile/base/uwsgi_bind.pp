@@ -1,23 +1,32 @@
 # Debian's init scripts of the uwsgi APIs (openstack-pkg-tools) bind `--http-socket :<port>`, every address,
-# and read /etc/default/<service> after building their arguments: this replaces them with one address, so
-# that HAProxy can bind the VIPs on the same port. A change restarts the service.
+# and read /etc/default/<NAME> after building their arguments: its DAEMON_ARGS line replaces them with one
+# address, so that HAProxy can bind the VIPs on the same port. A change restarts the service. `defaults` is
+# the init script's NAME when it differs from the service's (neutron-api's is neutron-server, a file that
+# puppet-neutron's ml2 class declares too: then only the line is ours).
 define tripleo::profile::base::uwsgi_bind (
   Stdlib::IP::Address $bind_host,
   Stdlib::Port $bind_port,
   Stdlib::Absolutepath $ini,
   Optional[Integer[1]] $processes = undef,
   String $service = $title,
+  String $defaults = $service,
 ) {
-  file { "/etc/default/${service}":
-    ensure  => file,
-    mode    => '0644',
-    content => epp('tripleo/uwsgi-default.epp', {
-      'service'   => $service,
-      'bind_host' => $bind_host,
-      'bind_port' => $bind_port,
-      'ini'       => $ini,
-      'processes' => $processes,
-    }),
+  $path = "/etc/default/${defaults}"
+  if !defined(File[$path]) {
+    file { $path:
+      ensure => file,
+      mode   => '0644',
+    }
   }
-  File["/etc/default/${service}"] ~> Service <| title == $service or name == $service |>
+  $workers = $processes ? {
+    undef   => '',
+    default => " --processes ${processes}",
+  }
+  file_line { "${path} DAEMON_ARGS":
+    path  => $path,
+    line  => "DAEMON_ARGS=\"--ini ${ini} --http-socket ${bind_host}:${bind_port}${workers}\"",
+    match => '^DAEMON_ARGS=',
+  }
+  File[$path] -> File_line["${path} DAEMON_ARGS"]
+  File_line["${path} DAEMON_ARGS"] ~> Service <| title == $service or name == $service |>
 }

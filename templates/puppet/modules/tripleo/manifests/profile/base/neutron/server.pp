@@ -49,6 +49,7 @@ class tripleo::profile::base::neutron::server (
       bind_host => $bind_host,
       bind_port => $bind_port,
       ini       => '/etc/neutron/neutron-api-uwsgi.ini',
+      defaults  => 'neutron-server',
       processes => $workers,
       require   => Anchor['neutron::install::end'],
       before    => Anchor['neutron::service::begin'],

@@ -48,6 +48,12 @@ class tripleo::profile::base::nova::api (
       sync_db               => $is_bootstrap,
       sync_db_api           => $is_bootstrap,
     }
+    # Debian's nova-api package also runs the metadata API (on every address): the guests here have no
+    # cloud-init to ask it, so it stays stopped
+    Service <| title == 'nova-api-metadata' |> {
+      ensure => 'stopped',
+      enable => false,
+    }
     class { 'nova::conductor':
       workers => $workers,
     }
