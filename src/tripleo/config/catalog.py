@@ -152,6 +152,34 @@ def _ensure_one(catalog: _Catalog, name: str, spec: Mapping[str, Any], default_r
             catalog.user(str(user), str(data.get("password") or ""), project, list(data.get("roles") or []))
 
 
+class _Transient(Exception):
+    """A request that failed because Keystone (or HAProxy in front of it) was briefly away."""
+
+
+def _one_pass(admin: Admin, resources: Mapping[str, Mapping[str, Any]], timeout: float, report: CatalogReport,
+              progress: Callable[[str], None]) -> None:  # fmt: skip
+    from keystoneauth1 import exceptions as ks_exc
+    from openstack import exceptions as sdk_exc
+
+    away = (ks_exc.ConnectFailure, ks_exc.ServiceUnavailable, ks_exc.BadGateway, ks_exc.GatewayTimeout)
+    conn = _connect(admin, timeout)
+    catalog = _Catalog(conn, report)
+    try:
+        for name, spec in sorted(resources.items()):
+            _ensure_one(catalog, name, spec, admin.region)
+            progress(f"catalog: {name}")
+    except away as exc:
+        raise _Transient() from exc
+    except sdk_exc.HttpException as exc:
+        if exc.status_code in (502, 503, 504):
+            raise _Transient() from exc
+        raise OperationError(f"creating the catalog failed: {exc}") from exc
+    except sdk_exc.SDKException as exc:
+        raise OperationError(f"creating the catalog failed: {exc}") from exc
+    finally:
+        conn.close()
+
+
 def ensure_catalog(
     admin: Admin,
     resources: Mapping[str, Mapping[str, Any]],
@@ -163,20 +191,18 @@ def ensure_catalog(
 
     :raises OperationError: Keystone did not answer within ``timeout`` or refused a request.
     """
-    from openstack import exceptions as sdk_exc
-
     started = time.perf_counter()
+    deadline = time.monotonic() + timeout
     report = CatalogReport()
-    conn = _connect(admin, timeout)
-    catalog = _Catalog(conn, report)
-    try:
-        for name, spec in sorted(resources.items()):
-            _ensure_one(catalog, name, spec, admin.region)
-            progress(f"catalog: {name}")
-    except sdk_exc.SDKException as exc:
-        raise OperationError(f"creating the catalog failed: {exc}") from exc
-    finally:
-        conn.close()
+    while True:
+        try:
+            _one_pass(admin, resources, timeout, report, progress)
+            break
+        except _Transient as exc:  # Keystone restarting behind HAProxy: the pass is idempotent, go again
+            if time.monotonic() > deadline:
+                raise OperationError(f"creating the catalog failed: {exc.__cause__}") from exc
+            LOG.info("catalog: keystone went away (%s), again", exc.__cause__)
+            time.sleep(2)
     report.seconds = time.perf_counter() - started
     LOG.info("catalog: %d created, %d updated", len(report.created), len(report.updated))
     return report
