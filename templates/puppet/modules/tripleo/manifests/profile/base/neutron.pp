@@ -17,5 +17,12 @@ class tripleo::profile::base::neutron (
     neutron_config { 'experimental/linuxbridge':
       value => true,
     }
+    tripleo::profile::base::init_status { ['neutron-rpc-server', 'neutron-linuxbridge-agent', 'neutron-dhcp-agent']:
+      project => 'neutron',
+    }
+    tripleo::profile::base::init_status { 'neutron-api':
+      project => 'neutron',
+      pidname => 'neutron-server',
+    }
   }
 }

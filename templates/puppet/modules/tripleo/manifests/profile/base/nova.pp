@@ -30,5 +30,8 @@ class tripleo::profile::base::nova (
     Oslo::Db <| |> {
       manage_backend_package => false,
     }
+    tripleo::profile::base::init_status { ['nova-conductor', 'nova-scheduler', 'nova-compute']:
+      project => 'nova',
+    }
   }
 }

@@ -53,6 +53,9 @@ class tripleo::profile::base::glance::api (
       default_backend  => 'default_backend',
       sync_db          => false,
     }
+    tripleo::profile::base::init_status { 'glance-api':
+      project => 'glance',
+    }
     glance::backend::multistore::file { 'default_backend':
       filesystem_store_datadir => $images_dir,
     }

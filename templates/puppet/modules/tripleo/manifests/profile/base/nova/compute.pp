@@ -22,6 +22,16 @@ class tripleo::profile::base::nova::compute (
       Package <| title == "nova-compute-${virt_type}" |> {
         name => 'nova-compute-kvm',
       }
+      # ... whose /etc/nova/nova-compute.conf says virt_type=kvm, read after nova.conf by the init script
+      ini_setting { 'nova-compute.conf libvirt/virt_type':
+        ensure  => present,
+        path    => '/etc/nova/nova-compute.conf',
+        section => 'libvirt',
+        setting => 'virt_type',
+        value   => $virt_type,
+        require => Anchor['nova::config::begin'],
+        notify  => Anchor['nova::config::end'],
+      }
       file { '/etc/libvirt/qemu.conf':
         ensure  => file,
         mode    => '0600',
