@@ -6,6 +6,8 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
     config_settings     hieradata; bind addresses as "%{lookup('<network>')}" (the node's address there)
     step_config         the Puppet it includes (every step; a profile acts in its own steps)
     firewall_rules      [{network, tcp: [ports], udp: [ports]}]: what it listens on, on the node's address
+    firewall_bridged    [device pattern]: bridges whose frames the node forwards between their own ports
+                        (br_netfilter passes bridged frames through the forward hook, which drops the rest)
     haproxy             [{name, port, networks, backend_network, backend_port, mode, backup}]: frontends
                         on the VIPs of ``networks``, with every node running the service as a backend
                         (``backup``: all but the first are backups, for state on one node's disk)
@@ -59,6 +61,7 @@ class Service:
     bootstrap_only: bool = False
     load_balancer: bool = False
     admin: Mapping[str, Any] = field(default_factory=dict)
+    bridged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,15 @@ def _frontends(value: Any, file: str) -> tuple[Frontend, ...]:
     return tuple(out)
 
 
+def _patterns(value: Any, file: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InputError(f"{key} must be a list of device names or patterns, got {value!r}", file=file,
+                         path=f"{_AT}.{key}")  # fmt: skip
+    return tuple(value)
+
+
 def _mapping(value: Any, file: str, key: str) -> Mapping[str, Any]:
     if value is None:
         return {}
@@ -179,6 +191,7 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
         bootstrap_only=data.get("bootstrap_only") is True,
         load_balancer=data.get("load_balancer") is True,
         admin=_mapping(data.get("admin"), file, "admin"),
+        bridged=_patterns(data.get("firewall_bridged"), file, "firewall_bridged"),
     )
 
 

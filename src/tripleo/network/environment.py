@@ -76,6 +76,7 @@ class Plan:
     predictable: Mapping[str, Mapping[str, tuple[str, ...]]]
     vips: Mapping[str, tuple[str, ...]]
     firewall: bool = True
+    bridged: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # service -> bridges it forwards
 
     def network(self, name: str) -> Network | None:
         return next((n for n in self.networks if n.name == name or n.name_lower == name), None)

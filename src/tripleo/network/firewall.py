@@ -5,7 +5,9 @@ any interface (the weak host model), so a neighbour that routes InternalApi via 
 reaches InternalApi services. The rules therefore first drop any packet whose destination is one of the
 node's addresses but which did not arrive on the interface holding that address (the strong host model),
 then accept established traffic, ICMP, and each service's ports on its network's interface; the rest is
-dropped, and nothing is forwarded.
+dropped. Nothing is routed: the forward hook only passes frames that a service's bridge (role_data
+``firewall_bridged``, e.g. Neutron's per-network bridges) switches between its own ports, which
+br_netfilter shows there with the bridge as both input and output device.
 """
 
 from __future__ import annotations
@@ -42,8 +44,12 @@ def render_ruleset(
     services: Sequence[str],
     service_map: Mapping[str, Sequence[ServicePort]],
     bindings: Sequence[Binding],
+    bridged: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The nftables script for one node; it replaces table ``inet tripleo`` atomically (idempotent)."""
+    """The nftables script for one node; it replaces table ``inet tripleo`` atomically (idempotent).
+
+    :param bridged: (service, bridge name or pattern) pairs whose bridged frames are forwarded.
+    """
     by_net: dict[str, Binding] = {b.network: b for b in bindings}
     lines = [
         f"table inet {TABLE}",
@@ -79,11 +85,9 @@ def render_ruleset(
                         f"    iifname {_quote(bind.device)} {proto} dport {{ {', '.join(ports)} }} accept"
                         f' comment "{service} on {rule.network}"'
                     )
-    lines += [
-        "  }",
-        "  chain forward {",
-        "    type filter hook forward priority filter; policy drop;",
-        "  }",
-        "}",
-    ]
+    lines += ["  }", "  chain forward {", "    type filter hook forward priority filter; policy drop;"]
+    for service, pattern in bridged:
+        lines.append(f"    iifname {_quote(pattern)} oifname {_quote(pattern)} accept"
+                     f' comment "{service}: frames its bridges switch"')  # fmt: skip
+    lines += ["  }", "}"]
     return "\n".join(lines) + "\n"

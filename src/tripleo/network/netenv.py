@@ -249,7 +249,8 @@ def _firewall(plan: Plan, result: NodeResult, vips: Mapping[str, IPAddress]) -> 
             dev_name = resolve_nics({"name": dev.name}, result.spec.nics, result.spec.name)["name"]
         bindings.append(Binding(name, dev_name, (iface.ip, *extra)))
     role = plan.role(result.spec.role)
-    result.firewall = render_ruleset(result.spec.name, role.services, plan.services, bindings)
+    bridged = [(s, pattern) for s in role.services for pattern in plan.bridged.get(s, ())]
+    result.firewall = render_ruleset(result.spec.name, role.services, plan.services, bindings, bridged)
 
 
 def _hosts(plan: Plan, results: Sequence[NodeResult]) -> list[HostView]:

@@ -222,4 +222,5 @@ def network_plan(prepared: Prepared, nodes: Sequence[NodeSpec] | None = None) ->
     roles = tuple(
         replace(r, services=tuple(s.name for s in prepared.role_services(r.name))) for r in plan.roles
     )
-    return replace(plan, roles=roles, services=_ports(prepared, plan))
+    bridged = {s.name: s.bridged for s in prepared.services if s.bridged}
+    return replace(plan, roles=roles, services=_ports(prepared, plan), bridged=bridged)

@@ -103,6 +103,11 @@ def test_firewall_accepts_service_ports_only_on_their_network() -> None:
     assert 'iifname "eth2" tcp dport { 11211 } accept' in rules
     assert 'iifname "eth0" tcp dport { 22 } accept' in rules
     assert "policy drop" in rules and rules.startswith("table inet tripleo\ndelete table inet tripleo\n")
+    forward = rules[rules.index("chain forward") :]
+    assert "accept" not in forward  # nothing is routed, nothing bridged without a service's bridge
+    bridged = render_ruleset("cmp", ["sshd"], services, bindings, [("neutron_agent", "brq*")])
+    forward = bridged[bridged.index("chain forward") :]
+    assert 'iifname "brq*" oifname "brq*" accept comment "neutron_agent: frames its bridges switch"' in forward
 
 
 def _facts(**links: LinkFact) -> Facts:
