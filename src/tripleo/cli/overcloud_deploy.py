@@ -226,14 +226,15 @@ def validate_templates(
 ) -> None:  # fmt: skip
     """Render the plan and check every role's services offline (nothing else changes): a row per service."""
     from tripleo.engine import parse_parameter_args
-    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, prepare_request
-    from tripleo.workflows.services import prepare
+    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, check_layouts, prepare_request
+    from tripleo.workflows.services import network_plan, prepare
 
     request = DeployRequest(
         templates=templates or DEFAULT_TEMPLATES, environments=environments,
         parameters=parse_parameter_args(parameters), roles_file=roles_file, network_data=network_data,
     )  # fmt: skip
     prepared = prepare_request(request, scratch=True)
+    check_layouts(prepared, network_plan(prepared), environments)
     if output_dir is not None:
         prepare(request.templates, request.stack, environments, request.parameters, roles_file=roles_file,
                 networks_file=network_data, plan_dir=output_dir)  # fmt: skip

@@ -34,6 +34,7 @@ class NodeView:
     role: str
     index: int
     addresses: Mapping[str, str] = field(default_factory=dict)  # name_lower -> address
+    nics: tuple[str, ...] = ()  # the node's NIC names in inspection order (nic1, nic2, ...)
 
 
 def _short(name: str) -> str:
@@ -141,6 +142,8 @@ def node_hieradata(node: NodeView, roles: Mapping[str, RoleData], services: Sequ
     net_map["tripleo::hostname"] = node.name
     net_map["tripleo::role"] = node.role
     net_map["tripleo::services"] = [s.name for s in services]
+    # what the NIC layout's nicN is on this node, for services that take a NIC by that name
+    net_map["tripleo::nic_names"] = {f"nic{i}": nic for i, nic in enumerate(node.nics, 1)}
     return {
         "service_configs": dict(role.config_settings) if role else {},
         "net_ip_map": net_map,

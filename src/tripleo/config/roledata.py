@@ -15,6 +15,10 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
     bootstrap_only      true: runs on the role's first node only (e.g. a single database primary)
     load_balancer       true: this service binds every other service's haproxy frontends
     admin               {auth_url, password, region}: the cloud's admin credentials (overcloudrc)
+    host_needs          [{parameter, network_types: [..]} | {parameter, interfaces: [..]}]: what the
+                        value of ``parameter`` asks of the role's hosts: network types their links must
+                        carry (the environment's NetworkTypesCarried, when set: the lab's), or interfaces
+                        the role's NIC layout must have (checked by :mod:`tripleo.workflows.hostneeds`)
 
 Networks are named as network_data's ``name_lower`` (or ``name``). Everything is checked once, with the
 service template and the YAML path of a wrong value, before anything changes.
@@ -28,7 +32,15 @@ from typing import Any
 
 from tripleo.errors import InputError
 
-__all__ = ["Frontend", "RoleData", "Service", "check_services", "parse_role_data", "parse_service"]
+__all__ = [
+    "Frontend",
+    "HostNeed",
+    "RoleData",
+    "Service",
+    "check_services",
+    "parse_role_data",
+    "parse_service",
+]
 
 _AT = "outputs.role_data.value"
 
@@ -47,6 +59,17 @@ class Frontend:
 
 
 @dataclass(frozen=True)
+class HostNeed:
+    """What one parameter's value asks of a role's hosts; ``file`` and ``path`` say where it was set."""
+
+    parameter: str
+    network_types: tuple[str, ...] = ()
+    interfaces: tuple[str, ...] = ()
+    file: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class Service:
     """One service of one role, as its role_data says, with where that came from."""
 
@@ -62,6 +85,7 @@ class Service:
     load_balancer: bool = False
     admin: Mapping[str, Any] = field(default_factory=dict)
     bridged: tuple[str, ...] = ()
+    needs: tuple[HostNeed, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +182,30 @@ def _patterns(value: Any, file: str, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _needs(value: Any, file: str) -> tuple[HostNeed, ...]:
+    at = f"{_AT}.host_needs"
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"host_needs must be a list, got {value!r}", file=file, path=at)
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping) or not isinstance(item.get("parameter"), str):
+            raise InputError("a host need names its parameter", file=file, path=f"{at}.{i}")
+        lists = {}
+        for key in ("network_types", "interfaces"):
+            got = item.get(key) or []
+            if isinstance(got, str):
+                got = [v for v in got.split(",") if v]
+            if not isinstance(got, list) or not all(isinstance(v, str) for v in got):
+                raise InputError(
+                    f"{key} must be a list of names, got {got!r}", file=file, path=f"{at}.{i}.{key}"
+                )
+            lists[key] = tuple(got)
+        out.append(HostNeed(item["parameter"], lists["network_types"], lists["interfaces"]))
+    return tuple(out)
+
+
 def _mapping(value: Any, file: str, key: str) -> Mapping[str, Any]:
     if value is None:
         return {}
@@ -192,6 +240,7 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
         load_balancer=data.get("load_balancer") is True,
         admin=_mapping(data.get("admin"), file, "admin"),
         bridged=_patterns(data.get("firewall_bridged"), file, "firewall_bridged"),
+        needs=_needs(data.get("host_needs"), file),
     )
 
 

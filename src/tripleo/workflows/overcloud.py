@@ -49,6 +49,7 @@ from tripleo.storage import Database, tripleo_home, write_private_text
 from tripleo.storage.stack_models import ResourceRow
 from tripleo.workflows.capacity import Placed, check_capacity, needs
 from tripleo.workflows.configplan import config_plan, describe
+from tripleo.workflows.hostneeds import check_interfaces
 from tripleo.workflows.nic_heat import HeatNicRenderer
 from tripleo.workflows.record import COMPLETE, FAILED, WRITTEN, DeployRecord, deploy_lock, forget
 from tripleo.workflows.record import read as read_record
@@ -313,7 +314,8 @@ def _node_views(plan: Plan, servers: Sequence[Server], results: Mapping[str, Nod
     lower = {n.name: n.name_lower for n in plan.networks}
     return [
         NodeView(s.name, s.role, s.index,
-                 {lower.get(k, k): str(v.ip) for k, v in results[s.node].addresses.items()})
+                 {lower.get(k, k): str(v.ip) for k, v in results[s.node].addresses.items()},
+                 tuple(results[s.node].spec.nics))
         for s in servers
     ]  # fmt: skip
 
@@ -441,6 +443,17 @@ def _status_notes(roles: Mapping[str, RoleData], hosts: Sequence[Host]) -> list[
     return notes
 
 
+def check_layouts(prepared: Prepared, plan: Plan, environments: Sequence[str]) -> Report:
+    """The network checks of ``plan`` with every role's NIC layout rendered; the interfaces that services
+    take (role_data host_needs) are checked against them.
+
+    :raises InputError: a service takes an interface its role's NIC layout lacks.
+    """
+    report = validate(plan, HeatNicRenderer(environments))
+    check_interfaces(prepared.services, {r.spec.role: r.config for r in report.nodes if r.config is not None})
+    return report
+
+
 def check_request(service: StackService, db: Database, req: DeployRequest) -> Plan:
     """Every check that needs no change, in a scratch directory: bad input and a short capacity fail here.
 
@@ -448,7 +461,7 @@ def check_request(service: StackService, db: Database, req: DeployRequest) -> Pl
     """
     scratch = prepare_request(req, scratch=True)
     checked = network_plan(scratch)
-    _fail_on(validate(checked, HeatNicRenderer(req.environments)), "before deploying")
+    _fail_on(check_layouts(scratch, checked, req.environments), "before deploying")
     _module_dirs(checked)
     _preflight(service, db, req.stack, checked)
     return checked

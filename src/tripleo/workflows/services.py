@@ -21,6 +21,7 @@ from tripleo.errors import InputError
 from tripleo.network.environment import Environment as NetworkEnvironment
 from tripleo.network.environment import NodeSpec, Plan, load_plan
 from tripleo.network.model import ServicePort
+from tripleo.workflows.hostneeds import check_network_types, locate
 from tripleo.workflows.plan import RenderedPlan, load_roles, render_plan, source_of
 
 __all__ = ["Prepared", "network_plan", "prepare", "scratch_prepare"]
@@ -164,7 +165,8 @@ def prepare(
         top = engine.load_tree(str(plan.template), list(envs), params, stack_name=stack)
     except InputError as exc:
         raise _in_source(exc, plan) from exc
-    services = tuple(_collect(top, plan))
+    services = tuple(locate(s, top.env) for s in _collect(top, plan))
+    check_network_types(services, top.env)
     base = load_plan(
         network_environment(top.env), network_data=plan.networks_file, roles_data=plan.roles_file
     )

@@ -107,7 +107,9 @@ def test_firewall_accepts_service_ports_only_on_their_network() -> None:
     assert "accept" not in forward  # nothing is routed, nothing bridged without a service's bridge
     bridged = render_ruleset("cmp", ["sshd"], services, bindings, [("neutron_agent", "brq*")])
     forward = bridged[bridged.index("chain forward") :]
-    assert 'iifname "brq*" oifname "brq*" accept comment "neutron_agent: frames its bridges switch"' in forward
+    assert (
+        'iifname "brq*" oifname "brq*" accept comment "neutron_agent: frames its bridges switch"' in forward
+    )
 
 
 def _facts(**links: LinkFact) -> Facts:

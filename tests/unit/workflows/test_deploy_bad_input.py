@@ -14,6 +14,27 @@ import sqlalchemy
 TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
 BAD = Path(__file__).resolve().parents[2] / "data" / "services" / "bad"
 SERVICES = ["-e", str(BAD / "environment.yaml"), "--roles-file"]
+LAB = ["-e", str(Path(__file__).resolve().parents[3] / "templates" / "environments" / "lab.yaml")]
+# compute (issue 14, acceptance 5): the file and YAML path of the value at fault
+COMPUTE = [
+    (
+        [*LAB, "-e", str(BAD / "compute-driver-unknown.yaml")],
+        "bad/compute-driver-unknown.yaml: parameter_defaults.NovaComputeDriver: "
+        '"vmwareapi.VMwareVCDriver" is not an allowed value',
+    ),
+    (
+        [*LAB, "-e", str(BAD / "tenant-vlan.yaml")],
+        "bad/tenant-vlan.yaml: parameter_defaults.NeutronNetworkType: NeutronNetworkType: network "
+        "type 'vlan' of neutron_api (role Controller) cannot be carried by these hosts (NetworkTypesCarried: "
+        "flat, vxlan",
+    ),
+    (
+        [*LAB, "-e", str(BAD / "provider-nic-missing.yaml")],
+        "bad/provider-nic-missing.yaml: parameter_defaults.ComputeParameters."
+        "NeutronPhysicalDevMappings: NeutronPhysicalDevMappings: neutron_linuxbridge_agent (role Compute) "
+        "takes interface 'nic9', which the role's NIC layout lacks",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -51,6 +72,7 @@ SERVICES = ["-e", str(BAD / "environment.yaml"), "--roles-file"]
             ["--roles-file", str(BAD / "roles-not-a-list.yaml")],
             f"ERROR: {BAD}/roles-not-a-list.yaml: roles data must be a list, got dict",
         ),
+        *COMPUTE,
     ],
 )
 def test_bad_input_exits_2_and_changes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
@@ -81,6 +103,16 @@ def test_validate_templates_reports_the_same_offline(tmp_path: Path, roles: str)
                           env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 2 and proc.stderr.startswith("ERROR: ") and proc.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []  # validate changes nothing
+
+
+@pytest.mark.parametrize(("args", "message"), COMPUTE)
+def test_validate_templates_refuses_what_the_computes_cannot_do(tmp_path: Path, args: list[str],
+                                                                 message: str) -> None:  # fmt: skip
+    env = {**os.environ, "TRIPLEO_HOME": str(tmp_path)}
+    argv = [TRIPLEO, "overcloud", "validate", "templates", *args]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_validate_templates_lists_each_role_s_services(tmp_path: Path) -> None:

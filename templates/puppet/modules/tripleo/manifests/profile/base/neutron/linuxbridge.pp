@@ -1,23 +1,31 @@
 # Neutron's linuxbridge agent, in step 4: VXLAN from the node's address of its tenant network, with
 # l2population (the server tells each agent where every port lives: unicast forwarding entries, no
-# multicast), provider networks on the NICs of `physical_interface_mappings` (physnet:interface), security
+# multicast), provider networks on the NICs of `physical_interface_mappings` (physnet:interface, nicN as
+# the NIC layout says, resolved to the node's NIC through tripleo::nic_names), security
 # groups through iptables on the bridges; the tunnels' UDP port is `vxlan_port`.
 class tripleo::profile::base::neutron::linuxbridge (
   Stdlib::IP::Address $local_ip,
   Integer $step = Integer($facts['tripleo_step']),
   Variant[Undef, String, Array[String]] $physical_interface_mappings = undef,
   Stdlib::Port $vxlan_port = 4789,
+  Hash[String, String] $nic_names = lookup('tripleo::nic_names', Hash[String, String], 'first', {}),
 ) {
   include tripleo::profile::base::neutron
   if $step == 4 {
+    $mappings = $physical_interface_mappings ? {
+      String  => split($physical_interface_mappings, ','),
+      Undef   => [],
+      default => $physical_interface_mappings,
+    }
+    # physnet:nicN as the NIC layout names it -> physnet:<the node's NIC>
+    $resolved = $mappings.map |$m| {
+      $pair = split($m, ':')
+      "${pair[0]}:${pick($nic_names[$pair[1]], $pair[1])}"
+    }
     class { 'neutron::agents::ml2::linuxbridge':
       local_ip                    => $local_ip,
       l2_population               => true,
-      physical_interface_mappings => $physical_interface_mappings ? {
-        String  => split($physical_interface_mappings, ','),
-        Undef   => [],
-        default => $physical_interface_mappings,
-      },
+      physical_interface_mappings => $resolved,
     }
     # the port the node's firewall opens on the tenant network (unset, the kernel would use 8472)
     neutron_agent_linuxbridge { 'vxlan/udp_dstport':
