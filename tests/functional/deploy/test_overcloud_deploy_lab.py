@@ -29,6 +29,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from labkit import RunningLab, running_lab
 
+from tripleo.democloud import boot_servers
+from tripleo.lab.guestimage import MARKER
 from tripleo.network import list_ports
 from tripleo.storage import Database
 
@@ -40,7 +42,8 @@ ECHO = REPO / "tests" / "data" / "services" / "echo"
 ECHO_ARGS = ["-e", str(ECHO / "environment.yaml"), "--roles-file", str(ECHO / "roles_data.yaml")]
 RENAMED = ["--parameter", "CloudName=renamed.lab"]
 LAB_NAME = "td"  # a lab of its own: up beside the demo's (tl) or another module's
-INTERNAL_PORTS = {"keystone": 5000, "glance": 9292, "mysql": 3306, "memcached": 11211}
+INTERNAL_PORTS = {"keystone": 5000, "glance": 9292, "mysql": 3306, "memcached": 11211, "rabbitmq": 5672,
+                  "placement": 8778, "nova": 8774, "neutron": 9696}  # fmt: skip
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
@@ -146,9 +149,11 @@ def test_nodes_networks_and_the_services_of_each_role(deployed: Deployed) -> Non
     assert set(status["vips"]) >= {"External", "InternalApi"}
     # the services come from roles_data through each service's role_data; status lists them per node
     assert deployed.controller["services"] == [
-        "base", "sshd", "memcached", "mysql", "haproxy", "keystone", "glance_api"
+        "base", "sshd", "memcached", "mysql", "haproxy", "keystone", "glance_api", "rabbitmq", "placement",
+        "nova_api", "neutron_api", "neutron_linuxbridge_agent", "neutron_dhcp",
     ]  # fmt: skip
-    assert all(h["services"] == ["base", "sshd"] for h in deployed.computes)
+    assert all(h["services"] == ["base", "sshd", "nova_compute", "neutron_linuxbridge_agent"]
+               for h in deployed.computes)  # fmt: skip
     controller = deployed.controller
     assert ssh(home, controller["ctlplane"], "hostname").strip() == "controller-0.overcloud.lab"
     addresses = ssh(home, controller["ctlplane"], "ip -o -4 addr show scope global").split()
@@ -199,6 +204,36 @@ def test_openstack_through_the_public_vip(deployed: Deployed, tmp_path: Path) ->
     assert hashlib.sha256(back.read_bytes()).digest() == hashlib.sha256(image.read_bytes()).digest()
 
 
+def test_servers_boot_on_two_computes_and_ping_each_other(deployed: Deployed) -> None:
+    """Issue 14, acceptance 1: the demo's flow (tripleo.democloud: flavor, guest image from Debian packages,
+    VXLAN network, two servers), then what the operator's client says of it."""
+    home = deployed.home
+    boot_servers(home)  # raises SystemExit when a step fails (a server not ACTIVE, a console without a ping)
+    computes = sorted(h["name"] for h in deployed.computes)
+    services = json.loads(openstack(home, "compute", "service", "list", "-f", "json"))
+    assert sorted(s["Host"] for s in services if s["Binary"] == "nova-compute") == computes
+    assert all(s["State"] == "up" for s in services)
+    agents = json.loads(openstack(home, "network", "agent", "list", "-f", "json"))
+    assert sorted(a["Host"] for a in agents if a["Agent Type"] == "Linux bridge agent") == sorted(
+        [*computes, deployed.controller["name"]]
+    )
+    assert all(a["Alive"] for a in agents) and any(a["Agent Type"] == "DHCP agent" for a in agents)
+    hosts, addresses = {}, {}
+    for name in ("demo-a", "demo-b"):
+        server = json.loads(openstack(home, "server", "show", name, "-f", "json"))
+        assert server["status"] == "ACTIVE"
+        hosts[name] = server["OS-EXT-SRV-ATTR:host"]
+        port = json.loads(openstack(home, "port", "show", name, "-f", "json"))
+        assert (port["binding_host_id"], port["status"]) == (hosts[name], "ACTIVE")
+        addresses[name] = port["fixed_ips"][0]["ip_address"]
+    assert sorted(hosts.values()) == computes  # one on each compute
+    kinds = {h["Hypervisor Type"] for h in json.loads(openstack(home, "hypervisor", "list", "-f", "json"))}
+    assert kinds == {"QEMU"}  # libvirt with plain emulation, as lab.yaml says
+    for name, other in (("demo-a", "demo-b"), ("demo-b", "demo-a")):
+        console = openstack(home, "console", "log", "show", name)
+        assert f"{MARKER} init ran" in console and f"{MARKER} ping {addresses[other]} ok" in console
+
+
 def test_internal_services_answer_only_on_internal_api(deployed: Deployed) -> None:
     """Keystone, Glance, MariaDB and memcached bind the controller's InternalApi address: refused from the
     host on ctlplane and External, also when the host routes InternalApi through the controller's ctlplane
@@ -218,7 +253,7 @@ def test_internal_services_answer_only_on_internal_api(deployed: Deployed) -> No
             subprocess.run(["ip", "route", "del", f"{internal}/32"], check=False)
     vips = deployed.status["vips"]
     assert connects(vips["External"], 5000) and connects(vips["External"], 9292)
-    assert not connects(vips["External"], 3306) and not connects(vips["External"], 11211)
+    assert not any(connects(vips["External"], port) for port in (3306, 11211, 5672))
     probe = (
         "import socket, sys\n"
         "for port in sys.argv[2:]:\n"
@@ -254,6 +289,9 @@ def test_redeploy_changes_nothing_and_tokens_survive(deployed: Deployed) -> None
     request = urllib.request.Request(f"{rc['OS_AUTH_URL']}/v3/auth/tokens", headers=headers)
     with urllib.request.urlopen(request, timeout=30) as answer:
         assert answer.status == 200  # the fernet keys were kept: a token from before still validates
+    # issue 14, acceptance 4: no service restarted, the servers booted before are still there and running
+    for name in ("demo-a", "demo-b"):
+        assert json.loads(openstack(home, "server", "show", name, "-f", "json"))["status"] == "ACTIVE"
 
 
 _WATCHED = (
