@@ -1,10 +1,11 @@
 """Deploy wall time on the virtual lab (root): lab up, node import, introspect, overcloud deploy (with its
-phases: plan, stack, render, config download, catalog), the controllers' service memory (PSS, grouped by
-process name), a re-deploy that changes nothing, a re-deploy with one Keystone parameter changed (the token
+phases: plan, stack, render, config), every node's service memory (controllers and computes: PSS, grouped
+by process name), a re-deploy that changes nothing, a re-deploy with one Keystone parameter changed (the token
 expiration: step 3 on the controller), delete, lab down.
 
 Each step is one ``tripleo`` process; the deploy's phases come from the deployment summary it writes.
-Targets: the whole deploy of 1 controller + 2 computes under 3 minutes on this 2-core machine (issue 9);
+Targets: the whole deploy of 1 controller + 2 computes, with RabbitMQ, Placement, Nova and Neutron, under
+6 minutes on this 2-core machine (issue 14; issue 9's 3 minutes held for Keystone and Glance alone);
 the no-op re-deploy under 5 s in all, and the one-parameter re-deploy's config phase under a third of the
 first deploy's (issue 10).
 Needs root and the lab's tools; it runs on a lab of its own (``bench``-named ``tbn``), beside any other.
@@ -26,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TRIPLEO = Path(sys.executable).parent / "tripleo"
 LAB_ENV = REPO / "templates" / "environments" / "lab.yaml"
-TARGET = 180.0  # seconds, the whole deploy of 1 controller + 2 computes
+TARGET = 360.0  # seconds, the whole deploy of 1 controller + 2 computes
 NOOP_TARGET = 5.0  # seconds, a re-deploy with nothing changed, in all
 LAB_NAME = "tbn"
 TOKEN = "parameter_defaults:\n  KeystoneTokenExpiration: 7200\n"
@@ -41,20 +42,18 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     except OSError:
         continue
     pss[comm] += sum(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
-for comm, kib in pss.most_common(8):
+for comm, kib in pss.most_common(10):
     print(f"{comm} {kib / 1024:.1f}")
 print(f"total {sum(pss.values()) / 1024:.1f}")
 """
 
 
 def pss(home: Path) -> list[tuple[str, str]]:
-    """Each controller's service memory: (name, "MiB") rows from inside the node."""
+    """Every node's service memory: (name, "MiB") rows from inside the node."""
     summary = json.loads((home / "config-download" / "overcloud.json").read_text())
     key = home / "ssh" / "id_ed25519"
     rows = []
     for host in summary["hosts"]:
-        if "haproxy" not in host.get("services", []):
-            continue
         proc = subprocess.run(
             ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
              "-o", "LogLevel=ERROR", f"root@{host['ctlplane']}", "python3 -"],
@@ -142,7 +141,7 @@ def main() -> int:
     verdict = "met" if one_config < third else f"missed by {one_config - third:.1f} s"
     print(f"target: one-parameter re-deploy's config under a third of the first's ({third:.1f} s): "
           f"{one_config:.1f} s, {verdict}")  # fmt: skip
-    print("controller service memory (PSS, MiB, by process name):")
+    print("service memory of each node (PSS, MiB, by process name):")
     for name, mib in memory:
         print(f"{name:<32} {mib:>8}")
     return 0

@@ -60,6 +60,7 @@ def _connect(admin: Admin, timeout: float) -> Any:
     """A session once Keystone answers through the VIP (it may still be starting)."""
     import openstack
     from keystoneauth1 import exceptions as ks_exc
+    from openstack import exceptions as sdk_exc
 
     deadline = time.monotonic() + timeout
     while True:
@@ -69,13 +70,17 @@ def _connect(admin: Admin, timeout: float) -> Any:
         try:
             conn.authorize()
             return conn
-        except (ks_exc.ConnectFailure, ks_exc.DiscoveryFailure, ks_exc.ServiceUnavailable,
-                ks_exc.BadGateway, ks_exc.GatewayTimeout) as exc:  # fmt: skip
+        except (ks_exc.Unauthorized, sdk_exc.SDKException, ks_exc.ConnectFailure, ks_exc.DiscoveryFailure,
+                ks_exc.ServiceUnavailable, ks_exc.BadGateway, ks_exc.GatewayTimeout) as exc:  # fmt: skip
+            # the SDK wraps keystoneauth's errors (a 503 from HAProxy while Keystone starts, after step 3)
+            cause = exc
+            if isinstance(exc, sdk_exc.SDKException):
+                cause = exc.__cause__ or exc.__context__ or exc
+            if isinstance(cause, ks_exc.Unauthorized):
+                raise OperationError(f"keystone at {admin.auth_url} refused the admin credentials") from exc
             if time.monotonic() > deadline:
                 raise OperationError(f"keystone at {admin.auth_url} did not answer: {exc}") from exc
             time.sleep(1)
-        except ks_exc.Unauthorized as exc:
-            raise OperationError(f"keystone at {admin.auth_url} refused the admin credentials") from exc
 
 
 class _Catalog:
