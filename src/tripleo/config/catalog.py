@@ -21,7 +21,7 @@ from typing import Any
 
 from tripleo.errors import OperationError
 
-__all__ = ["Admin", "CatalogReport", "ensure_catalog"]
+__all__ = ["Admin", "CatalogReport", "connect", "ensure_catalog"]
 
 LOG = logging.getLogger(__name__)
 _DOMAIN = "default"
@@ -56,7 +56,7 @@ class CatalogReport:
     seconds: float = 0.0
 
 
-def _connect(admin: Admin, timeout: float) -> Any:
+def connect(admin: Admin, timeout: float) -> Any:
     """A session once Keystone answers through the VIP (it may still be starting)."""
     import openstack
     from keystoneauth1 import exceptions as ks_exc
@@ -73,7 +73,7 @@ def _connect(admin: Admin, timeout: float) -> Any:
         except (ks_exc.Unauthorized, sdk_exc.SDKException, ks_exc.ConnectFailure, ks_exc.DiscoveryFailure,
                 ks_exc.ServiceUnavailable, ks_exc.BadGateway, ks_exc.GatewayTimeout) as exc:  # fmt: skip
             # the SDK wraps keystoneauth's errors (a 503 from HAProxy while Keystone starts, after step 3)
-            cause = exc
+            cause: BaseException = exc
             if isinstance(exc, sdk_exc.SDKException):
                 cause = exc.__cause__ or exc.__context__ or exc
             if isinstance(cause, ks_exc.Unauthorized):
@@ -167,7 +167,7 @@ def _one_pass(admin: Admin, resources: Mapping[str, Mapping[str, Any]], timeout:
     from openstack import exceptions as sdk_exc
 
     away = (ks_exc.ConnectFailure, ks_exc.ServiceUnavailable, ks_exc.BadGateway, ks_exc.GatewayTimeout)
-    conn = _connect(admin, timeout)
+    conn = connect(admin, timeout)
     catalog = _Catalog(conn, report)
     try:
         for name, spec in sorted(resources.items()):

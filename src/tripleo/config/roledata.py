@@ -15,6 +15,8 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
     bootstrap_only      true: runs on the role's first node only (e.g. a single database primary)
     load_balancer       true: this service binds every other service's haproxy frontends
     admin               {auth_url, password, region}: the cloud's admin credentials (overcloudrc)
+    scale_down          [{compute_service: binary} | {network_agents: true}]: what a host that leaves the
+                        stack left in the overcloud's APIs (:mod:`tripleo.config.scaledown` removes it)
     host_needs          [{parameter, network_types: [..]} | {parameter, interfaces: [..]}]: what the
                         value of ``parameter`` asks of the role's hosts: network types their links must
                         carry (the environment's NetworkTypesCarried, when set: the lab's), or interfaces
@@ -86,6 +88,7 @@ class Service:
     admin: Mapping[str, Any] = field(default_factory=dict)
     bridged: tuple[str, ...] = ()
     needs: tuple[HostNeed, ...] = ()
+    scale_down: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,14 @@ def _needs(value: Any, file: str) -> tuple[HostNeed, ...]:
     return tuple(out)
 
 
+def _entries(value: Any, file: str, key: str) -> tuple[Mapping[str, Any], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise InputError(f"{key} must be a list of mappings, got {value!r}", file=file, path=f"{_AT}.{key}")
+    return tuple(value)
+
+
 def _mapping(value: Any, file: str, key: str) -> Mapping[str, Any]:
     if value is None:
         return {}
@@ -241,6 +252,7 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
         admin=_mapping(data.get("admin"), file, "admin"),
         bridged=_patterns(data.get("firewall_bridged"), file, "firewall_bridged"),
         needs=_needs(data.get("host_needs"), file),
+        scale_down=_entries(data.get("scale_down"), file, "scale_down"),
     )
 
 

@@ -37,6 +37,7 @@ from tripleo.config.digests import HostPlan
 from tripleo.config.download import late_tags, write_run_plan
 from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, node_hieradata, placement
 from tripleo.config.roledata import RoleData, parse_role_data
+from tripleo.config.scaledown import forget_hosts
 from tripleo.errors import InputError, OperationError, TripleoError
 from tripleo.network import allocate_port, allocate_vip, list_ports, release_port, sync_networks
 from tripleo.network.checks import needs_vip
@@ -578,6 +579,7 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
     else:
         done.endpoints = dict(record.data.get("endpoints") or {})
         progress("catalog: unchanged, nothing ran")
+    _forget_departed(record, done, roles, progress)
     if late_busy:
         later = run_playbook(project, log, on_task, limit=late_busy, tags=late, append=True)
         done.recap = _merged(done.recap, later)
@@ -585,6 +587,21 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
     if admin is not None:
         done.overcloudrc = write_overcloudrc(admin, done.stack)
     done.seconds["config"] = time.perf_counter() - mark
+
+
+def _forget_departed(record: DeployRecord, done: DeployResult, roles: Mapping[str, RoleData],
+                     progress: Progress) -> None:  # fmt: skip
+    """Remove from the overcloud's APIs what the hosts of the last complete deploy that are no longer in
+    the stack left there (their services' role_data scale_down)."""
+    staying = {h.name for h in done.hosts}
+    entries = {(r.role, s.name): s.scale_down for r in roles.values() for s in r.services}
+    departed = {
+        str(h["name"]): [e for svc in h.get("services") or [] for e in entries.get((h.get("role"), svc), ())]
+        for h in record.data.get("hosts") or [] if h.get("name") not in staying
+    }  # fmt: skip
+    admin = _admin(roles)
+    if admin is not None and any(departed.values()):
+        forget_hosts(admin, departed, progress)
 
 
 def _merged(first: Mapping[str, HostRecap], second: Mapping[str, HostRecap]) -> dict[str, HostRecap]:

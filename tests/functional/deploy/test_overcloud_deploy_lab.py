@@ -500,6 +500,28 @@ def test_a_deploy_killed_in_each_phase_is_interrupted_and_resumes(deployed: Depl
     assert {r["host"] for r in rows if r["action"] == "run"} == {name}
 
 
+def _providers(home: Path) -> list[str]:
+    """Placement's resource providers, by openstacksdk with overcloudrc (the client has no placement
+    plugin here)."""
+    import openstack
+
+    rc = dict(line[7:].split("=", 1) for line in (home / "overcloudrc").read_text().splitlines()
+              if line.startswith("export "))  # fmt: skip
+    auth = {
+        "auth_url": rc["OS_AUTH_URL"],
+        "username": rc["OS_USERNAME"],
+        "password": rc["OS_PASSWORD"].strip("'"),
+        "project_name": rc["OS_PROJECT_NAME"],
+        "user_domain_name": "Default",
+        "project_domain_name": "Default",
+    }
+    conn = openstack.connection.Connection(auth=auth, region_name=rc["OS_REGION_NAME"], interface="public")
+    try:
+        return sorted(p.name for p in conn.placement.resource_providers())
+    finally:
+        conn.close()
+
+
 def test_scale_down_then_delete(deployed: Deployed) -> None:
     home = deployed.home
     hosts = {h["name"]: h for h in deployed.status["hosts"]}
@@ -525,6 +547,17 @@ def test_scale_down_then_delete(deployed: Deployed) -> None:
         f"overcloud/{gone}" not in owners
         and f"overcloud/{hosts['compute-0.overcloud.lab']['node']}" in owners
     )
+    # issue 14, acceptance 2: the departed compute's nova-compute service, its hypervisor (the compute node
+    # and its resource provider go with the service) and its Neutron agent are gone; compute-0's stay
+    services = json.loads(
+        openstack(home, "compute", "service", "list", "--service", "nova-compute", "-f", "json")
+    )
+    assert [s["Host"] for s in services] == ["compute-0.overcloud.lab"]
+    hypervisors = json.loads(openstack(home, "hypervisor", "list", "-f", "json"))
+    assert [h["Hypervisor Hostname"] for h in hypervisors] == ["compute-0.overcloud.lab"]
+    agents = json.loads(openstack(home, "network", "agent", "list", "-f", "json"))
+    assert "compute-1.overcloud.lab" not in {a["Host"] for a in agents}
+    assert _providers(home) == ["compute-0.overcloud.lab"]
 
     done = run(home, "overcloud", "delete", "-y")
     assert "DELETE_COMPLETE" in done.stdout
