@@ -579,10 +579,11 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
     else:
         done.endpoints = dict(record.data.get("endpoints") or {})
         progress("catalog: unchanged, nothing ran")
-    _forget_departed(record, done, roles, progress)
     if late_busy:
         later = run_playbook(project, log, on_task, limit=late_busy, tags=late, append=True)
         done.recap = _merged(done.recap, later)
+    # once the renamed hosts' services run under their new names (they would report the old ones again)
+    _forget_departed(record, done, roles, progress)
     admin = _admin(roles)
     if admin is not None:
         done.overcloudrc = write_overcloudrc(admin, done.stack)
@@ -591,13 +592,15 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
 
 def _forget_departed(record: DeployRecord, done: DeployResult, roles: Mapping[str, RoleData],
                      progress: Progress) -> None:  # fmt: skip
-    """Remove from the overcloud's APIs what the hosts of the last complete deploy that are no longer in
-    the stack left there (their services' role_data scale_down)."""
-    staying = {h.name for h in done.hosts}
+    """Remove from the overcloud's APIs what the hosts of the last complete deploy left there under a name
+    that is gone (their node left the stack, or was renamed in place: the services register again under
+    the new name), as their services' role_data scale_down says. Nova refuses to delete the service of a
+    compute that still hosts servers: the operator deletes or migrates them first, as with TripleO."""
+    now = {h.node: h.name for h in done.hosts}
     entries = {(r.role, s.name): s.scale_down for r in roles.values() for s in r.services}
     departed = {
         str(h["name"]): [e for svc in h.get("services") or [] for e in entries.get((h.get("role"), svc), ())]
-        for h in record.data.get("hosts") or [] if h.get("name") not in staying
+        for h in record.data.get("hosts") or [] if now.get(h.get("node")) != h.get("name")
     }  # fmt: skip
     admin = _admin(roles)
     if admin is not None and any(departed.values()):

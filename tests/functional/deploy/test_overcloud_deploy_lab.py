@@ -397,12 +397,18 @@ def test_cloud_name_change_renames_the_servers_in_place(deployed: Deployed) -> N
     active with the same ctlplane addresses, under their new hostnames."""
     home = deployed.home
     before = _placement(home)
+    # the operator empties the computes first: their services register again under the new names, and Nova
+    # will not delete the old names' services while they host servers
+    openstack(home, "server", "delete", "--wait", "demo-a", "demo-b")
     run(home, "overcloud", "deploy", *deployed.env_args, *ECHO_ARGS, *RENAMED)
     status = json.loads(run(home, "overcloud", "status", "-f", "json").stdout)
     assert {h["name"] for h in status["hosts"]} == {f"{n}.renamed.lab" for n in before}
     assert _placement(home) == before
     states = nodes(home)
     assert {states[node]["provision_state"] for node, _ in before.values()} == {"active"}
+    services = json.loads(openstack(home, "compute", "service", "list", "--service", "nova-compute", "-f",
+                                    "json"))  # fmt: skip
+    assert sorted(s["Host"] for s in services) == ["compute-0.renamed.lab", "compute-1.renamed.lab"]
     # the next test deploys with this name too; the scale-down after it goes back to the original one
 
 
