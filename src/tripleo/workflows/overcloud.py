@@ -63,6 +63,7 @@ __all__ = [
     "DeployResult",
     "Server",
     "delete",
+    "departed_hosts",
     "deploy",
     "host_summary",
     "prepare_request",
@@ -590,18 +591,27 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
     done.seconds["config"] = time.perf_counter() - mark
 
 
+def departed_hosts(previous: Sequence[Mapping[str, Any]], hosts: Sequence[Host],
+                   roles: Mapping[str, RoleData]) -> dict[str, list[Mapping[str, Any]]]:  # fmt: skip
+    """The names of the last complete deploy's hosts (``previous``: status rows) that are gone now (their
+    node left, or carries another name), each with its services' scale_down entries."""
+    now = {h.node: h.name for h in hosts}
+    entries = {(r.role, s.name): s.scale_down for r in roles.values() for s in r.services}
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for h in previous:
+        if now.get(str(h.get("node"))) != h.get("name"):
+            role = str(h.get("role"))
+            out[str(h["name"])] = [e for svc in h.get("services") or [] for e in entries.get((role, svc), ())]
+    return out
+
+
 def _forget_departed(record: DeployRecord, done: DeployResult, roles: Mapping[str, RoleData],
                      progress: Progress) -> None:  # fmt: skip
     """Remove from the overcloud's APIs what the hosts of the last complete deploy left there under a name
     that is gone (their node left the stack, or was renamed in place: the services register again under
     the new name), as their services' role_data scale_down says. Nova refuses to delete the service of a
     compute that still hosts servers: the operator deletes or migrates them first, as with TripleO."""
-    now = {h.node: h.name for h in done.hosts}
-    entries = {(r.role, s.name): s.scale_down for r in roles.values() for s in r.services}
-    departed = {
-        str(h["name"]): [e for svc in h.get("services") or [] for e in entries.get((h.get("role"), svc), ())]
-        for h in record.data.get("hosts") or [] if now.get(h.get("node")) != h.get("name")
-    }  # fmt: skip
+    departed = departed_hosts(record.data.get("hosts") or [], done.hosts, roles)
     admin = _admin(roles)
     if admin is not None and any(departed.values()):
         forget_hosts(admin, departed, progress)

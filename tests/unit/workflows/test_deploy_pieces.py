@@ -90,3 +90,26 @@ def test_the_record_phase_of_each_ansible_task() -> None:
     assert _phase_of("Step 3: puppet apply") == "step 3"
     assert _phase_of("Hieradata files") == "hieradata"
     assert _phase_of("Directories") is None and _phase_of("Steps of something") is None
+
+
+def test_departed_hosts_are_the_names_no_node_carries_any_more() -> None:
+    from tripleo.config import Host
+    from tripleo.config.roledata import RoleData, Service
+    from tripleo.workflows.overcloud import departed_hosts
+
+    nova = Service("nova_compute", "Compute", scale_down=({"compute_service": "nova-compute"},))
+    roles = {"Compute": RoleData("Compute", (Service("sshd", "Compute"), nova), {}, "")}
+    previous = [
+        {"name": "c-0.old.lab", "node": "n0", "role": "Compute", "services": ["sshd", "nova_compute"]},
+        {"name": "c-1.old.lab", "node": "n1", "role": "Compute", "services": ["sshd", "nova_compute"]},
+        {"name": "c-2.old.lab", "node": "n2", "role": "Compute", "services": ["sshd"]},
+    ]
+    hosts = [
+        Host("c-0.old.lab", "Compute", "n0", "192.0.2.10"),
+        Host("c-2.new.lab", "Compute", "n2", "192.0.2.12"),
+    ]
+    # n1 left the stack; n2 was renamed in place (its old name goes, with no scale_down to run); n0 stays
+    assert departed_hosts(previous, hosts, roles) == {
+        "c-1.old.lab": [{"compute_service": "nova-compute"}],
+        "c-2.old.lab": [],
+    }
