@@ -90,7 +90,7 @@ def _boot(home: Path, name: str, image: str, port: str, host: str | None) -> str
     return str(server["OS-EXT-SRV-ATTR:host"])
 
 
-def _console_says(home: Path, server: str, text: str, timeout: float = 180) -> None:
+def _console_says(home: Path, server: str, text: str, timeout: float = 240) -> None:
     """Wait until the server's console log has ``text`` on a guest marker line; print the last of them."""
     deadline = time.monotonic() + timeout
     while True:

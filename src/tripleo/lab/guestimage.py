@@ -99,7 +99,8 @@ n=0
 while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 20 ]; do usleep 100000; n=$((n + 1)); done
 if [ -e /sys/class/net/eth0 ]; then
     ip link set eth0 up
-    udhcpc -i eth0 -n -q -t 5 -T 2 -s {DHCP_SCRIPT} >/dev/null 2>&1
+    # 40 discovers 2 s apart: the network's DHCP server and tunnels may still be coming up at boot
+    udhcpc -i eth0 -n -q -t 40 -T 2 -s {DHCP_SCRIPT} >/dev/null 2>&1
 fi
 addr=$(ip -4 -o addr show dev eth0 2>/dev/null | awk '{{print $4; exit}}')
 if [ -n "$addr" ]; then say "eth0 $addr"; else say "no dhcp lease"; fi
