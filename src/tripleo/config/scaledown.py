@@ -14,7 +14,6 @@ gone is skipped, so a killed deploy's run again finishes the work.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,8 +21,6 @@ from tripleo.config.catalog import Admin, connect
 from tripleo.errors import OperationError
 
 __all__ = ["forget_hosts"]
-
-LOG = logging.getLogger(__name__)
 
 
 def _compute(conn: Any, host: str, binary: str) -> list[str]:

@@ -21,18 +21,24 @@ from typing import Any
 from tripleo.config.roledata import HostNeed, Service
 from tripleo.errors import InputError
 
-__all__ = ["CARRIED", "check_interfaces", "check_network_types", "locate"]
+__all__ = ["CARRIED", "check_interfaces", "check_network_types", "locate", "where_set"]
 
 CARRIED = "NetworkTypesCarried"
 
 
-def _set_in(env: Any, key: str) -> tuple[Any, str, str] | None:
+def where_set(env: Any, key: str) -> tuple[Any, str, str]:
+    """The value of parameter ``key`` in the engine's merged environment and where it was set: (value,
+    file, YAML path), the file empty for a --parameter (its value split on commas) or a generated value;
+    (None, "", "") when nothing sets it."""
     for section in ("parameters", "parameter_defaults"):
         values = getattr(env, section)
         if key in values:
             source = env.sources.get(key, "")
-            return values[key], "" if source in ("--parameter", "generated") else source, f"{section}.{key}"
-    return None
+            if source == "--parameter":
+                value = values[key]
+                return (value.split(",") if isinstance(value, str) else value), "", f"--parameter {key}"
+            return values[key], "" if source == "generated" else source, f"{section}.{key}"
+    return None, "", ""
 
 
 def locate(service: Service, env: Any) -> Service:
@@ -41,11 +47,12 @@ def locate(service: Service, env: Any) -> Service:
     needs = []
     for need in service.needs:
         file, path = service.file, f"parameters.{need.parameter}.default"
-        role = _set_in(env, f"{service.role}Parameters")
-        if role is not None and isinstance(role[0], Mapping) and need.parameter in role[0]:
-            file, path = role[1], f"{role[2]}.{need.parameter}"
-        elif (found := _set_in(env, need.parameter)) is not None:
-            file, path = found[1], found[2]
+        role, role_file, role_path = where_set(env, f"{service.role}Parameters")
+        _, found_file, found_path = where_set(env, need.parameter)
+        if isinstance(role, Mapping) and need.parameter in role:
+            file, path = role_file, f"{role_path}.{need.parameter}"
+        elif found_path:
+            file, path = found_file, found_path
         needs.append(replace(need, file=file, path=path))
     return replace(service, needs=tuple(needs))
 
@@ -61,17 +68,17 @@ def check_network_types(services: Sequence[Service], env: Any) -> None:
 
     :raises InputError: naming the file and YAML path of the parameter's value.
     """
-    carried = _set_in(env, CARRIED)
-    if carried is None:
+    carried, file, path = where_set(env, CARRIED)
+    if not path:
         return
-    known = [str(t) for t in (carried[0] if isinstance(carried[0], list) else str(carried[0]).split(","))]
+    known = [str(t) for t in (carried if isinstance(carried, list) else str(carried).split(","))]
     for service, need in _needs(services):
         for kind in need.network_types:
             if kind not in known:
                 raise InputError(
                     f"{need.parameter}: network type {kind!r} of {service.name} (role {service.role}) "
                     f"cannot be carried by these hosts ({CARRIED}: {', '.join(known)}, set by "
-                    f"{carried[1] or carried[2]})",
+                    f"{file or path})",
                     file=need.file or None, path=need.path,
                 )  # fmt: skip
 

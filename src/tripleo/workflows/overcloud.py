@@ -583,10 +583,10 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
     if late_busy:
         later = run_playbook(project, log, on_task, limit=late_busy, tags=late, append=True)
         done.recap = _merged(done.recap, later)
-    # once the renamed hosts' services run under their new names (they would report the old ones again)
-    _forget_departed(record, done, roles, progress)
     admin = _admin(roles)
     if admin is not None:
+        # once the renamed hosts' services run under their new names (they would report the old ones again)
+        forget_hosts(admin, departed_hosts(record.data.get("hosts") or [], done.hosts, roles), progress)
         done.overcloudrc = write_overcloudrc(admin, done.stack)
     done.seconds["config"] = time.perf_counter() - mark
 
@@ -594,7 +594,10 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
 def departed_hosts(previous: Sequence[Mapping[str, Any]], hosts: Sequence[Host],
                    roles: Mapping[str, RoleData]) -> dict[str, list[Mapping[str, Any]]]:  # fmt: skip
     """The names of the last complete deploy's hosts (``previous``: status rows) that are gone now (their
-    node left, or carries another name), each with its services' scale_down entries."""
+    node left, or carries another name), each with its services' scale_down entries: what they left in the
+    overcloud's APIs (the services of a renamed host register again under its new name). Nova refuses to
+    delete the service of a compute that still hosts servers: the operator deletes or migrates them first,
+    as with TripleO."""
     now = {h.node: h.name for h in hosts}
     entries = {(r.role, s.name): s.scale_down for r in roles.values() for s in r.services}
     out: dict[str, list[Mapping[str, Any]]] = {}
@@ -603,18 +606,6 @@ def departed_hosts(previous: Sequence[Mapping[str, Any]], hosts: Sequence[Host],
             role = str(h.get("role"))
             out[str(h["name"])] = [e for svc in h.get("services") or [] for e in entries.get((role, svc), ())]
     return out
-
-
-def _forget_departed(record: DeployRecord, done: DeployResult, roles: Mapping[str, RoleData],
-                     progress: Progress) -> None:  # fmt: skip
-    """Remove from the overcloud's APIs what the hosts of the last complete deploy left there under a name
-    that is gone (their node left the stack, or was renamed in place: the services register again under
-    the new name), as their services' role_data scale_down says. Nova refuses to delete the service of a
-    compute that still hosts servers: the operator deletes or migrates them first, as with TripleO."""
-    departed = departed_hosts(record.data.get("hosts") or [], done.hosts, roles)
-    admin = _admin(roles)
-    if admin is not None and any(departed.values()):
-        forget_hosts(admin, departed, progress)
 
 
 def _merged(first: Mapping[str, HostRecap], second: Mapping[str, HostRecap]) -> dict[str, HostRecap]:

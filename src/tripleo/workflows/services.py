@@ -21,7 +21,7 @@ from tripleo.errors import InputError
 from tripleo.network.environment import Environment as NetworkEnvironment
 from tripleo.network.environment import NodeSpec, Plan, load_plan
 from tripleo.network.model import ServicePort
-from tripleo.workflows.hostneeds import check_network_types, locate
+from tripleo.workflows.hostneeds import check_network_types, locate, where_set
 from tripleo.workflows.plan import RenderedPlan, load_roles, render_plan, source_of
 
 __all__ = ["Prepared", "network_plan", "prepare", "scratch_prepare"]
@@ -39,19 +39,6 @@ class Prepared:
 
     def role_services(self, role: str) -> tuple[Service, ...]:
         return tuple(s for s in self.services if s.role == role)
-
-
-def _override(env: Any, key: str) -> tuple[Any, str, str]:
-    """The value of parameter ``key`` in the engine's merged environment, and where it was set."""
-    for section in ("parameters", "parameter_defaults"):
-        values = getattr(env, section)
-        if key in values:
-            source = env.sources.get(key, "")
-            if source == "--parameter":
-                value = values[key]
-                return (value.split(",") if isinstance(value, str) else value), "", f"--parameter {key}"
-            return values[key], source, f"{section}.{key}"
-    return None, "", ""
 
 
 def network_environment(env: Any) -> NetworkEnvironment:
@@ -86,7 +73,7 @@ def _check_role_services(
     listed: list[tuple[str, list[Any], str, str]] = []  # role, services, file, YAML path
     for i, role in enumerate(load_roles(plan.roles_file)):
         name = role["name"]
-        services, file, path = _override(merged, f"{name}Services")
+        services, file, path = where_set(merged, f"{name}Services")
         if services is None:
             services, file, path = (
                 role.get("ServicesDefault") or [],

@@ -29,7 +29,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from labkit import RunningLab, running_lab
 
-from tripleo.democloud import boot_servers
+from tripleo.democloud import boot_servers, rc_env
 from tripleo.lab.guestimage import MARKER
 from tripleo.network import list_ports
 from tripleo.storage import Database
@@ -511,12 +511,11 @@ def _providers(home: Path) -> list[str]:
     plugin here)."""
     import openstack
 
-    rc = dict(line[7:].split("=", 1) for line in (home / "overcloudrc").read_text().splitlines()
-              if line.startswith("export "))  # fmt: skip
+    rc = rc_env(home)
     auth = {
         "auth_url": rc["OS_AUTH_URL"],
         "username": rc["OS_USERNAME"],
-        "password": rc["OS_PASSWORD"].strip("'"),
+        "password": rc["OS_PASSWORD"],
         "project_name": rc["OS_PROJECT_NAME"],
         "user_domain_name": "Default",
         "project_domain_name": "Default",
