@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -562,6 +563,11 @@ def test_scale_down_then_delete(deployed: Deployed) -> None:
     assert [h["Hypervisor Hostname"] for h in hypervisors] == ["compute-0.overcloud.lab"]
     agents = json.loads(openstack(home, "network", "agent", "list", "-f", "json"))
     assert "compute-1.overcloud.lab" not in {a["Host"] for a in agents}
+    # compute-0 came back under its original name: its nova-compute makes its resource provider again on
+    # its next resource update (every 30 s here), so wait for that report
+    deadline = time.monotonic() + 120
+    while _providers(home) != ["compute-0.overcloud.lab"] and time.monotonic() < deadline:
+        time.sleep(5)
     assert _providers(home) == ["compute-0.overcloud.lab"]
 
     done = run(home, "overcloud", "delete", "-y")
