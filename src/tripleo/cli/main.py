@@ -42,6 +42,7 @@ _LAZY = {
     "overcloud": ("tripleo.cli.overcloud", "overcloud"),
     "baremetal": ("tripleo.cli.baremetal", "baremetal"),
     "lab": ("tripleo.cli.lab", "lab"),
+    "container": ("tripleo.cli.container", "container"),
 }
 
 

@@ -57,6 +57,8 @@ def mount_disk(node: NodePaths, lab_dir: Path) -> None:
         lower = "/etc/skel" if name == "root" else f"/{name}"
         opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
         sh(["mount", "-t", "overlay", "overlay", "-o", opts, f"/{name}"])
+        if name == "var":  # now, while the node's directory is still visible
+            bind_container_storage(node)
     if lab_dir.is_dir():  # still visible (not below /root or /tmp): hide the lab's state and secrets
         sh(["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=0700", "tl-hidden", str(lab_dir)])
     sh(["mount", "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "tl-run", "/run"])
@@ -66,6 +68,45 @@ def mount_disk(node: NodePaths, lab_dir: Path) -> None:
     sh(["mount", "-o", "remount,bind,ro", "/"])
     if os.path.ismount("/usr"):
         sh(["mount", "-o", "remount,bind,ro", "/usr"])
+
+
+_CONTAINERS_CONF = """\
+# written by the lab's node init: a lab node has no systemd
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+"""
+
+
+def bind_container_storage(node: NodePaths) -> None:
+    """A plain directory of the node's disk at /var/lib/containers (wiped with the disk)."""
+    storage = Path("/var/lib/containers")
+    storage.mkdir(parents=True, exist_ok=True)
+    node.containers.mkdir(parents=True, exist_ok=True)
+    sh(["mount", "--bind", str(node.containers), str(storage)], check=False)
+
+
+def prepare_containers() -> None:
+    """What podman needs in a node (../shared/LAB-NOTES.md): the cgroup hierarchies the host has (``ip netns
+    exec`` leaves /sys/fs/cgroup empty), storage on a plain directory, and settings for a node without
+    systemd in its /etc/containers (conmon's cleanup reads them there too). Storage is bound earlier
+    (:func:`bind_container_storage`)."""
+    hierarchies = []
+    for line in Path("/proc/cgroups").read_text().splitlines()[1:]:
+        name, hierarchy, _, enabled = line.split()
+        if enabled == "1" and hierarchy != "0":
+            hierarchies.append(name)
+    cgroup = Path("/sys/fs/cgroup")
+    sh(["mount", "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev,noexec", "tl-cgroup", str(cgroup)], check=False)
+    if not hierarchies:  # the unified hierarchy only
+        sh(["mount", "-t", "cgroup2", "cgroup2", str(cgroup)], check=False)
+    for name in [*hierarchies, "name=systemd"] if hierarchies else []:
+        target = cgroup / name.removeprefix("name=")
+        target.mkdir(exist_ok=True)
+        sh(["mount", "-t", "cgroup", "-o", name, "cgroup", str(target)], check=False)
+    conf = Path("/etc/containers/containers.conf")
+    if Path("/etc/containers").is_dir() and not conf.exists():
+        conf.write_text(_CONTAINERS_CONF)
 
 
 def set_hostname(name: str, with_files: bool) -> None:
@@ -166,6 +207,7 @@ def boot(node_dir: Path) -> None:
         drive = None
     log(f"booting {spec['name']} ({'with' if drive else 'without'} config drive)")
     mount_disk(node, Path(spec["lab_dir"]))
+    prepare_containers()
     set_hostname(drive.hostname if drive else spec["name"], with_files=drive is not None)
     address = configure_network(spec, drive)
     if drive is not None:

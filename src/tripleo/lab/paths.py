@@ -48,6 +48,12 @@ class NodePaths:
     def bmc_state(self) -> Path:
         return self.root / "bmc.json"
 
+    @property
+    def containers(self) -> Path:
+        """Container storage: a plain directory on the node's disk, bind-mounted at /var/lib/containers
+        (overlayfs, podman's driver, cannot sit on the node's overlay /var)."""
+        return self.disk / "containers"
+
     def layer(self, name: str) -> tuple[Path, Path]:
         """The overlay upper and work directories of one disk directory (``etc``, ``var``, ...)."""
         return self.disk / name / "upper", self.disk / name / "work"
