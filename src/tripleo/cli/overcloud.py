@@ -22,6 +22,7 @@ _LAZY = {
     "delete": _DEPLOY,
     "status": _DEPLOY,
     "failures": _DEPLOY,
+    "container": ("tripleo.cli.overcloud_container", "register"),
 }
 
 

@@ -29,10 +29,21 @@ _OWN = (
     "network/firewall.py",
     "network/model.py",
     "network/nicconfig.py",
+    "config/containers_apply.py",
 )
 _THIRD_PARTY = ("yaml", "pyroute2")
-_MAIN = "import sys\n\nfrom tripleo.network.apply import main\n\nsys.exit(main())\n"
+# ``containers STEP_FILE``: the containers of one step (tripleo.config.containers_apply); else the NIC applier
+_MAIN = (
+    "import sys\n\n"
+    "if sys.argv[1:2] == ['containers']:\n"
+    "    from tripleo.config.containers_apply import main\n\n"
+    "    sys.exit(main(sys.argv[2:]))\n"
+    "from tripleo.network.apply import main\n\n"
+    "sys.exit(main())\n"
+)
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+# tripleo.config's own __init__ imports the undercloud's side (config download); the node needs none of it
+_CONFIG_PACKAGE = b'"""The node side of tripleo.config (the agent\'s containers command)."""\n'
 
 
 def _files() -> list[tuple[str, Path]]:
@@ -49,6 +60,8 @@ def _zip_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         entries = [("__main__.py", _MAIN.encode()), *((name, path.read_bytes()) for name, path in _files())]
+        entries.append(("tripleo/config/__init__.py", _CONFIG_PACKAGE))
+        entries.sort()
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -7,7 +7,8 @@ A node's units are ``network`` (its NIC config, firewall rules and the node agen
 - ``step N``: the Puppet modules shipped (the digest of their archive: the same bytes for the same tree)
   and the node's modules they depend on, the hiera hierarchy, every hieradata file but ``service_configs``,
   and of ``service_configs`` the keys of the services that act in step N (plus the keys no service owns),
-  with those services' ``step_config``.
+  with those services' ``step_config``, and the node's container step file of step N (a containerized
+  service acts in step 1, where its config is generated, and in the steps of its containers).
 
 Which steps a service acts in comes from its Puppet profile: the ``$step == N`` / ``$step >= N`` tests of
 the classes its ``step_config`` includes (a class whose file is not shipped, or that tests no step, acts in
@@ -122,8 +123,11 @@ def unit_digests(
     services: Sequence[Service],
     acting: Mapping[str, frozenset[int]],
     shared: UnitInputs,
+    containers: Mapping[int, Any] | None = None,
 ) -> dict[str, str]:
-    """Every unit's digest for one node (see the module docstring)."""
+    """Every unit's digest for one node (see the module docstring); ``containers``: the node's container
+    step files (step -> content), each part of its step's digest."""
+    containers = containers or {}
     out = {NETWORK: _sha({"nic": network_config, "firewall": firewall, "agent": shared.agent})}
     configs = dict(hieradata.get(_SERVICE_CONFIGS) or {})
     owned = {key for s in services for key in s.config_settings}
@@ -135,7 +139,7 @@ def unit_digests(
         out[step_unit(step)] = _sha({
             "step": step, "modules": shared.modules, "vendor": list(shared.vendor), "hiera": shared.hierarchy,
             "files": files, "files_list": sorted(hieradata), "common": common, "settings": mine,
-            "puppet": [s.step_config for s in active],
+            "puppet": [s.step_config for s in active], "containers": containers.get(step),
         })  # fmt: skip
     return out
 

@@ -21,6 +21,9 @@ Layout of ``$TRIPLEO_HOME/config-download/<stack>/``::
     hosts/<host>/firewall.nft        its nftables rules
     hosts/<host>/hieradata/<n>.json  its hieradata files (0600: they hold service passwords)
     hosts/<host>/manifest.pp         the step_config of its services (role_data)
+    hosts/<host>/containers/step<N>.json  its containerized services' step N: config volumes (step 1),
+                                     kolla configs, containers; the step runs them after its Puppet with
+                                     the node agent's ``containers`` command (:mod:`.containers_apply`)
 
 The project is written whole into a scratch directory and renamed into place, so a crash never leaves half a
 project, and writing it again with the same inputs gives the same files.
@@ -73,6 +76,7 @@ class Host:
     firewall: str = ""
     manifest: str = ""  # Puppet applied in every deploy step
     services: tuple[str, ...] = ()  # the services that run on it (role_data service_name)
+    containers: Mapping[int, Any] = field(default_factory=dict)  # step -> its container step file
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ def _host_vars(host: Host) -> dict[str, Any]:
         "tripleo_run": units(STEPS),
         "tripleo_puppet": True,
         "tripleo_digests": {},
+        "tripleo_container_files": [_container_file(step) for step in sorted(host.containers)],
     }
     for network, address in sorted(host.addresses.items()):
         out[f"{_var(network)}_ip"] = address.split("/")[0]
@@ -162,6 +167,22 @@ _PUPPET = (
 )
 
 
+_CONTAINERS_ON_NODE = "/var/lib/tripleo/containers"
+
+
+def _container_file(step: int) -> str:
+    return f"step{step}.json"
+
+
+def _containers(step: int) -> str:
+    """The shell that runs step ``step``'s containers after its Puppet succeeded (rc 2 when they changed)."""
+    path = f"{_CONTAINERS_ON_NODE}/{_container_file(step)}"
+    return (
+        f"if [ -f {path} ]; then out=$(python3 {_AGENT_ON_NODE} containers {path} --step {step}) || rc=6; "
+        f'echo "$out"; case "$out" in *\'"changed": true\'*) [ $rc -eq 0 ] && rc=2;; esac; fi'
+    )
+
+
 def _runs(unit: str) -> str:
     """The condition of a unit's tasks: the run plan has it for this host."""
     return f"'{unit}' in tripleo_run"
@@ -183,6 +204,7 @@ def _step_task(step: int) -> dict[str, Any]:
         "name": f"Step {step}: puppet apply",
         # one step at a time on a node: a step left running by a killed deploy ends before the next starts
         "ansible.builtin.shell": f"exec 9>{_STEP_LOCK}; flock 9; {_PUPPET}; rc=$?; "
+        f"if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then {_containers(step)}; fi; "
         f"if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then {record}; fi; exit $rc",
         "environment": {"FACTER_tripleo_step": str(step)},
         "register": f"step{step}",
@@ -251,6 +273,24 @@ def _steps_play(vendor: list[str]) -> dict[str, Any]:
                 "register": "linked",
                 "changed_when": "'linked' in linked.stdout",
                 "when": "tripleo_puppet",
+            },
+            {
+                "name": "Container step files: none but this deploy's",
+                "ansible.builtin.shell": f"mkdir -p {_CONTAINERS_ON_NODE} && cd {_CONTAINERS_ON_NODE} && "
+                "for f in step*.json; do case ' {{ tripleo_container_files | join(' ') }} ' in "
+                '*" $f "*) ;; *) [ -f "$f" ] && rm -f "$f" && echo removed;; esac; done; true',
+                "register": "stale",
+                "changed_when": "'removed' in stale.stdout",
+                "when": "tripleo_puppet",
+            },
+            {
+                "name": "Container step files",
+                "ansible.builtin.copy": {
+                    "src": f"{_HOST_DIR}/containers/",
+                    "dest": f"{_CONTAINERS_ON_NODE}/",
+                    "mode": "0600",
+                },
+                "when": "tripleo_puppet and tripleo_container_files",
             },
             {
                 "name": "The node's manifest",
@@ -398,6 +438,10 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
         _write_json(host_dir / "network_config.json", {"network_config": host.network_config})
         (host_dir / "firewall.nft").write_text(host.firewall)
         (host_dir / "manifest.pp").write_text(host.manifest)
+        if host.containers:
+            (host_dir / "containers").mkdir()
+            for step, data in sorted(host.containers.items()):
+                _write_json(host_dir / "containers" / _container_file(step), data, 0o600)
         for name, data in host.hieradata.items():
             _write_json(host_dir / "hieradata" / f"{name}.json", data, 0o600)
 

@@ -65,8 +65,9 @@ def placement(roles: Mapping[str, RoleData], nodes: Sequence[NodeView]) -> dict[
 
 
 def host_manifest(services: Sequence[Service]) -> str:
-    """The Puppet every deploy step applies on a node running ``services``: their step_config."""
-    lines = [s.step_config for s in services if s.step_config]
+    """The Puppet every deploy step applies on a node running ``services``: their step_config (a
+    containerized service's runs in its config container instead)."""
+    lines = [s.step_config for s in services if s.step_config and s.container is None]
     return (
         "# the step_config of this node's services (role_data), applied in steps 1..5\n"
         + "\n".join(lines)

@@ -13,7 +13,8 @@ nothing, so an unchanged rebuild takes seconds. The tag is the last thing a buil
 half-way leaves no tagged image, only leftovers (a scratch tar, buildah's working containers) that the
 next build removes first.
 
-The undercloud's image store is its own (``$TRIPLEO_HOME/containers/storage``), apart from the host's.
+The undercloud's image store is its own (``$TRIPLEO_HOME/containers/storage``, or
+``$TRIPLEO_CONTAINER_STORE``), apart from the host's.
 """
 
 from __future__ import annotations
@@ -178,9 +179,14 @@ class Podman:
     """podman on the undercloud's own image store."""
 
     def __init__(self, home: Path) -> None:
-        self.directory = home / "containers"
+        # TRIPLEO_CONTAINER_STORE: a store shared by several homes (e.g. the test modules' labs)
+        shared = os.environ.get("TRIPLEO_CONTAINER_STORE")
+        self.directory = Path(shared) if shared else home / "containers"
         self.root = self.directory / "storage"
-        self.runroot = self.directory / "run"
+        # podman wants its run root under 50 characters: one per store, under /run
+        self.runroot = (
+            Path("/run") / f"tripleo-podman-{hashlib.sha256(str(self.root).encode()).hexdigest()[:12]}"
+        )
 
     def argv(self, *args: str) -> list[str]:
         return ["podman", "--root", str(self.root), "--runroot", str(self.runroot), *args]

@@ -21,6 +21,9 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
                         value of ``parameter`` asks of the role's hosts: network types their links must
                         carry (the environment's NetworkTypesCarried, when set: the lab's), or interfaces
                         the role's NIC layout must have (checked by :mod:`tripleo.workflows.hostneeds`)
+    puppet_config, kolla_config, docker_config
+                        a containerized service (:mod:`tripleo.config.containerdata`): its step_config
+                        runs in its config container, not in the node's Puppet
 
 Networks are named as network_data's ``name_lower`` (or ``name``). Everything is checked once, with the
 service template and the YAML path of a wrong value, before anything changes.
@@ -32,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tripleo.config.containerdata import ContainerService, parse_container
 from tripleo.errors import InputError
 
 __all__ = [
@@ -89,6 +93,7 @@ class Service:
     bridged: tuple[str, ...] = ()
     needs: tuple[HostNeed, ...] = ()
     scale_down: tuple[Mapping[str, Any], ...] = ()
+    container: ContainerService | None = None  # None: the service runs on the node itself
 
 
 @dataclass(frozen=True)
@@ -253,6 +258,7 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
         bridged=_patterns(data.get("firewall_bridged"), file, "firewall_bridged"),
         needs=_needs(data.get("host_needs"), file),
         scale_down=_entries(data.get("scale_down"), file, "scale_down"),
+        container=parse_container(data, name, file),
     )
 
 

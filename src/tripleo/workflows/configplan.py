@@ -53,11 +53,13 @@ def host_digests(
     acting: dict[str, frozenset[int]] = {}
     for role in roles.values():
         for svc in role.services:
+            if svc.container is not None:  # config made in step 1, containers in their steps
+                acting.setdefault(svc.name, frozenset({1, *svc.container.steps}))
             acting.setdefault(svc.name, acting_steps(svc.step_config, modules, STEPS))
     return {
         h.name: unit_digests(
             hieradata=h.hieradata, network_config=h.network_config, firewall=h.firewall,
-            services=_services(h, roles), acting=acting, shared=shared,
+            services=_services(h, roles), acting=acting, shared=shared, containers=h.containers,
         )
         for h in hosts
     }  # fmt: skip

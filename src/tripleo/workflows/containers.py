@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tripleo.config.images import BuiltImage, ImageSet, Podman, build_images, image_rows, load_image_set
+from tripleo.config.containerdata import resolve_images, step_files
+from tripleo.config.download import STEPS
+from tripleo.config.images import (
+    BuiltImage,
+    ImageSet,
+    Podman,
+    build_images,
+    digests,
+    image_rows,
+    load_image_set,
+)
 from tripleo.config.registry import Registry
+from tripleo.config.roledata import Service
+from tripleo.errors import InputError, OperationError
+from tripleo.resources.provisioned import ssh_key
 from tripleo.storage.paths import tripleo_home
 from tripleo.workflows.overcloud import DEFAULT_TEMPLATES
 
-__all__ = ["Built", "build", "image_list", "image_set", "registry_start", "registry_stop"]
+__all__ = [
+    "Built",
+    "build",
+    "container_list",
+    "host_container_steps",
+    "image_list",
+    "image_resolver",
+    "image_set",
+    "registry_address",
+    "registry_start",
+    "registry_stop",
+]
 
 IMAGES_FILE = "container-images.yaml"
 
@@ -69,3 +96,86 @@ def registry_stop() -> bool:
 
 def registry_address() -> str | None:
     return Registry.of(tripleo_home()).address()
+
+
+def image_resolver(templates: Path = DEFAULT_TEMPLATES) -> tuple[Callable[[str], str], str]:
+    """How config download names an image for the nodes, and the registry they pull from: an image of the
+    set (``<namespace>/<name>``) becomes ``<registry>/<namespace>/<name>:<digest>``, the tag of what the set
+    builds now; any other reference is used as written.
+
+    :raises OperationError: no registry runs, or it does not answer.
+    """
+    images = image_set(templates)
+    digest = digests(images)
+    registry = Registry.of(tripleo_home())
+    bind = registry.address()
+    if bind is None or not registry.answers(bind):
+        where = f"on {bind} " if bind else ""
+        raise OperationError(
+            f"the undercloud registry {where}does not answer: start it with `tripleo container registry "
+            "start --bind <ctlplane address>:8787`, then `tripleo container image build`"
+        )
+
+    def resolve(name: str) -> str:
+        namespace, _, short = name.partition("/")
+        if namespace != images.namespace or ":" in short or short not in images.images:
+            return name
+        if not registry.has(bind, name, digest[short]):
+            raise InputError(
+                f"image {name} was never built or not pushed "
+                f"(tripleo container image build --service {short})"
+            )
+        return f"{bind}/{name}:{digest[short]}"
+
+    return resolve, bind
+
+
+def host_container_steps(services: Sequence[Service], host: str, resolve: Callable[[str], str],
+                         registry: str) -> dict[int, dict[str, Any]]:  # fmt: skip
+    """One host's container step files (step -> what the node agent's ``containers`` command reads).
+
+    :raises InputError: an image of a service there was never built (naming the service and the host).
+    """
+    containerized = {s.name: s.container for s in services if s.container is not None}
+    images: dict[str, str] = {}
+    for name, container in containerized.items():
+        images.update(resolve_images(name, host, container, resolve))
+    return step_files(containerized, images, registry, STEPS)
+
+
+_INSPECT = (
+    "ids=$(podman ps --all --quiet --filter label=tripleo.managed=true); "
+    "[ -z \"$ids\" ] && echo '[]' || podman inspect $ids"
+)
+
+
+def _node_containers(host: Mapping[str, Any], key: Path) -> list[dict[str, Any]]:
+    argv = ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+            f"root@{host['ctlplane']}", _INSPECT]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        said = (proc.stderr or "").strip().splitlines()
+        raise OperationError(
+            f"{host['name']}: cannot list its containers: {said[-1] if said else proc.returncode}"
+        )
+    rows = []
+    for info in json.loads(proc.stdout or "[]"):
+        state, config = info.get("State") or {}, info.get("Config") or {}
+        health = (state.get("Health") or state.get("Healthcheck") or {}).get("Status") or "-"
+        rows.append({
+            "host": host["name"], "name": str(info.get("Name", "")).lstrip("/"),
+            "image": info.get("ImageName") or config.get("Image"), "status": state.get("Status"),
+            "health": health, "started": state.get("StartedAt"),
+            "config_hash": (config.get("Labels") or {}).get("tripleo.config_hash"),
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: str(r["name"]))
+
+
+def container_list(hosts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each host's tripleo containers: image, status, health, start time and config hash (asked of all
+    hosts at once over SSH)."""
+    key, _ = ssh_key()
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
+        found = list(pool.map(lambda h: _node_containers(h, key), hosts))
+    return [row for rows in found for row in rows]

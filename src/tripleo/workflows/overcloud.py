@@ -323,14 +323,20 @@ def _node_views(plan: Plan, servers: Sequence[Server], results: Mapping[str, Nod
 
 
 def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping[str, RoleData],
-           views: Sequence[NodeView], vips: Mapping[str, str], cloud_name: str) -> list[Host]:  # fmt: skip
+           views: Sequence[NodeView], vips: Mapping[str, str], cloud_name: str,
+           templates: Path) -> list[Host]:  # fmt: skip
     """Each server as config download sees it: addresses, NIC config (the VIPs on the primary role's first
-    node), firewall, hieradata and the Puppet of the services that run on it."""
+    node), firewall, hieradata, the Puppet of the services that run on it and the containers of those
+    that run in containers (images in the undercloud registry, checked before any node changes)."""
+    from tripleo.workflows.containers import host_container_steps, image_resolver
+
     results = {r.spec.name: r for r in report.nodes}
     primary = plan.primary_role()
     holders = [s for s in servers if primary is not None and s.role == primary.name]
     vip_node = min(holders, key=lambda s: s.index).node if holders else None
     placed = placement(roles, views)
+    containerized = any(s.container is not None for services in placed.values() for s in services)
+    resolve, registry = image_resolver(templates) if containerized else (None, "")
     shared = all_nodes(roles, views, placed, vips, {
         "tripleo::cloud_name": cloud_name,
         "tripleo::hosts_entries": _host_entries(plan, servers, results),
@@ -350,6 +356,7 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
                 firewall=result.firewall or "",
                 manifest=host_manifest(services),
                 services=tuple(s.name for s in services),
+                containers=host_container_steps(services, server.name, resolve, registry) if resolve else {},
             )
         )  # fmt: skip
     return hosts
@@ -378,7 +385,7 @@ def _render(service: StackService, db: Database, req: DeployRequest, prepared: P
     views = _node_views(plan, servers, {r.spec.name: r for r in report.nodes})
     vips = {n.name_lower: str(report.vips[n.name]) for n in plan.networks if n.name in report.vips}
     cloud_name = str(outputs.get("CloudName") or req.stack)
-    return _hosts(plan, report, servers, roles, views, vips, cloud_name), report, roles
+    return _hosts(plan, report, servers, roles, views, vips, cloud_name, req.templates), report, roles
 
 
 def _admin(roles: Mapping[str, RoleData]) -> Admin | None:

@@ -1,0 +1,164 @@
+"""The container part of a service's role_data (``deployment/<service>/<service>-container-puppet.yaml``),
+as tripleo-heat-templates has it::
+
+    puppet_config:   {config_volume, puppet_tags, step_config, config_image}
+                     the config container: the service's Puppet run in its image, limited to file
+                     resources, writes /var/lib/config-data/puppet-generated/<config_volume>
+    kolla_config:    {/var/lib/kolla/config_files/<name>.json: {command, config_files, permissions}}
+                     what the image's kolla_start copies in and runs
+    docker_config:   {step_N: {<container>: {image, net, restart, volumes, environment, healthcheck,
+                                             command, user, privileged}}}
+                     the containers started in deploy step N (all nodes of a step before the next)
+
+Images are named ``<namespace>/<name>`` (the image set's, templates/container-images.yaml); config download
+resolves each to the registry's tag for what the image set builds now (:func:`resolve_images`). Checked
+once, with the service template and the YAML path, before anything changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tripleo.errors import InputError
+
+__all__ = ["CONTAINER_KEYS", "ContainerService", "parse_container", "resolve_images", "step_files"]
+
+_AT = "outputs.role_data.value"
+CONTAINER_KEYS = frozenset(
+    {"image", "net", "restart", "volumes", "environment", "healthcheck", "command", "user", "privileged"}
+)
+_PUPPET_KEYS = frozenset({"config_volume", "puppet_tags", "step_config", "config_image"})
+_KOLLA_KEYS = frozenset({"command", "config_files", "permissions"})
+_STEP = re.compile(r"^step_([1-5])$")  # the deploy steps (download.STEPS)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class ContainerService:
+    """What a containerized service runs: its config container, kolla configs and containers per step."""
+
+    config_volume: str
+    config_image: str
+    step_config: str
+    puppet_tags: str = ""
+    kolla: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    steps: Mapping[int, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def images(self) -> set[str]:
+        return {self.config_image, *(str(c["image"]) for s in self.steps.values() for c in s.values())}
+
+
+def _fail(service: str, message: str, file: str, path: str) -> InputError:
+    return InputError(f"service {service}: {message}", file=file, path=f"{_AT}.{path}")
+
+
+def _mapping(value: Any, service: str, file: str, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(service, f"expected a mapping, got {value!r}", file, path)
+    return value
+
+
+def _unknown(data: Mapping[str, Any], allowed: frozenset[str], service: str, file: str, path: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise _fail(service, f"unknown key {key!r} (expected {', '.join(sorted(allowed))})", file,
+                        f"{path}.{key}")  # fmt: skip
+
+
+def _container(name: str, value: Any, service: str, file: str, path: str) -> Mapping[str, Any]:
+    spec = _mapping(value, service, file, path)
+    _unknown(spec, CONTAINER_KEYS, service, file, path)
+    if not isinstance(spec.get("image"), str) or not spec["image"]:
+        raise _fail(service, f"container {name} has no image", file, f"{path}.image")
+    for key in ("volumes",):
+        if key in spec and not (isinstance(spec[key], list) and all(isinstance(v, str) for v in spec[key])):
+            raise _fail(service, f"{key} must be a list of strings", file, f"{path}.{key}")
+    for key in ("environment", "healthcheck"):
+        if key in spec:
+            _mapping(spec[key], service, file, f"{path}.{key}")
+    return spec
+
+
+def parse_container(data: Mapping[str, Any], service: str, file: str) -> ContainerService | None:
+    """The container part of one service's role_data; None for a service without docker_config.
+
+    :raises InputError: a value of the wrong shape or an unknown key (file and YAML path).
+    """
+    if data.get("docker_config") is None:
+        return None
+    puppet = _mapping(data.get("puppet_config") or {}, service, file, "puppet_config")
+    _unknown(puppet, _PUPPET_KEYS, service, file, "puppet_config")
+    steps: dict[int, dict[str, Mapping[str, Any]]] = {}
+    for key, containers in _mapping(data["docker_config"], service, file, "docker_config").items():
+        match = _STEP.match(str(key))
+        if match is None:
+            raise _fail(service, f"{key!r} is not a step (step_1 .. step_5)", file, f"docker_config.{key}")
+        at = f"docker_config.{key}"
+        for name, spec in _mapping(containers or {}, service, file, at).items():
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise _fail(service, f"{name!r} is not a container name", file, f"{at}.{name}")
+            steps.setdefault(int(match.group(1)), {})[name] = _container(
+                name, spec, service, file, f"{at}.{name}"
+            )
+    kolla: dict[str, Mapping[str, Any]] = {}
+    for path, spec in _mapping(data.get("kolla_config") or {}, service, file, "kolla_config").items():
+        entry = _mapping(spec, service, file, f"kolla_config.{path}")
+        _unknown(entry, _KOLLA_KEYS, service, file, f"kolla_config.{path}")
+        if not str(path).startswith("/var/lib/kolla/config_files/") or not entry.get("command"):
+            message = "a kolla config is /var/lib/kolla/config_files/<name>.json with a command"
+            raise _fail(service, message, file, f"kolla_config.{path}")
+        kolla[str(path)] = entry
+    volume, image = str(puppet.get("config_volume") or ""), str(puppet.get("config_image") or "")
+    if bool(volume) != bool(image):
+        raise _fail(service, "puppet_config needs both config_volume and config_image", file, "puppet_config")
+    step_config, tags = str(puppet.get("step_config") or ""), str(puppet.get("puppet_tags") or "")
+    return ContainerService(volume, image, step_config, tags, kolla, steps)
+
+
+def resolve_images(service: str, host: str, container: ContainerService,
+                   resolve: Callable[[str], str]) -> dict[str, str]:  # fmt: skip
+    """Each image the service names -> the reference nodes pull; ``resolve`` raises for an image that was
+    never built or is not in the registry, and the message gains the service and the host."""
+    out = {}
+    for image in sorted(i for i in container.images if i):
+        try:
+            out[image] = resolve(image)
+        except InputError as exc:
+            raise InputError(
+                f"service {service} on {host}: {exc.message}", file=exc.file, path=exc.path
+            ) from exc
+    return out
+
+
+def step_files(services: Mapping[str, ContainerService], images: Mapping[str, str], registry: str,
+               steps: int) -> dict[int, dict[str, Any]]:  # fmt: skip
+    """One host's step files (step -> the JSON the node agent's ``containers`` command reads): the config
+    volumes and kolla configs in step 1, each step's containers, images resolved."""
+    out: dict[int, dict[str, Any]] = {}
+    for step in range(1, steps + 1):
+        data: dict[str, Any] = {
+            "insecure_registries": [registry],
+            "config": {},
+            "kolla": {},
+            "containers": {},
+        }
+        for container in services.values():
+            if step == 1 and container.config_volume:
+                data["config"][container.config_volume] = {
+                    "image": images[container.config_image],
+                    "step_config": container.step_config,
+                    "puppet_tags": container.puppet_tags,
+                }
+            if step == 1:
+                data["kolla"].update(container.kolla)
+            for name, spec in (container.steps.get(step) or {}).items():
+                data["containers"][name] = {**spec, "image": images[str(spec["image"])]}
+        if data["config"]:
+            data["config_step"] = steps + 1  # every step's config at once, as container-puppet's STEP=6
+        if data["config"] or data["containers"] or data["kolla"]:
+            out[step] = data
+    return out
