@@ -140,6 +140,8 @@ def unit_digests(
             "step": step, "modules": shared.modules, "vendor": list(shared.vendor), "hiera": shared.hierarchy,
             "files": files, "files_list": sorted(hieradata), "common": common, "settings": mine,
             "puppet": [s.step_config for s in active], "containers": containers.get(step),
+            # the agent runs a step's containers: its code is part of the steps it runs
+            "agent": shared.agent if containers.get(step) else "",
         })  # fmt: skip
     return out
 

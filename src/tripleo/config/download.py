@@ -290,7 +290,7 @@ def _steps_play(vendor: list[str]) -> dict[str, Any]:
                     "dest": f"{_CONTAINERS_ON_NODE}/",
                     "mode": "0600",
                 },
-                "when": "tripleo_puppet and tripleo_container_files",
+                "when": "tripleo_puppet and tripleo_container_files | length > 0",
             },
             {
                 "name": "The node's manifest",

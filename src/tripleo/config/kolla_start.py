@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """The start-up of every tripleo container image (``/usr/local/bin/kolla_start``), in the manner of kolla's
 ``kolla_set_configs`` + ``kolla_start``: copy the service's config in, then become the service.
 
@@ -42,12 +43,32 @@ def _chown(path: Path, owner: str, recurse: bool) -> None:
             os.chown(sub, uid, gid, follow_symlinks=False)
 
 
+def _put(source: Path, dest: Path) -> None:
+    """One file or link over whatever ``dest`` is (merge: what the image has is replaced)."""
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        dest.unlink()
+    if source.is_symlink():
+        os.symlink(os.readlink(source), dest)
+    else:
+        shutil.copy2(source, dest)
+
+
 def _copy_one(source: Path, dest: Path) -> list[Path]:
-    if source.is_dir():
-        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+    if source.is_dir() and not source.is_symlink():
+        dest.mkdir(parents=True, exist_ok=True)
+        for root, dirs, files in os.walk(source):
+            here = dest / Path(root).relative_to(source)
+            for name in dirs:
+                sub = Path(root, name)
+                if sub.is_symlink():
+                    _put(sub, here / name)
+                else:
+                    (here / name).mkdir(exist_ok=True)
+            for name in files:
+                _put(Path(root, name), here / name)
     else:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest)
+        _put(source, dest)
     return [dest]
 
 
