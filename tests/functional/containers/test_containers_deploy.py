@@ -56,10 +56,14 @@ class Deployed:
         environments = REPO / "templates" / "environments"
         envs = [environments / "lab.yaml", self.home / "lab" / "network-environment.yaml",
                 environments / "containers.yaml"]  # fmt: skip
-        params = {"ComputeCount": "0", **self.parameters}
-        return [a for e in envs for a in ("-e", str(e))] + [
-            a for k, v in params.items() for a in ("--parameter", f"{k}={v}")
-        ]
+        if (
+            self.parameters
+        ):  # service parameters are parameter_defaults (an environment), as operators set them
+            name = "-".join(f"{k}-{v}" for k, v in sorted(self.parameters.items()))
+            extra = self.home / f"params-{name}.yaml"
+            extra.write_text(json.dumps({"parameter_defaults": self.parameters}))
+            envs.append(extra)
+        return [a for e in envs for a in ("-e", str(e))] + ["--parameter", "ComputeCount=0"]
 
     def with_(self, **params: str) -> list[str]:
         return Deployed(self.lab, self.registry, {**self.parameters, **params}).args

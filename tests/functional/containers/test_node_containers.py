@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from labkit import RunningLab, running_lab
 
 from tripleo.config.agent import build_agent
+from tripleo.config.images import Podman
 
 TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
 LAB_NAME = "tc"
@@ -178,3 +181,32 @@ def test_bad_definitions_and_missing_images_change_nothing(node: Node) -> None:
     proc = node.apply(missing, check=False)
     assert proc.returncode == 1 and "cannot pull" in proc.stderr and "never-built" in proc.stderr
     assert _started(node, "memcached") == started and _answers(node.address)
+
+
+def test_a_build_killed_half_way_tags_nothing_and_the_same_command_converges(node: Node) -> None:
+    """SIGKILL while a service layer builds (the base is built): no tag for the half-built image, and the
+    same command again builds it, leaving no working container of the killed build behind."""
+    home = node.lab.home
+    env = {**os.environ, "TRIPLEO_HOME": str(home)}
+    argv = [TRIPLEO, "container", "image", "build", "--service", "haproxy"]
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            start_new_session=True)  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("building tripleo/haproxy:"):
+            break
+    time.sleep(4)  # inside podman build: apt is installing the layer's packages
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    rows = {
+        r["name"]: r for r in json.loads(tripleo(home, "container", "image", "list", "-f", "json").stdout)
+    }
+    assert not rows["haproxy"]["built"]
+    done = tripleo(home, "container", "image", "build", "--service", "haproxy").stdout
+    assert f"{rows['haproxy']['image']}: built in" in done
+    rows = {
+        r["name"]: r for r in json.loads(tripleo(home, "container", "image", "list", "-f", "json").stdout)
+    }
+    assert rows["haproxy"]["built"] and rows["haproxy"]["in_registry"]
+    store = Podman(home)
+    assert store.run("ps", "--all", "--external", "--format", "{{.ID}}").split() == []
