@@ -157,6 +157,7 @@ def generate_config(volume: str, spec: dict[str, Any], step: int) -> bool:
             "--env", f"FACTER_tripleo_step={step}", "--env", f"TRIPLEO_MANIFEST={spec['step_config']}",
             *(a for m in mounts for a in ("--volume", m)), "--volume", f"{scratch}:/var/lib/config-data/out",
             str(spec["image"]), "sh", "-c", script]  # fmt: skip
+    podman("rm", "--force", f"container-puppet-{volume}", check=False)  # one a killed run left behind
     proc = podman(*argv, check=False)
     if proc.returncode != 0:
         shutil.rmtree(scratch, ignore_errors=True)

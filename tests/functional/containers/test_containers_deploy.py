@@ -8,6 +8,7 @@ tests run in file order.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -59,9 +60,9 @@ class Deployed:
         if (
             self.parameters
         ):  # service parameters are parameter_defaults (an environment), as operators set them
-            name = "-".join(f"{k}-{v}" for k, v in sorted(self.parameters.items()))
-            extra = self.home / f"params-{name}.yaml"
-            extra.write_text(json.dumps({"parameter_defaults": self.parameters}))
+            text = json.dumps({"parameter_defaults": self.parameters}, sort_keys=True)
+            extra = self.home / f"params-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
+            extra.write_text(text)
             envs.append(extra)
         return [a for e in envs for a in ("-e", str(e))] + ["--parameter", "ComputeCount=0"]
 

@@ -184,3 +184,27 @@ def test_an_unreachable_host_fails_the_run_with_its_name(tmp_path: Path) -> None
     failures = getattr(e.value, "failures", [])  # every failed host, for `overcloud failures`
     assert [(f.host, f.task) for f in failures] == [("lonely", "Directories")]
     assert failures[0].tail and any("ssh" in line.lower() for line in failures[0].tail)
+
+
+def test_a_host_with_containers_gets_its_step_files_and_runs_them_after_puppet(tmp_path: Path) -> None:
+    modules = tmp_path / "modules"
+    (modules / "tripleo").mkdir(parents=True)
+    step2 = {"insecure_registries": ["192.168.24.1:8787"], "containers": {"memcached": {"image": "r/m:1"}}}
+    hosts = _hosts()
+    hosts[0] = replace(hosts[0], containers={2: step2})
+    project = write_project(tmp_path / "p", "s", hosts, ssh_key=tmp_path / "k", puppet_modules=modules)
+    files = project.directory / "hosts" / "controller-0.lab" / "containers"
+    assert json.loads((files / "step2.json").read_text()) == step2
+    assert (files / "step2.json").stat().st_mode & 0o777 == 0o600
+    assert not (project.directory / "hosts" / "compute-0.lab" / "containers").exists()
+    inventory = yaml.safe_load(project.inventory.read_text())["all"]["children"]
+    assert inventory["Controller"]["hosts"]["controller-0.lab"]["tripleo_container_files"] == ["step2.json"]
+    assert inventory["Compute"]["hosts"]["compute-0.lab"]["tripleo_container_files"] == []
+    steps = yaml.safe_load(project.playbook.read_text())[-1]["tasks"]
+    shell = next(t for t in steps if t.get("tags") == ["step2"])["ansible.builtin.shell"]
+    # after Puppet, before the digest is recorded; a change makes the step's rc 2 (changed)
+    puppet, containers, record = (shell.index("puppet apply"), shell.index(" containers /var/lib/tripleo/"),
+                                  shell.index("applied/step2"))  # fmt: skip
+    assert puppet < containers < record and "rc=2" in shell
+    stale = next(t for t in steps if t["name"].startswith("Container step files: none but"))
+    assert "rm -f" in stale["ansible.builtin.shell"]

@@ -1,0 +1,99 @@
+"""Issue 11: images built on this host from Debian packages (the base by mmdebstrap, memcached and haproxy
+as layers), pushed to the undercloud registry (Debian's docker-registry, here on 127.0.0.1), listed, cached
+by content, and a build killed half-way. The lab deploy of these images is test_containers_deploy.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tripleo.config.images import Podman
+
+TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
+pytestmark = [pytest.mark.slow]
+
+
+def tripleo(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRIPLEO_HOME": str(home)}
+    proc = subprocess.run([TRIPLEO, *args], env=env, capture_output=True, text=True, timeout=1800)
+    if check:
+        assert proc.returncode == 0, f"tripleo {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc
+
+
+def rows(home: Path) -> dict[str, dict[str, object]]:
+    out = json.loads(tripleo(home, "container", "image", "list", "-f", "json").stdout)
+    return {str(r["name"]): r for r in out}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    missing = [t for t in ("podman", "mmdebstrap", "docker-registry") if shutil.which(t) is None]
+    if os.geteuid() != 0 or missing:
+        pytest.skip(f"image builds need root and {', '.join(missing) or 'podman'} (scripts/debian-packages)")
+    home = tmp_path_factory.mktemp("images-home")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tripleo(home, "container", "registry", "start", "--bind", f"127.0.0.1:{port}")
+    try:
+        yield home
+    finally:
+        tripleo(home, "container", "registry", "stop", check=False)
+
+
+def test_built_pushed_listed_and_cached(home: Path) -> None:
+    built = tripleo(home, "container", "image", "build", "--service", "memcached").stdout
+    assert ": 2 pushed" in built  # the base and memcached, new in this registry (the store may be shared)
+    found = rows(home)
+    assert found["memcached"]["built"] and found["memcached"]["in_registry"] and found["base"]["in_registry"]
+    assert not found["keystone"]["built"] and not found["keystone"]["in_registry"]
+    assert str(found["memcached"]["image"]).startswith("tripleo/memcached:")
+    started = time.monotonic()
+    again = tripleo(home, "container", "image", "build", "--service", "memcached").stdout
+    assert f"{found['memcached']['image']}: up to date" in again and ": 0 pushed" in again
+    assert time.monotonic() - started < 30  # a rebuild of the same set does nothing (the benchmark times it)
+
+
+def test_bad_arguments_are_one_line_and_exit_2(home: Path) -> None:
+    proc = tripleo(home, "container", "image", "build", "--service", "nosuch", check=False)
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.startswith("ERROR: ")
+        and "container-images.yaml: images: no image 'nosuch'" in proc.stderr
+    )
+    proc = tripleo(home, "container", "registry", "start", "--bind", "localhost", check=False)
+    assert proc.returncode == 2 and "--bind: " in proc.stderr
+
+
+def test_a_build_killed_half_way_tags_nothing_and_the_same_command_converges(home: Path) -> None:
+    """SIGKILL while a service layer builds (the base is built): no tag for the half-built image, and the
+    same command again builds it, leaving no working container of the killed build behind."""
+    env = {**os.environ, "TRIPLEO_HOME": str(home)}
+    argv = [TRIPLEO, "container", "image", "build", "--service", "haproxy"]
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            start_new_session=True)  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("building tripleo/haproxy:"):
+            break
+    time.sleep(4)  # inside podman build: apt is fetching or installing the layer's packages
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not rows(home)["haproxy"]["built"]
+    done = tripleo(home, "container", "image", "build", "--service", "haproxy").stdout
+    found = rows(home)
+    assert f"{found['haproxy']['image']}: built in" in done
+    assert found["haproxy"]["built"] and found["haproxy"]["in_registry"]
+    assert Podman(home).run("ps", "--all", "--external", "--format", "{{.ID}}").split() == []
