@@ -3,10 +3,8 @@
 1. The plan and the engine: render the project's templates from roles_data and network_data, check every
    role's services, preview the stack, plan a 500-compute cloud.
 2. On the virtual lab (as root, when the lab's tools are installed): ``lab up`` 3 nodes, import and
-   introspect them, match profiles, start the undercloud registry and build memcached's image, ``overcloud
-   deploy`` with environments/containers.yaml (stack, per-node networks, config download run by Ansible:
-   Puppet with Debian's puppet-openstack modules, memcached in a podman container, then the Keystone
-   catalog), ``overcloud status`` and ``overcloud container list``,
+   introspect them, match profiles, ``overcloud deploy`` (stack, per-node networks, config download run by
+   Ansible: Puppet with Debian's puppet-openstack modules, then the Keystone catalog), ``overcloud status``,
    the real ``openstack`` client through the public VIP with overcloudrc (token issue, catalog list, an
    image uploaded and downloaded), ``validate network`` (pings against the isolation proof), a re-deploy
    that changes nothing, ``overcloud delete`` and ``lab down``. Set TRIPLEO_DEMO_KEEP=1 to keep the lab and
@@ -16,7 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -110,12 +107,6 @@ def _lab_skip_reason() -> str | None:
     return None
 
 
-def _ctlplane_host(home: Path) -> str:
-    """The undercloud's address on the lab's ctlplane (the lab may have moved its subnets)."""
-    config = json.loads((home / "lab" / "lab.json").read_text())["config"]
-    return str(next(n for n in config["networks"] if n["name"] == "ctlplane")["host_address"])
-
-
 def _lab_demo(home: Path) -> None:
     os.environ["TRIPLEO_HOME"] = str(home)
     os.environ.pop("TRIPLEO_DB_URL", None)
@@ -125,8 +116,6 @@ def _lab_demo(home: Path) -> None:
         str(TEMPLATES / "environments" / "lab.yaml"),
         "-e",
         str(home / "lab" / "network-environment.yaml"),
-        "-e",
-        str(TEMPLATES / "environments" / "containers.yaml"),
     ]
     _run("Virtual bare metal: 3 nodes, 7 networks, an IPMI BMC each (a lab named demo, beside any other)",
          ["lab", "up", "--nodes", "3", "--name", LAB_NAME])  # fmt: skip
@@ -135,17 +124,12 @@ def _lab_demo(home: Path) -> None:
          ["overcloud", "node", "introspect", "--all-manageable", "--provide"])  # fmt: skip
     _run("Which node takes which role", ["overcloud", "profiles", "match", "--control-scale", "1",
                                          "--compute-scale", "2"])  # fmt: skip
-    _run("The undercloud's image registry, on its ctlplane address",
-         ["container", "registry", "start", "--bind", f"{_ctlplane_host(home)}:8787"])  # fmt: skip
-    _run("Container images from Debian packages (environments/containers.yaml puts memcached in one)",
-         ["container", "image", "build", "--service", "memcached"])  # fmt: skip
     _run(
-        "Deploy the overcloud: MariaDB, memcached (in a podman container), HAProxy, RabbitMQ, Keystone, "
-        "Glance, Placement, Nova and Neutron",
+        "Deploy the overcloud: MariaDB, memcached, HAProxy, RabbitMQ, Keystone, Glance, Placement, Nova and "
+        "Neutron",
         ["overcloud", "deploy", *lab_envs],
     )
     _run("Its state: nodes, services, VIPs, endpoints", ["overcloud", "status"])
-    _run("Its containers: image, health, config hash", ["overcloud", "container", "list"])
     _use_the_cloud(home)
     boot_servers(home)
     _run("Measure the isolation: ping every address from every node", ["overcloud", "validate", "network"])
@@ -160,7 +144,6 @@ def _lab_demo(home: Path) -> None:
         print(f"\nKept: TRIPLEO_HOME={home} (tripleo overcloud delete -y && tripleo lab down to remove it)")
         return
     _run("Delete the overcloud: nodes back to available", ["overcloud", "delete", "-y"])
-    _run("Stop the registry", ["container", "registry", "stop"])
     _run("Remove the lab", ["lab", "down", "--name", LAB_NAME])
 
 
@@ -182,9 +165,7 @@ def main() -> int:
     except BaseException:
         if not os.environ.get("TRIPLEO_DEMO_KEEP"):
             from tripleo.lab import Lab
-            from tripleo.workflows.containers import registry_stop
 
-            registry_stop()
             Lab(home).down(LAB_NAME)
         raise
     finally:

@@ -2,8 +2,8 @@
 podman container on the controller (its config made by its config container, its image pulled from the
 undercloud registry over ctlplane), the other services on the node, Keystone using that memcached.
 
-One lab (``tk``: a controller alone, ComputeCount 0), one image build and one deploy serve the module; the
-tests run in file order.
+One lab (``tk``: a controller alone with issue 1's services, tests/data/containers/roles_data.yaml), one
+image build and one deploy serve the module; the tests run in file order.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class Deployed:
             extra = self.home / f"params-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
             extra.write_text(text)
             envs.append(extra)
-        return [a for e in envs for a in ("-e", str(e))] + ["--parameter", "ComputeCount=0"]
+        roles = ["--roles-file", str(REPO / "tests" / "data" / "containers" / "roles_data.yaml")]
+        return [a for e in envs for a in ("-e", str(e))] + [*roles, "--parameter", "ComputeCount=0"]
 
     def with_(self, **params: str) -> list[str]:
         return Deployed(self.lab, self.registry, {**self.parameters, **params}).args
