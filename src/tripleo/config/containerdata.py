@@ -74,9 +74,9 @@ def _container(name: str, value: Any, service: str, file: str, path: str) -> Map
     _unknown(spec, CONTAINER_KEYS, service, file, path)
     if not isinstance(spec.get("image"), str) or not spec["image"]:
         raise _fail(service, f"container {name} has no image", file, f"{path}.image")
-    for key in ("volumes",):
-        if key in spec and not (isinstance(spec[key], list) and all(isinstance(v, str) for v in spec[key])):
-            raise _fail(service, f"{key} must be a list of strings", file, f"{path}.{key}")
+    volumes = spec.get("volumes", [])
+    if not (isinstance(volumes, list) and all(isinstance(v, str) for v in volumes)):
+        raise _fail(service, "volumes must be a list of strings", file, f"{path}.volumes")
     for key in ("environment", "healthcheck"):
         if key in spec:
             _mapping(spec[key], service, file, f"{path}.{key}")

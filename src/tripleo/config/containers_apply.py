@@ -116,12 +116,17 @@ REGISTRIES_CONF = Path("/etc/containers/registries.conf.d/tripleo.conf")
 def trust_registries(registries: list[str]) -> bool:
     """The undercloud's registry is plain HTTP on ctlplane: list it as insecure (True when written)."""
     text = "".join(f'[[registry]]\nlocation = "{r}"\ninsecure = true\n' for r in registries)
-    if REGISTRIES_CONF.exists() and REGISTRIES_CONF.read_text() == text:
+    return write_if_changed(REGISTRIES_CONF, text)
+
+
+def write_if_changed(target: Path, text: str) -> bool:
+    """Write ``text`` to ``target`` atomically, only when it differs; True when written."""
+    if target.exists() and target.read_text() == text:
         return False
-    REGISTRIES_CONF.parent.mkdir(parents=True, exist_ok=True)
-    scratch = REGISTRIES_CONF.with_suffix(".new")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_suffix(".new")
     scratch.write_text(text)
-    os.replace(scratch, REGISTRIES_CONF)
+    os.replace(scratch, target)
     return True
 
 
@@ -191,14 +196,7 @@ def config_hash(spec: dict[str, Any]) -> str:
 def write_kolla(kolla: dict[str, Any]) -> None:
     """The kolla configs (path -> JSON), each written only when it differs."""
     for path, data in sorted(kolla.items()):
-        target = Path(path)
-        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-        if target.exists() and target.read_text() == text:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = target.with_suffix(".new")
-        scratch.write_text(text)
-        os.replace(scratch, target)
+        write_if_changed(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _running(name: str) -> tuple[bool, str]:

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,8 +287,6 @@ def build_images(image_set: ImageSet, podman: Podman, names: Sequence[str] = (),
     :raises InputError: an unknown image name (nothing is built).
     :raises OperationError: a build failed (its log's last lines; the log is under containers/logs).
     """
-    import time
-
     for name in names:
         if name not in image_set.images:
             known = ", ".join(sorted(image_set.images))
