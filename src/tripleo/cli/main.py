@@ -43,6 +43,7 @@ _LAZY = {
     "baremetal": ("tripleo.cli.baremetal", "baremetal"),
     "lab": ("tripleo.cli.lab", "lab"),
     "container": ("tripleo.cli.container", "container"),
+    "undercloud": ("tripleo.cli.undercloud", "undercloud"),
 }
 
 
