@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,8 +38,11 @@ class Materialized:
     environments: list[str]
 
     def shown(self, message: str) -> str:
-        """An engine message with this request's directory taken out of the paths it names."""
-        return message.replace(str(self.root / "files"), _SCHEME).replace(str(self.root) + "/", "")
+        """An engine message naming files as the client sent them (``file://`` URLs, ``template``), not
+        as this request's directory holds them (absolute or relative to the working directory)."""
+        pattern = re.compile(rf"\S*{re.escape(self.root.name)}/(files(?=/)|template\.yaml|environment\.yaml)")
+        names = {"files": _SCHEME, "template.yaml": "template", "environment.yaml": "environment"}
+        return pattern.sub(lambda m: names[m.group(1)], message)
 
 
 def stack_root(home: Path, name: str) -> Path:
