@@ -4,7 +4,7 @@ lab up -> node import -> introspect --provide -> overcloud deploy (plan rendered
 per-node networks, config download run by Ansible over SSH: Puppet with Debian's puppet-openstack modules,
 then the Keystone catalog) -> the real ``openstack`` client through the public VIP -> isolation of the
 internal services (also on the weak-host path) -> re-deploy (nothing changes, tokens survive) -> a service
-added as data -> scale down -> delete -> lab down.
+added as data -> scale down -> scale up -> delete -> lab down.
 
 One lab and one deploy serve every test of the module (they run in file order); each test asserts one part.
 """
@@ -533,7 +533,7 @@ def _providers(home: Path) -> list[str]:
         conn.close()
 
 
-def test_scale_down_then_delete(deployed: Deployed) -> None:
+def test_scale_down(deployed: Deployed) -> None:
     home = deployed.home
     hosts = {h["name"]: h for h in deployed.status["hosts"]}
     # the last good command, with one compute fewer and the original CloudName: compute-1 leaves, its node is
@@ -575,6 +575,46 @@ def test_scale_down_then_delete(deployed: Deployed) -> None:
         time.sleep(5)
     assert _providers(home) == ["compute-0.overcloud.lab"]
 
+
+_DAEMONS = "nova-|neutron-|libvirtd|mariadbd|beam.smp|haproxy|glance-api|uwsgi|memcached"
+
+
+def _daemons(home: Path, hosts: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Each host's OpenStack daemons as "pid start-time command" (each node has its own PID namespace)."""
+    command = f"ps -eo pid=,lstart=,args= | grep -E '{_DAEMONS}' | grep -v grep"
+    return {h["name"]: set(ssh(home, h["ctlplane"], command).splitlines()) for h in hosts}
+
+
+def test_scale_up_adds_a_hypervisor_and_restarts_nothing_else(deployed: Deployed) -> None:
+    """Issue 14, acceptance 2: ComputeCount 1 -> 2 on the node the scale-down freed: Nova maps the new host
+    into cell1 (step 5's discovery), its nova-compute is up and its agent alive, and no daemon on the
+    nodes already deployed was restarted (their steps run again: all_nodes changed)."""
+    home = deployed.home
+    hosts = json.loads(run(home, "overcloud", "status", "-f", "json").stdout)["hosts"]
+    before = _daemons(home, hosts)
+    assert all(before.values())
+    out = run(home, "overcloud", "deploy", *deployed.env_args, *ECHO_ARGS, "--parameter", "ComputeCount=2")
+    new = "compute-1.overcloud.lab"
+    for host in hosts:  # the others ran their steps again (all_nodes names the new host)
+        assert f"config plan: {host['name']}: nothing to run" not in out.stderr
+    scaled = json.loads(run(home, "overcloud", "status", "-f", "json").stdout)["hosts"]
+    assert {h["name"] for h in scaled} == {h["name"] for h in hosts} | {new}
+    after = _daemons(home, hosts)
+    for name, started in before.items():
+        assert started == after[name], f"{name}: restarted {sorted(started - after[name])}"
+    controller = next(h for h in scaled if h["role"] != "Compute")
+    mapped = ssh(home, controller["ctlplane"], "nova-manage cell_v2 list_hosts")
+    assert any(new in line and "cell1" in line for line in mapped.splitlines()), mapped
+    services = json.loads(openstack(home, "compute", "service", "list", "--service", "nova-compute", "-f",
+                                    "json"))  # fmt: skip
+    assert {s["Host"]: s["State"] for s in services} == {"compute-0.overcloud.lab": "up", new: "up"}
+    agents = json.loads(openstack(home, "network", "agent", "list", "--host", new, "-f", "json"))
+    assert agents and all(a["Alive"] for a in agents)
+
+
+def test_delete(deployed: Deployed) -> None:
+    home = deployed.home
+    database = Database(f"sqlite:///{home / 'tripleo.sqlite'}")
     done = run(home, "overcloud", "delete", "-y")
     assert "DELETE_COMPLETE" in done.stdout
     assert not (home / "overcloudrc").exists() and not (home / "plans" / "overcloud").exists()

@@ -30,7 +30,9 @@ class tripleo::profile::base::nova (
     Oslo::Db <| |> {
       manage_backend_package => false,
     }
-    tripleo::profile::base::init_status { ['nova-conductor', 'nova-scheduler', 'nova-compute']:
+    # nova-api-metadata's own status finds any uwsgi process (keystone's, placement's) and reads as running
+    # while it is stopped: each refresh of Nova's services then restarted it
+    tripleo::profile::base::init_status { ['nova-conductor', 'nova-scheduler', 'nova-compute', 'nova-api-metadata']:
       project => 'nova',
     }
   }

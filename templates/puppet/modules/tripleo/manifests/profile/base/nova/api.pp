@@ -49,10 +49,11 @@ class tripleo::profile::base::nova::api (
       sync_db_api           => $is_bootstrap,
     }
     # Debian's nova-api package also runs the metadata API (on every address): the guests here have no
-    # cloud-init to ask it, so it stays stopped
+    # cloud-init to ask it, so it stays stopped. Its boot-time enablement is left alone: Puppet's debian
+    # provider cannot read it on these nodes (no sysv-rc package) and would report a change on every run
     Service <| title == 'nova-api-metadata' |> {
       ensure => 'stopped',
-      enable => false,
+      enable => undef,
     }
     class { 'nova::conductor':
       workers => $workers,
