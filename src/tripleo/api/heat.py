@@ -102,8 +102,11 @@ def heat_error(exc: ApiError) -> JSONResponse:
 Handler = Callable[[Request, dict[str, Any]], Response]
 
 
-def _endpoint(ctx: HeatContext, fn: Callable[[HeatContext, Request, dict[str, Any]], Response],
-              fields: FieldSpec | None = None) -> Callable[[Request], Awaitable[Response]]:  # fmt: skip
+def _endpoint(
+    ctx: HeatContext,
+    fn: Callable[[HeatContext, Request, dict[str, Any]], Response],
+    fields: FieldSpec | None = None,
+) -> Callable[[Request], Awaitable[Response]]:
     """An async route: check the project, read and check the JSON body (for ``fields``), run ``fn`` in a
     thread, and render refusals as Heat errors."""
 
@@ -111,8 +114,9 @@ def _endpoint(ctx: HeatContext, fn: Callable[[HeatContext, Request, dict[str, An
         try:
             project = request.path_params.get("project", PROJECT)
             if project != PROJECT:
-                raise ApiError(403, f'project "{project}": this undercloud has one project, "{PROJECT}"',
-                               "Forbidden")  # fmt: skip
+                raise ApiError(
+                    403, f'project "{project}": this undercloud has one project, "{PROJECT}"', "Forbidden"
+                )
             body: dict[str, Any] = {}
             if fields is not None:
                 body = await read_json(request, ctx.body_limit)
@@ -189,8 +193,14 @@ def _materialize(ctx: HeatContext, name: str, body: dict[str, Any]) -> Materiali
     params = body.get("parameters") or {}
     if not all(isinstance(k, str) for k in params):
         raise ApiError(400, 'field "parameters": expected parameter names as keys')
-    return materialize(ctx.home, name, body.get("template"), body.get("files") or {}, env,
-                       list(body.get("environment_files") or []))  # fmt: skip
+    return materialize(
+        ctx.home,
+        name,
+        body.get("template"),
+        body.get("files") or {},
+        env,
+        list(body.get("environment_files") or []),
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -213,8 +223,11 @@ def _stored_template(ctx: HeatContext, row: StackRow) -> dict[str, Any]:
 def _descriptions(doc: dict[str, Any]) -> tuple[str, dict[str, str]]:
     outputs = doc.get("outputs") if isinstance(doc.get("outputs"), dict) else {}
     assert isinstance(outputs, dict)
-    descs = {str(k): str(v.get("description")) for k, v in outputs.items() if isinstance(v, dict)
-             and v.get("description")}  # fmt: skip
+    descs = {
+        str(k): str(v.get("description"))
+        for k, v in outputs.items()
+        if isinstance(v, dict) and v.get("description")
+    }
     return str(doc.get("description") or ""), descs
 
 
@@ -233,13 +246,16 @@ def list_stacks(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Res
 def create_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
     name = body.get("stack_name")
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ApiError(400, 'field "stack_name": expected a name starting with a letter, then letters, '
-                       'digits, "_", "-" or "." (at most 255)')  # fmt: skip
+        raise ApiError(
+            400,
+            'field "stack_name": expected a name starting with a letter, then letters, '
+            'digits, "_", "-" or "." (at most 255)',
+        )
     _unsupported(body)
     if body.get("template") is None:
         raise ApiError(400, 'field "template" is required')
     existing = next((r for r in ctx.service.stacks() if r.name == name), None)
-    if existing is not None and not (existing.action == "CREATE" and existing.status != "COMPLETE"):
+    if existing is not None and (existing.action, existing.status) != ("CREATE", "FAILED"):
         raise ApiError(409, f"The Stack ({name}) already exists.", "StackExists")
     opts = _options(ctx, ctx.backend, body)
     mat = _materialize(ctx, name, body)
@@ -324,8 +340,11 @@ def list_resources(ctx: HeatContext, request: Request, body: dict[str, Any]) -> 
     parents = {r.stack_path for r in rows}
     needed_by = shapes.required_by(rows)
     types = request.query_params.getlist("type")
-    out = [shapes.resource_body(r, links, parents, needed_by.get(r.path, [])) for r in rows
-           if not types or r.type in types]  # fmt: skip
+    out = [
+        shapes.resource_body(r, links, parents, needed_by.get(r.path, []))
+        for r in rows
+        if not types or r.type in types
+    ]
     return JSONResponse({"resources": out})
 
 
@@ -335,8 +354,9 @@ def show_resource(ctx: HeatContext, request: Request, body: dict[str, Any]) -> R
     rows = ctx.service.resources(row.name, 0)
     found = next((r for r in rows if r.path == rname), None)
     if found is None:
-        raise ApiError(404, f"The Resource ({rname}) could not be found in Stack {row.name}.",
-                       "EntityNotFound")  # fmt: skip
+        raise ApiError(
+            404, f"The Resource ({rname}) could not be found in Stack {row.name}.", "EntityNotFound"
+        )
     links = shapes.Links(_base(request), row.name, row.id)
     parents = {r.stack_path for r in ctx.service.resources(row.name, 1)}
     out = shapes.resource_body(found, links, parents, shapes.required_by(rows).get(found.path, []))
@@ -385,8 +405,9 @@ def show_output(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Res
     key = request.path_params["key"]
     outputs = mask(row.outputs or {}, ctx.service.secrets(row.name))
     if key not in outputs:
-        raise ApiError(404, f'Specified output key {key} not found (have: {", ".join(sorted(outputs))}).',
-                       "NotFound")  # fmt: skip
+        raise ApiError(
+            404, f"Specified output key {key} not found (have: {', '.join(sorted(outputs))}).", "NotFound"
+        )
     _, descs = _descriptions(_stored_template(ctx, row))
     entry = next(e for e in shapes.output_entries({key: outputs[key]}, descs))
     return JSONResponse({"output": entry})
@@ -411,9 +432,12 @@ def validate(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Respon
         shutil.rmtree(mat.root.parent, ignore_errors=True)
     params = {}
     for name, schema in top.template.parameters.items():
-        entry: dict[str, Any] = {"Type": schema.type.capitalize() if schema.type != "json" else "Json",
-                                 "Label": schema.label or name, "Description": schema.description or "",
-                                 "NoEcho": "true" if schema.hidden else "false"}  # fmt: skip
+        entry: dict[str, Any] = {
+            "Type": schema.type.capitalize() if schema.type != "json" else "Json",
+            "Label": schema.label or name,
+            "Description": schema.description or "",
+            "NoEcho": "true" if schema.hidden else "false",
+        }
         if schema.has_default:
             entry["Default"] = schema.default
         params[name] = entry
@@ -441,8 +465,10 @@ def heat_app(ctx: HeatContext) -> Starlette:
     def r(path: str, fn: Any, methods: list[str], fields: FieldSpec | None = None) -> Route:
         return Route(path, _endpoint(ctx, fn, fields), methods=methods)
 
-    lookups = [r(p + "/stacks/{name}/" + sub + "{tail:path}", lookup, ["GET"])
-               for sub in ("resources", "events", "outputs", "template")]  # fmt: skip
+    lookups = [
+        r(p + "/stacks/{name}/" + sub + "{tail:path}", lookup, ["GET"])
+        for sub in ("resources", "events", "outputs", "template")
+    ]
     routes = [
         *lookups,
         Route("/", versions, methods=["GET"]),

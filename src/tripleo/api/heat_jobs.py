@@ -36,6 +36,8 @@ def refusal(exc: TripleoError, shown: Callable[[str], str] = str) -> ApiError:
         return ApiError(409, shown(str(exc)), "ActionInProgress")
     if isinstance(exc, InputError):
         text = shown(str(exc))
+        if text.startswith("stack ") and "already exists" in text:
+            return ApiError(409, text, "StackExists")
         kind = (
             "StackNotFound" if "not found" in text and text.startswith("stack ") else "StackValidationFailed"
         )

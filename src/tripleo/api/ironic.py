@@ -54,8 +54,11 @@ def _text(version: tuple[int, int]) -> str:
 
 def ironic_error(exc: ApiError) -> JSONResponse:
     """Ironic's error body: ``error_message`` is itself JSON (faultstring, faultcode, debuginfo)."""
-    fault = {"faultstring": exc.message, "faultcode": "Client" if exc.status < 500 else "Server",
-             "debuginfo": None}  # fmt: skip
+    fault = {
+        "faultstring": exc.message,
+        "faultcode": "Client" if exc.status < 500 else "Server",
+        "debuginfo": None,
+    }
     return JSONResponse({"error_message": json.dumps(fault)}, status_code=exc.status)
 
 
@@ -83,9 +86,12 @@ def negotiate(header: str | None) -> tuple[int, int]:
         raise ApiError(400, f'Invalid value for X-OpenStack-Ironic-API-Version header: "{value}"')
     version = (1, int(match.group(1)))
     if not MIN_VERSION <= version <= MAX_VERSION:
-        raise ApiError(406, f"Version {value} was requested but the minor version is not supported by this "
-                       f"service. The supported version range is: [{_text(MIN_VERSION)}, "
-                       f"{_text(MAX_VERSION)}].")  # fmt: skip
+        raise ApiError(
+            406,
+            f"Version {value} was requested but the minor version is not supported by this "
+            f"service. The supported version range is: [{_text(MIN_VERSION)}, "
+            f"{_text(MAX_VERSION)}].",
+        )
     return version
 
 
@@ -136,8 +142,10 @@ def _new_style(value: str | None) -> str | None:
 
 
 def _links(base: str, kind: str, ident: str) -> list[dict[str, str]]:
-    return [{"href": f"{base}/v1/{kind}/{ident}", "rel": "self"},
-            {"href": f"{base}/{kind}/{ident}", "rel": "bookmark"}]  # fmt: skip
+    return [
+        {"href": f"{base}/v1/{kind}/{ident}", "rel": "self"},
+        {"href": f"{base}/{kind}/{ident}", "rel": "bookmark"},
+    ]
 
 
 def node_body(node: Node, base: str) -> dict[str, Any]:
@@ -183,15 +191,69 @@ def port_body(port: Port, node: Node, base: str) -> dict[str, Any]:
     }
 
 
-def _fields(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+NODE_FIELDS = frozenset(
+    {
+        *LIST_FIELDS,
+        "driver",
+        "driver_info",
+        "maintenance_reason",
+        "last_error",
+        "properties",
+        "instance_info",
+        "extra",
+        "target_provision_state",
+        "target_power_state",
+        "reservation",
+        "console_enabled",
+        "resource_class",
+        "conductor_group",
+        "fault",
+        "protected",
+        "retired",
+        "owner",
+        "lessee",
+        "created_at",
+        "updated_at",
+        "provision_updated_at",
+        "links",
+        "ports",
+        "states",
+    }
+)
+PORT_FIELDS = frozenset(
+    {
+        "uuid",
+        "address",
+        "node_uuid",
+        "pxe_enabled",
+        "physical_network",
+        "local_link_connection",
+        "extra",
+        "is_smartnic",
+        "created_at",
+        "updated_at",
+        "links",
+    }
+)
+
+
+def _wanted(request: Request, known: frozenset[str]) -> list[str] | None:
+    """The ``fields`` a request asks for (None: all of them).
+
+    :raises ApiError: 400 naming the fields that do not exist.
+    """
     raw = request.query_params.get("fields")
     if not raw:
-        return body
+        return None
     wanted = [f.strip() for f in raw.split(",") if f.strip()]
-    unknown = [f for f in wanted if f not in body]
+    unknown = [f for f in wanted if f not in known]
     if unknown:
         raise ApiError(400, f'Field(s) "{", ".join(unknown)}" are not valid')
-    return {k: body[k] for k in wanted}
+    return wanted
+
+
+def _fields(body: dict[str, Any], wanted: list[str] | None) -> dict[str, Any]:
+    return body if wanted is None else {k: body[k] for k in wanted}
 
 
 # -- routes ------------------------------------------------------------------------------------------------
@@ -213,9 +275,14 @@ def _version_doc(request: Request) -> dict[str, Any]:
 
 async def root(request: Request) -> Response:
     version = _version_doc(request)
-    return JSONResponse({"name": "OpenStack Ironic API", "description": "Ironic is an OpenStack project "
-                         "which aims to provision baremetal machines.", "versions": [version],
-                         "default_version": version})  # fmt: skip
+    return JSONResponse(
+        {
+            "name": "OpenStack Ironic API",
+            "description": "Ironic is an OpenStack project which aims to provision baremetal machines.",
+            "versions": [version],
+            "default_version": version,
+        }
+    )
 
 
 async def v1(request: Request) -> Response:
@@ -227,8 +294,10 @@ async def v1(request: Request) -> Response:
         "version": _version_doc(request),
     }
     for kind in ("nodes", "ports"):
-        body[kind] = [{"href": f"{base}/v1/{kind}/", "rel": "self"}, {"href": f"{base}/{kind}/",
-                      "rel": "bookmark"}]  # fmt: skip
+        body[kind] = [
+            {"href": f"{base}/v1/{kind}/", "rel": "self"},
+            {"href": f"{base}/{kind}/", "rel": "bookmark"},
+        ]
     return JSONResponse(body)
 
 
@@ -249,25 +318,29 @@ def list_nodes(ctx: IronicContext, request: Request, body: dict[str, Any], detai
     if maint:
         nodes = [n for n in nodes if n.maintenance == (maint.lower() in ("true", "1", "yes"))]
     base = _base(request)
-    out = []
-    for node in nodes:
-        full = node_body(node, base)
-        if not detail and not request.query_params.get("fields"):
-            full = {k: full[k] for k in (*LIST_FIELDS, "links")}
-        out.append(_fields(request, full))
+    wanted = _wanted(request, NODE_FIELDS) or (None if detail else [*LIST_FIELDS, "links"])
+    out = [_fields(node_body(node, base), wanted) for node in nodes]
     return JSONResponse({"nodes": out})
 
 
 def show_node(ctx: IronicContext, request: Request, body: dict[str, Any]) -> Response:
+    wanted = _wanted(request, NODE_FIELDS)
     node = _node(ctx, request.path_params["node"])
-    return JSONResponse(_fields(request, node_body(node, _base(request))))
+    return JSONResponse(_fields(node_body(node, _base(request)), wanted))
 
 
 def node_states(ctx: IronicContext, request: Request, body: dict[str, Any]) -> Response:
     node = _node(ctx, request.path_params["node"])
     full = node_body(node, _base(request))
-    keys = ("power_state", "target_power_state", "provision_state", "target_provision_state",
-            "last_error", "console_enabled", "provision_updated_at")  # fmt: skip
+    keys = (
+        "power_state",
+        "target_power_state",
+        "provision_state",
+        "target_provision_state",
+        "last_error",
+        "console_enabled",
+        "provision_updated_at",
+    )
     return JSONResponse({k: full[k] for k in keys})
 
 
@@ -300,14 +373,20 @@ def set_provision(ctx: IronicContext, request: Request, body: dict[str, Any]) ->
     node = _node(ctx, request.path_params["node"])
     target = body.get("target")
     if target not in PROVISION_EVENTS:
-        raise ApiError(400, f"The requested action \"{target}\" is not supported here (supported: "
-                       f"{', '.join(PROVISION_EVENTS)}).")  # fmt: skip
+        raise ApiError(
+            400,
+            f'The requested action "{target}" is not supported here (supported: '
+            f"{', '.join(PROVISION_EVENTS)}).",
+        )
     event = str(target)
     try:
         states.next_state(node.provision_state, event, f"node {node.label}")
     except TripleoError:
-        raise ApiError(400, f'The requested action "{event}" can not be performed on node "{node.label}" '
-                       f'while it is in state "{node.provision_state}".') from None  # fmt: skip
+        raise ApiError(
+            400,
+            f'The requested action "{event}" can not be performed on node "{node.label}" '
+            f'while it is in state "{node.provision_state}".',
+        ) from None
     actions: dict[str, Callable[[], Node]] = {
         "manage": lambda: ctx.conductor.manage(node.uuid),
         "provide": lambda: ctx.conductor.provide(node.uuid),
@@ -326,29 +405,29 @@ def list_ports(ctx: IronicContext, request: Request, body: dict[str, Any], detai
     nodes = [_node(ctx, only)] if only else ctx.conductor.nodes()
     address = request.query_params.get("address")
     base = _base(request)
-    out = []
-    for node in nodes:
-        for port in node.ports:
-            if address and port.address != address.lower():
-                continue
-            full = port_body(port, node, base)
-            if not detail and not request.query_params.get("fields"):
-                full = {k: full[k] for k in ("uuid", "address", "links")}
-            out.append(_fields(request, full))
+    wanted = _wanted(request, PORT_FIELDS) or (None if detail else ["uuid", "address", "links"])
+    out = [
+        _fields(port_body(port, node, base), wanted)
+        for node in nodes
+        for port in node.ports
+        if not address or port.address == address.lower()
+    ]
     return JSONResponse({"ports": out})
 
 
 def show_port(ctx: IronicContext, request: Request, body: dict[str, Any]) -> Response:
     ident = request.path_params["port"]
+    wanted = _wanted(request, PORT_FIELDS)
     for node in ctx.conductor.nodes():
         for port in node.ports:
             if ident in (port.uuid, port.address):
-                return JSONResponse(_fields(request, port_body(port, node, _base(request))))
+                return JSONResponse(_fields(port_body(port, node, _base(request)), wanted))
     raise ApiError(404, f"Port {ident} could not be found.")
 
 
-def _endpoint(ctx: IronicContext, fn: Callable[..., Response], fields: FieldSpec | None = None,
-              **kwargs: Any) -> Callable[[Request], Awaitable[Response]]:  # fmt: skip
+def _endpoint(
+    ctx: IronicContext, fn: Callable[..., Response], fields: FieldSpec | None = None, **kwargs: Any
+) -> Callable[[Request], Awaitable[Response]]:
     async def route(request: Request) -> Response:
         try:
             body: dict[str, Any] = {}
@@ -366,8 +445,13 @@ def ironic_app(ctx: IronicContext) -> Starlette:
     """The Bare Metal API's routes over ``ctx`` (wrap in :class:`VersionHeaders` for negotiation)."""
     n = "/v1/nodes/{node}"
 
-    def r(path: str, fn: Callable[..., Response], methods: list[str], fields: FieldSpec | None = None,
-          **kwargs: Any) -> Route:  # fmt: skip
+    def r(
+        path: str,
+        fn: Callable[..., Response],
+        methods: list[str],
+        fields: FieldSpec | None = None,
+        **kwargs: Any,
+    ) -> Route:
         return Route(path, _endpoint(ctx, fn, fields, **kwargs), methods=methods)
 
     routes = [

@@ -104,14 +104,23 @@ class Undercloud:
         return json.loads(self.openstack(*args, "-f", "json", endpoint=endpoint).stdout)
 
     def tripleo(self, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([TRIPLEO, *args], env=_clean_env(self.home), capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
+        proc = subprocess.run(
+            [TRIPLEO, *args], env=_clean_env(self.home), capture_output=True, text=True, timeout=120
+        )
         assert proc.returncode == code, f"tripleo {' '.join(args)} -> {proc.returncode}: {proc.stderr}"
         return proc
 
     def token(self) -> str:
-        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": "admin", "domain": {"name": "Default"}, "password": self.password}}}}}  # fmt: skip
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {"name": "admin", "domain": {"name": "Default"}, "password": self.password}
+                    },
+                }
+            }
+        }
         reply = requests.post(f"{self.auth_url}/auth/tokens", json=body, timeout=10)
         assert reply.status_code == 201, reply.text
         return reply.headers["X-Subject-Token"]
@@ -134,10 +143,21 @@ def _wait_listening(port: int, proc: subprocess.Popen[str] | None = None, timeou
 def serve_process(home: Path, *extra: str) -> Iterator[Undercloud]:
     """``tripleo undercloud serve`` on free ports in ``home``; stopped (SIGTERM, then SIGKILL) after."""
     keystone, heat, ironic = free_ports(3)
-    args = [TRIPLEO, "undercloud", "serve", "--keystone-port", str(keystone), "--heat-port", str(heat),
-            "--ironic-port", str(ironic), *extra]  # fmt: skip
-    proc = subprocess.Popen(args, env=_clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    args = [
+        TRIPLEO,
+        "undercloud",
+        "serve",
+        "--keystone-port",
+        str(keystone),
+        "--heat-port",
+        str(heat),
+        "--ironic-port",
+        str(ironic),
+        *extra,
+    ]
+    proc = subprocess.Popen(
+        args, env=_clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     cloud = Undercloud(home, keystone, heat, ironic, noauth="--noauth" in extra)
     try:
         for port in (keystone, heat, ironic):

@@ -16,9 +16,16 @@ def _template_args(shaped: Path) -> list[str]:
 
 def test_stack_lifecycle_with_openstackclient(undercloud: Undercloud, heat_shaped: Path) -> None:
     create = undercloud.openstack(
-        "stack", "create", "--wait", "--poll", "1", *_template_args(heat_shaped),
-        "--parameter", "ComputeCount=2", "life",
-    )  # fmt: skip
+        "stack",
+        "create",
+        "--wait",
+        "--poll",
+        "1",
+        *_template_args(heat_shaped),
+        "--parameter",
+        "ComputeCount=2",
+        "life",
+    )
     assert "[life]: CREATE_COMPLETE  Stack CREATE completed successfully" in create.stdout
     assert "[life.Compute]: CREATE_COMPLETE" in create.stdout  # the events --wait streamed
 
@@ -75,8 +82,12 @@ def test_stack_lifecycle_with_openstackclient(undercloud: Undercloud, heat_shape
 def test_template_validate_and_show(undercloud: Undercloud, heat_shaped: Path) -> None:
     out = undercloud.openstack_json("orchestration", "template", "validate", *_template_args(heat_shaped))
     assert out["Parameters"]["ComputeCount"] == {
-        "Type": "Number", "Default": 3, "Label": "ComputeCount", "Description": "", "NoEcho": "false",
-    }  # fmt: skip
+        "Type": "Number",
+        "Default": 3,
+        "Label": "ComputeCount",
+        "Description": "",
+        "NoEcho": "false",
+    }
     assert out["Description"].startswith("Synthetic TripleO-shaped stack")
 
     bad = undercloud.home.parent / "bad.yaml"
@@ -84,15 +95,30 @@ def test_template_validate_and_show(undercloud: Undercloud, heat_shaped: Path) -
     failed = undercloud.openstack("orchestration", "template", "validate", "-t", str(bad), code=1)
     assert 'template: resources.a.type: Unknown resource type "OS::Nope"' in failed.stderr
 
-    undercloud.openstack("stack", "create", "-t", str(heat_shaped / "overcloud.yaml"), "-e",
-                         str(heat_shaped / "env.yaml"), "tpl")  # fmt: skip
+    undercloud.openstack(
+        "stack",
+        "create",
+        "-t",
+        str(heat_shaped / "overcloud.yaml"),
+        "-e",
+        str(heat_shaped / "env.yaml"),
+        "tpl",
+    )
     template = undercloud.openstack("stack", "template", "show", "tpl", "-f", "json")
     assert "ServiceChain" in json.loads(template.stdout)["resources"]
 
 
 def test_cli_stack_is_visible_through_the_api(undercloud: Undercloud, heat_shaped: Path) -> None:
-    undercloud.tripleo("stack", "create", "fromcli", *_template_args(heat_shaped), "--parameter",
-                       "ComputeCount=1", "--backend", "noop")  # fmt: skip
+    undercloud.tripleo(
+        "stack",
+        "create",
+        "fromcli",
+        *_template_args(heat_shaped),
+        "--parameter",
+        "ComputeCount=1",
+        "--backend",
+        "noop",
+    )
     shown = undercloud.openstack_json("stack", "show", "fromcli")
     assert shown["stack_status"] == "CREATE_COMPLETE"
     assert [o["output_value"] for o in shown["outputs"] if o["output_key"] == "first_host"] == [
@@ -100,9 +126,13 @@ def test_cli_stack_is_visible_through_the_api(undercloud: Undercloud, heat_shape
     ]
     # openstacksdk, the library tripleoclient itself uses, sees it too
     conn = openstack.connect(
-        auth_url=undercloud.auth_url, username="admin", password=undercloud.password, project_name="admin",
-        user_domain_name="Default", project_domain_name="Default",
-    )  # fmt: skip
+        auth_url=undercloud.auth_url,
+        username="admin",
+        password=undercloud.password,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
     stack = conn.orchestration.find_stack("fromcli")
     assert stack is not None and stack.status == "CREATE_COMPLETE"
     names = {s.name for s in conn.orchestration.stacks()}
