@@ -10,6 +10,6 @@ Public API::
 from __future__ import annotations
 
 from tripleo.api.keystone import admin_password, password_file
-from tripleo.api.server import ServeOptions, build_app, serve
+from tripleo.api.server import ServeOptions, build_app, listen, serve
 
-__all__ = ["ServeOptions", "admin_password", "build_app", "password_file", "serve"]
+__all__ = ["ServeOptions", "admin_password", "build_app", "listen", "password_file", "serve"]

@@ -21,7 +21,7 @@ import pytest
 import requests
 import uvicorn
 
-from tripleo.api import ServeOptions, build_app
+from tripleo.api import ServeOptions, build_app, listen
 
 BIN = Path(sys.executable).parent
 TRIPLEO = str(BIN / "tripleo")
@@ -182,13 +182,7 @@ def serve_thread(home: Path, **options: Any) -> Iterator[Undercloud]:
         patch.delenv("TRIPLEO_DB_URL", raising=False)
         opts = ServeOptions(keystone_port=keystone, heat_port=heat, ironic_port=ironic, **options)
         app, jobs = build_app(opts)
-        sockets = []
-        for port in (keystone, heat, ironic):
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", port))
-            sock.listen(64)
-            sockets.append(sock)
+        sockets = [listen("127.0.0.1", port) for port in (keystone, heat, ironic)]
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
         thread.start()
