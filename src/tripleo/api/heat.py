@@ -260,11 +260,27 @@ def _summaries(ctx: HeatContext) -> list[StackRow]:
 
 
 def list_stacks(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
+    """Newest first, as Heat lists them (``sort_dir=asc`` for oldest first); ``stack_name`` filters,
+    ``marker`` (a stack id) and ``limit`` page."""
     base = _base(request)
     rows = _summaries(ctx)
+    order = request.query_params.get("sort_dir", "desc").lower()
+    if order not in ("asc", "desc"):
+        raise ApiError(400, f'query parameter sort_dir="{order}": expected asc or desc')
+    if order == "desc":
+        rows.reverse()
     wanted = request.query_params.getlist("stack_name")
     if wanted:
         rows = [r for r in rows if r.name in wanted]
+    marker = request.query_params.get("marker")
+    if marker:
+        at = next((i for i, r in enumerate(rows) if r.id == marker), None)
+        if at is None:
+            raise ApiError(404, f"The Stack ({marker}) could not be found.", "StackNotFound")
+        rows = rows[at + 1 :]
+    limit = _int_arg(request, "limit", None)
+    if limit is not None:
+        rows = rows[:limit]
     return JSONResponse({"stacks": [shapes.stack_summary(r, base) for r in rows]})
 
 

@@ -138,7 +138,7 @@ def test_unknown_stack_project_and_bad_queries(small: Undercloud, token: dict[st
     cases: list[tuple[str, str, int, str]] = [
         ("GET", f"{base}/stacks/nope", 404, "StackNotFound"),
         ("GET", f"{base}/stacks/nope/events", 404, "StackNotFound"),
-        ("GET", f"{base}/stacks/ok/{sid[:-1]}0", 404, "StackNotFound"),
+        ("GET", f"{base}/stacks/ok/00000000-0000-4000-8000-000000000000", 404, "StackNotFound"),
         ("DELETE", f"{base}/stacks/nope", 404, "StackNotFound"),
         ("GET", f"{base}/stacks/ok/{sid}/outputs/nope", 404, "NotFound"),
         ("GET", f"{base}/stacks/ok/{sid}/resources/nope", 404, "EntityNotFound"),
@@ -195,3 +195,37 @@ def test_noop_home_untouched_by_refusals(small: Undercloud) -> None:
     leftovers = [p for p in stacks.glob("*/*") if p.parent.name != "ok"] if stacks.exists() else []
     assert leftovers == []
     assert Path(small.home / "undercloud-admin-password").exists()
+
+
+def test_redirect_keeps_the_query_and_lists_page(small: Undercloud, token: dict[str, str]) -> None:
+    ids = []
+    for name in ("page-a", "page-b"):
+        reply = requests.post(
+            f"{small.heat_url}/stacks",
+            json={"stack_name": name, "template": TEMPLATE},
+            headers=token,
+            timeout=10,
+        )
+        assert reply.status_code == 201, reply.text
+        ids.append(reply.json()["stack"]["id"])
+    moved = requests.get(
+        f"{small.heat_url}/stacks/page-a/events?limit=1&nested_depth=1",
+        headers=token,
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert moved.status_code == 302
+    assert (
+        moved.headers["Location"] == f"{small.heat_url}/stacks/page-a/{ids[0]}/events?limit=1&nested_depth=1"
+    )
+    followed = requests.get(moved.headers["Location"], headers=token, timeout=10).json()["events"]
+    assert len(followed) == 1 and any(link["rel"] == "root_stack" for link in followed[0]["links"])
+
+    def names(query: str) -> list[str]:
+        reply = requests.get(f"{small.heat_url}/stacks{query}", headers=token, timeout=10)
+        return [s["stack_name"] for s in reply.json()["stacks"] if s["stack_name"].startswith("page-")]
+
+    assert names("") == ["page-b", "page-a"]  # newest first, as Heat
+    assert names("?sort_dir=asc") == ["page-a", "page-b"]
+    assert names(f"?sort_dir=asc&marker={ids[0]}") == ["page-b"]
+    assert names("?stack_name=page-a") == ["page-a"]
