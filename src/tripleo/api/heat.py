@@ -141,6 +141,11 @@ def _endpoint(
             return heat_error(exc)
         except TripleoError as exc:
             return heat_error(refusal(exc))
+        except Exception:  # a bug: logged with its traceback, answered in Heat's shape without it
+            LOG.exception("%s %s failed", request.method, request.url.path)
+            return heat_error(
+                ApiError(500, "internal error (the server log has the details)", "InternalError")
+            )
 
     return route
 
@@ -202,7 +207,10 @@ def _unsupported(body: dict[str, Any]) -> None:
 def _materialize(ctx: HeatContext, name: str, body: dict[str, Any]) -> Materialized:
     env = body.get("environment") or {}
     if isinstance(env, str):
-        env = yaml.safe_load(env) if env.strip() else {}
+        try:
+            env = yaml.safe_load(env) if env.strip() else {}
+        except yaml.YAMLError as exc:
+            raise ApiError(400, f'field "environment": not YAML: {" ".join(str(exc).split())}') from None
         if not isinstance(env, dict):
             raise ApiError(400, 'field "environment": expected an environment (a mapping)')
     params = body.get("parameters") or {}

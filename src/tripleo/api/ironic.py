@@ -10,6 +10,7 @@ not allow, 409 for a node another operation holds.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ __all__ = ["MAX_VERSION", "MIN_VERSION", "IronicContext", "VersionHeaders", "iro
 
 MIN_VERSION = (1, 1)
 MAX_VERSION = (1, 81)
+LOG = logging.getLogger(__name__)
 _VERSION_HEADER = "x-openstack-ironic-api-version"
 _VERSION_RE = re.compile(r"^1\.(\d+)$")
 _BODY_LIMIT = 64 * 1024
@@ -437,6 +439,9 @@ def _endpoint(
             return await run_in_threadpool(fn, ctx, request, body, **kwargs)
         except ApiError as exc:
             return ironic_error(exc)
+        except Exception:  # a bug: logged with its traceback, answered in Ironic's shape without it
+            LOG.exception("%s %s failed", request.method, request.url.path)
+            return ironic_error(ApiError(500, "internal error (the server log has the details)"))
 
     return route
 

@@ -100,6 +100,16 @@ def _names(cloud: Undercloud) -> list[str]:
             400,
             "not a key of files",
         ),
+        (
+            json.dumps({"stack_name": "s", "template": TEMPLATE, "environment": "a: [b"}).encode(),
+            400,
+            "not YAML",
+        ),
+        (
+            json.dumps({"stack_name": "s", "template": TEMPLATE, "environment": "- x"}).encode(),
+            400,
+            "a mapping",
+        ),
         (b"{" + b" " * LIMIT + b"}", 413, "over the limit"),
     ],
 )
