@@ -7,8 +7,9 @@ as tripleo-heat-templates has it::
     kolla_config:    {/var/lib/kolla/config_files/<name>.json: {command, config_files, permissions}}
                      what the image's kolla_start copies in and runs
     docker_config:   {step_N: {<container>: {image, net, restart, volumes, environment, healthcheck,
-                                             command, user, privileged}}}
-                     the containers started in deploy step N (all nodes of a step before the next)
+                                             command, user, privileged, detach, start_order}}}
+                     the containers started in deploy step N (all nodes of a step before the next);
+                     ``detach: false`` is a one-shot task (db sync, bootstrap) run to its end
 
 Images are named ``<namespace>/<name>`` (the image set's, templates/container-images.yaml); config download
 resolves each to the registry's tag for what the image set builds now (:func:`resolve_images`). Checked
@@ -28,8 +29,9 @@ __all__ = ["CONTAINER_KEYS", "ContainerService", "parse_container", "resolve_ima
 
 _AT = "outputs.role_data.value"
 CONTAINER_KEYS = frozenset(
-    {"image", "net", "restart", "volumes", "environment", "healthcheck", "command", "user", "privileged"}
-)
+    {"image", "net", "restart", "volumes", "environment", "healthcheck", "command", "user", "privileged",
+     "detach", "start_order"}
+)  # fmt: skip
 _PUPPET_KEYS = frozenset({"config_volume", "puppet_tags", "step_config", "config_image"})
 _KOLLA_KEYS = frozenset({"command", "config_files", "permissions"})
 _STEP = re.compile(r"^step_([1-5])$")  # the deploy steps (download.STEPS)
@@ -80,6 +82,11 @@ def _container(name: str, value: Any, service: str, file: str, path: str) -> Map
     for key in ("environment", "healthcheck"):
         if key in spec:
             _mapping(spec[key], service, file, f"{path}.{key}")
+    if not isinstance(spec.get("detach", True), bool):
+        raise _fail(service, "detach must be true or false", file, f"{path}.detach")
+    order = spec.get("start_order", 0)
+    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+        raise _fail(service, "start_order must be a whole number from 0", file, f"{path}.start_order")
     return spec
 
 

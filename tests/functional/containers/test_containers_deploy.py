@@ -1,9 +1,11 @@
-"""Issue 11 end to end: the overcloud deployed with ``-e environments/containers.yaml``: memcached in a
-podman container on the controller (its config made by its config container, its image pulled from the
-undercloud registry over ctlplane), the other services on the node, Keystone using that memcached.
+"""Issue 11 end to end: the overcloud deployed with ``-e environments/containers.yaml``: MariaDB, memcached,
+HAProxy, Keystone and Glance in podman containers on the controller (each one's config made by its config
+container, its database made and synced by one-shot containers, its image pulled from the undercloud registry
+over ctlplane), used with the real ``openstack`` client through the public VIP.
 
 One lab (``tk``: a controller alone with issue 1's services, tests/data/containers/roles_data.yaml), one
-image build and one deploy serve the module; the tests run in file order.
+image build and one deploy serve the module; the tests run in file order. The first deploy runs before
+Glance's image is built: it is refused, naming the service and the node, before any container exists.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +34,7 @@ TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
 OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 REPO = Path(__file__).resolve().parents[3]
 LAB_NAME = "tk"
+BUILT_FIRST = ("memcached", "mariadb", "haproxy", "keystone")  # Glance's image comes later
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
@@ -47,6 +52,8 @@ class Deployed:
     lab: RunningLab
     registry: str
     parameters: dict[str, str] = field(default_factory=dict)  # the last good deploy's --parameter values
+    refused: subprocess.CompletedProcess[str] | None = None  # the deploy before Glance's image was built
+    containers_then: str = ""  # `podman ps -a` on the node after it
 
     @property
     def home(self) -> Path:
@@ -70,32 +77,17 @@ class Deployed:
     def with_(self, **params: str) -> list[str]:
         return Deployed(self.lab, self.registry, {**self.parameters, **params}).args
 
+    @property
+    def controller(self) -> dict[str, Any]:
+        [controller] = self.status()["hosts"]
+        return dict(controller)
+
     def status(self) -> dict[str, Any]:
         return dict(json.loads(run(self.home, "overcloud", "status", "-f", "json").stdout))
 
     def containers(self) -> dict[tuple[str, str], dict[str, Any]]:
         rows = json.loads(run(self.home, "overcloud", "container", "list", "-f", "json").stdout)
         return {(r["host"].split(".")[0], r["name"]): r for r in rows}
-
-
-@pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    labs = running_lab(tmp_path_factory.mktemp("containers-deploy"), "--nodes", "1", "--name", LAB_NAME)
-    lab = next(labs)
-    try:
-        config = json.loads((lab.home / "lab" / "lab.json").read_text())["config"]
-        host = next(n for n in config["networks"] if n["name"] == "ctlplane")["host_address"]
-        out = run(lab.home, "container", "registry", "start", "--bind", f"{host}:8787").stdout
-        run(lab.home, "container", "image", "build", "--service", "memcached")
-        run(lab.home, "overcloud", "node", "import", str(lab.home / "lab" / "instackenv.json"))
-        run(lab.home, "overcloud", "node", "introspect", "--all-manageable", "--provide")
-        deployed = Deployed(lab, out.split()[-1])
-        done = run(lab.home, "overcloud", "deploy", *deployed.args)
-        assert "Overcloud Deployed" in done.stdout
-        yield deployed
-    finally:
-        run(lab.home, "container", "registry", "stop", check=False)
-        labs.close()
 
 
 def openstack(home: Path, *args: str) -> str:
@@ -121,13 +113,54 @@ def connects(address: str, port: int) -> bool:
         return probe.connect_ex((address, port)) == 0
 
 
-def test_memcached_runs_in_a_healthy_container_that_keystone_uses(deployed: Deployed) -> None:
-    status = deployed.status()
-    [controller] = status["hosts"]
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    labs = running_lab(tmp_path_factory.mktemp("containers-deploy"), "--nodes", "1", "--name", LAB_NAME)
+    lab = next(labs)
+    try:
+        config = json.loads((lab.home / "lab" / "lab.json").read_text())["config"]
+        host = next(n for n in config["networks"] if n["name"] == "ctlplane")["host_address"]
+        out = run(lab.home, "container", "registry", "start", "--bind", f"{host}:8787").stdout
+        run(lab.home, "container", "image", "build", *(a for s in BUILT_FIRST for a in ("--service", s)))
+        run(lab.home, "overcloud", "node", "import", str(lab.home / "lab" / "instackenv.json"))
+        run(lab.home, "overcloud", "node", "introspect", "--all-manageable", "--provide")
+        deployed = Deployed(lab, out.split()[-1])
+        deployed.refused = run(lab.home, "overcloud", "deploy", *deployed.args, check=False)
+        [node] = deployed.status()["hosts"]
+        deployed.containers_then = ssh(deployed, node["ctlplane"], "podman ps -a --format '{{.Names}}'")
+        run(lab.home, "container", "image", "build", "--service", "glance-api")
+        done = run(lab.home, "overcloud", "deploy", *deployed.args)
+        assert "Overcloud Deployed" in done.stdout
+        yield deployed
+    finally:
+        run(lab.home, "container", "registry", "stop", check=False)
+        labs.close()
+
+
+SERVICES = {"memcached": 11211, "mysql": 3306, "keystone": 5000, "glance_api": 9292}
+ONE_SHOT = ("mysql_bootstrap", "mysql_clustercheck", "keystone_db", "keystone_db_sync", "glance_api_db",
+            "glance_api_db_sync")  # fmt: skip
+
+
+def test_an_image_never_built_is_refused_naming_service_and_node(deployed: Deployed) -> None:
+    refused = deployed.refused
+    assert refused is not None and refused.returncode == 2, refused
+    assert (
+        "service glance_api on controller-0.overcloud.lab: image tripleo/glance-api was never built"
+        in refused.stderr
+    )
+    assert deployed.containers_then.strip() == ""  # refused before any container was made
+
+
+def test_every_service_runs_in_a_healthy_container(deployed: Deployed, tmp_path: Path) -> None:
     rows = deployed.containers()
-    row = rows[("controller-0", "memcached")]
-    assert row["status"] == "running" and row["health"] == "healthy"
-    assert row["image"].startswith(f"{deployed.registry}/tripleo/memcached:")  # pulled over ctlplane
+    for name in [*SERVICES, "haproxy"]:
+        row = rows[("controller-0", name)]
+        assert (row["status"], row["health"]) == ("running", "healthy"), row
+        assert row["image"].startswith(f"{deployed.registry}/tripleo/")  # pulled over ctlplane
+    for name in ONE_SHOT:  # the database and bootstrap tasks ran to their end, and stay as a record
+        assert rows[("controller-0", name)]["status"] == "exited", rows[("controller-0", name)]
+    controller = deployed.controller
     internal = controller["addresses"]["InternalApi"].split("/")[0]
     # the profile's config, made in the config container, read by the container: it binds InternalApi
     conf = ssh(
@@ -137,28 +170,45 @@ def test_memcached_runs_in_a_healthy_container_that_keystone_uses(deployed: Depl
     )
     assert f"-l {internal}" in conf
     assert ssh(deployed, controller["ctlplane"], "podman top memcached args").count(f"-l {internal}") == 1
-    # nothing of memcached runs outside its container (the node's own init script was never used)
-    assert not ssh(deployed, controller["ctlplane"], "test -e /run/memcached/memcached.pid && echo yes; true")
+    # nothing of these services runs outside a container (the node's init scripts were never used)
+    pids = (
+        "/run/memcached/memcached.pid /run/keystone/keystone.pid /run/glance/glance-api.pid /run/haproxy.pid"
+    )
+    assert not ssh(deployed, controller["ctlplane"], f"ls {pids} 2>/dev/null; true").strip()
     token = json.loads(openstack(deployed.home, "token", "issue", "-f", "json"))
     assert token["id"]
+    image = tmp_path / "image.raw"
+    image.write_bytes(os.urandom(1024 * 1024))
+    openstack(deployed.home, "image", "create", "--disk-format", "raw", "--container-format", "bare",
+              "--file", str(image), "containers-image")  # fmt: skip
+    back = tmp_path / "back.raw"
+    openstack(deployed.home, "image", "save", "--file", str(back), "containers-image")
+    assert hashlib.sha256(back.read_bytes()).digest() == hashlib.sha256(image.read_bytes()).digest()
+    # the image lives on the node's disk (the store is a volume), not in the container
+    assert ssh(deployed, controller["ctlplane"], "ls /var/lib/glance/images").split()
 
 
 def test_net_host_opens_nothing_the_firewall_closed(deployed: Deployed) -> None:
-    [controller] = deployed.status()["hosts"]
+    """Issue 11, acceptance 3: the isolation checks of the bare-metal overcloud, against the containers."""
+    controller = deployed.controller
     internal = controller["addresses"]["InternalApi"].split("/")[0]
     for address in (controller["ctlplane"], controller["addresses"]["External"].split("/")[0]):
-        assert not connects(address, 11211), address
-    subprocess.run(["ip", "route", "replace", f"{internal}/32", "via", controller["ctlplane"]], check=True)
-    try:
-        assert not connects(internal, 11211)  # the weak-host path: the firewall closes it
-    finally:
-        subprocess.run(["ip", "route", "del", f"{internal}/32"], check=False)
-    out = ssh(
-        deployed,
-        controller["ctlplane"],
-        f"python3 -c \"import socket; socket.create_connection(('{internal}', 11211), 3); print('ok')\"",
-    )
-    assert out.strip() == "ok"
+        for name, port in SERVICES.items():
+            assert not connects(address, port), f"{name} answers on {address}:{port}"
+    for via in (controller["ctlplane"], controller["addresses"]["External"].split("/")[0]):
+        subprocess.run(["ip", "route", "replace", f"{internal}/32", "via", via], check=True)
+        try:
+            for name, port in SERVICES.items():  # the weak-host path: the firewall closes it
+                assert not connects(internal, port), f"{name} on {internal}:{port} answers routed via {via}"
+        finally:
+            subprocess.run(["ip", "route", "del", f"{internal}/32"], check=False)
+    vips = deployed.status()["vips"]
+    assert connects(vips["External"], 5000) and connects(vips["External"], 9292)
+    assert not any(connects(vips["External"], port) for port in (3306, 11211))
+    ports = " ".join(str(p) for p in SERVICES.values())
+    connect = f"import socket, sys; socket.create_connection(('{internal}', int(sys.argv[1])), 3)"
+    probe = f'for p in {ports}; do python3 -c "{connect}" $p && echo $p; done'
+    assert ssh(deployed, controller["ctlplane"], probe).split() == ports.split()  # on InternalApi they answer
 
 
 def test_a_redeploy_without_change_recreates_no_container(deployed: Deployed) -> None:
@@ -168,32 +218,58 @@ def test_a_redeploy_without_change_recreates_no_container(deployed: Deployed) ->
     assert deployed.containers() == before
 
 
-def test_a_memcached_parameter_recreates_only_its_container(deployed: Deployed) -> None:
+def test_a_keystone_parameter_recreates_only_keystone_s_containers(deployed: Deployed) -> None:
     before = deployed.containers()
-    changed = run(deployed.home, "overcloud", "deploy", *deployed.with_(MemcachedMaxMemory="96"))
-    deployed.parameters["MemcachedMaxMemory"] = "96"
+    token = json.loads(openstack(deployed.home, "token", "issue", "-f", "json"))["expires"]
+    changed = run(deployed.home, "overcloud", "deploy", *deployed.with_(KeystoneTokenExpiration="7200"))
+    deployed.parameters["KeystoneTokenExpiration"] = "7200"
     assert "Overcloud Deployed" in changed.stdout
     after = deployed.containers()
-    assert after[("controller-0", "memcached")]["started"] != before[("controller-0", "memcached")]["started"]
+    assert set(after) == set(before)
+    recreated = {
+        name
+        for (_, name), row in after.items()
+        if row["started"] != before[("controller-0", name)]["started"]
+    }
+    assert recreated == {"keystone", "keystone_db", "keystone_db_sync"}
     assert (
-        after[("controller-0", "memcached")]["config_hash"]
-        != before[("controller-0", "memcached")]["config_hash"]
+        after[("controller-0", "keystone")]["config_hash"]
+        != before[("controller-0", "keystone")]["config_hash"]
     )
-    assert after[("controller-0", "memcached")]["health"] == "healthy"
-    [controller] = deployed.status()["hosts"]
-    assert "-m 96" in ssh(deployed, controller["ctlplane"], "podman top memcached args")
+    assert after[("controller-0", "keystone")]["health"] == "healthy"
+    later = json.loads(openstack(deployed.home, "token", "issue", "-f", "json"))["expires"]
+    assert later > token  # tokens now last two hours
 
 
-def test_an_image_never_built_is_refused_naming_service_and_node(deployed: Deployed) -> None:
-    before = deployed.containers()
-    args = deployed.with_(ContainerMemcachedImage="tripleo/haproxy")
-    proc = run(deployed.home, "overcloud", "deploy", *args, check=False)
-    assert proc.returncode == 2
-    assert (
-        "service memcached on controller-0.overcloud.lab: image tripleo/haproxy was never built"
-        in proc.stderr
-    )
-    assert deployed.containers() == before
+def test_a_step_killed_while_its_containers_start_converges(deployed: Deployed) -> None:
+    """Issue 11, acceptance 4: SIGKILL while step 3 re-creates Keystone's containers, then the same command:
+    one of each container, all healthy, nothing left of the killed run."""
+    args = deployed.with_(KeystoneTokenExpiration="5400")
+    env = {**os.environ, "TRIPLEO_HOME": str(deployed.home)}
+    env.pop("TRIPLEO_DB_URL", None)
+    proc = subprocess.Popen([TRIPLEO, "overcloud", "deploy", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "ansible: Step 3" in line:
+            break
+    controller = deployed.controller
+    ids = "podman ps -a --filter name=keystone_db --format '{{.ID}}'"
+    first = ssh(deployed, controller["ctlplane"], ids)
+    deadline = time.monotonic() + 120
+    while ssh(deployed, controller["ctlplane"], ids) == first and time.monotonic() < deadline:
+        time.sleep(0.3)  # until the step re-creates Keystone's first container: db sync and API to come
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = run(deployed.home, "overcloud", "deploy", *args)
+    deployed.parameters["KeystoneTokenExpiration"] = "5400"
+    assert "Overcloud Deployed" in done.stdout
+    names = ssh(deployed, controller["ctlplane"], "podman ps -a --format '{{.Names}}'").split()
+    assert sorted(names) == sorted(set(names))  # no duplicate
+    assert not any(n.startswith("container-puppet-") for n in names)  # no config container left
+    rows = deployed.containers()
+    assert all(rows[("controller-0", n)]["health"] == "healthy" for n in [*SERVICES, "haproxy"])
+    assert json.loads(openstack(deployed.home, "token", "issue", "-f", "json"))["id"]
 
 
 def test_a_registry_that_does_not_answer_is_named_before_any_container_changes(deployed: Deployed) -> None:
@@ -201,7 +277,7 @@ def test_a_registry_that_does_not_answer_is_named_before_any_container_changes(d
     run(deployed.home, "container", "registry", "stop")
     try:
         proc = run(
-            deployed.home, "overcloud", "deploy", *deployed.with_(MemcachedMaxMemory="64"), check=False
+            deployed.home, "overcloud", "deploy", *deployed.with_(MemcachedMaxMemory="96"), check=False
         )
         assert proc.returncode == 1 and "the undercloud registry does not answer" in proc.stderr
         assert deployed.containers() == before

@@ -54,6 +54,10 @@ def test_the_container_part_is_read() -> None:
          "needs both config_volume and config_image"),
         ({"kolla_config": {"/etc/x.json": {"command": "c"}}}, "kolla_config./etc/x.json",
          "a kolla config is /var/lib/kolla/config_files/"),
+        ({"docker_config": {"step_3": {"sync": {"image": "i", "detach": "no"}}}},
+         "docker_config.step_3.sync.detach", "detach must be true or false"),
+        ({"docker_config": {"step_3": {"sync": {"image": "i", "start_order": "first"}}}},
+         "docker_config.step_3.sync.start_order", "start_order must be a whole number from 0"),
     ],
 )  # fmt: skip
 def test_bad_container_data_names_the_service_file_and_path(change: dict[str, Any], path: str,

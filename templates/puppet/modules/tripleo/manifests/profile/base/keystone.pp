@@ -42,7 +42,8 @@ class tripleo::profile::base::keystone (
   # db_sync and bootstrap run on this node only (every node when unset)
   Optional[String] $bootstrap_node = lookup('keystone_short_bootstrap_node_name', Optional[String], 'first', undef),
 ) {
-  if $step == 3 {
+  # step 6: a config container's run (container-puppet), every step's config at once
+  if $step == 3 or $step > 5 {
     $is_bootstrap = tripleo::is_bootstrap($bootstrap_node)
     $connection = tripleo::database_url(
       $database_connection, $database_user, $database_password, $database_host, $database_name,
