@@ -8,6 +8,7 @@ authentication, as TripleO's ephemeral Heat does (``OS_AUTH_TYPE=none``).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 from collections.abc import Callable
@@ -51,7 +52,14 @@ class ServeOptions:
     home: Path | None = None
 
     def check(self) -> None:
-        """:raises InputError: a port out of range, ports that clash, an unknown backend."""
+        """:raises InputError: a bind address that is not one IP address, a port out of range, ports that
+        clash, an unknown backend."""
+        try:
+            address = ipaddress.ip_address(self.bind)
+        except ValueError:
+            raise InputError(f"--bind {self.bind}: expected an IP address (e.g. 127.0.0.1)") from None
+        if address.is_unspecified:
+            raise InputError(f"--bind {self.bind}: the catalog must name one address; give the host's own")
         ports = (self.keystone_port, self.heat_port, self.ironic_port)
         if any(not 0 < p < 65536 for p in ports):
             raise InputError(f"ports {ports}: each must be 1-65535")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from apikit import Undercloud, serve_process
+from apikit import Undercloud, free_ports, serve_process
 
 LIMIT = 65536
 TEMPLATE = {
@@ -239,3 +239,16 @@ def test_redirect_keeps_the_query_and_lists_page(small: Undercloud, token: dict[
     assert names("?sort_dir=asc") == ["page-a", "page-b"]
     assert names(f"?sort_dir=asc&marker={ids[0]}") == ["page-b"]
     assert names("?stack_name=page-a") == ["page-a"]
+
+
+def test_serve_refuses_bad_options_in_one_line(small: Undercloud) -> None:
+    taken = str(small.heat)  # in use by the running server
+    free = [str(p) for p in free_ports(2)]
+    for args, words in [
+        (["--heat-port", taken, "--keystone-port", free[0], "--ironic-port", free[1]], f"127.0.0.1:{taken}"),
+        (["--bind", "0.0.0.0"], "the catalog must name one address"),
+        (["--bind", "example.org"], "expected an IP address"),
+        (["--heat-port", "7000", "--ironic-port", "7000"], "three different ports"),
+    ]:
+        proc = small.tripleo("undercloud", "serve", *args, code=2)
+        assert words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -78,6 +78,9 @@ def test_node_list_show_power_manage_provide(bm: Undercloud) -> None:
 
     bm.openstack("baremetal", "node", "manage", "api-fake-0")
     assert _cli_node(bm, "api-fake-0")["provision_state"] == "manageable"
+    bm.openstack("baremetal", "node", "inspect", "api-fake-0")
+    inspected = _cli_node(bm, "api-fake-0")
+    assert inspected["provision_state"] == "manageable" and "inspection" in inspected["extra"]  # type: ignore[operator]
     bm.openstack("baremetal", "node", "provide", "api-fake-0")
     shown = bm.openstack_json("baremetal", "node", "show", "api-fake-0")
     assert (shown["provision_state"], shown["power_state"]) == ("available", "power off")
