@@ -121,6 +121,9 @@ def test_microversion_negotiation_and_headers(bm: Undercloud) -> None:
     assert root.status_code == 200
     version = root.json()["default_version"]
     assert (version["min_version"], version["version"]) == ("1.1", "1.81")
+    v1 = requests.get(bm.ironic_url + "/v1", timeout=10).json()
+    assert (v1["version"]["min_version"], v1["version"]["version"]) == ("1.1", "1.81")
+    assert v1["nodes"][0]["href"] == f"{bm.ironic_url}/v1/nodes/"
     token = {"X-Auth-Token": bm.token()}
 
     def get(path: str, version: str | None) -> requests.Response:
