@@ -114,9 +114,6 @@ def heat_error(exc: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status)
 
 
-Handler = Callable[[Request, dict[str, Any]], Response]
-
-
 def _endpoint(
     ctx: HeatContext,
     fn: Callable[[HeatContext, Request, dict[str, Any]], Response],
@@ -166,9 +163,9 @@ def _find(ctx: HeatContext, ident: str) -> StackRow:
         return ctx.service.get(ident)
     except TripleoError:
         pass
-    for row in ctx.service.stacks():
+    for row in _summaries(ctx):
         if row.id == ident:
-            return row
+            return ctx.service.get(row.name)
     raise ApiError(404, f"The Stack ({ident}) could not be found.", "StackNotFound")
 
 
@@ -303,7 +300,7 @@ def create_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Re
     _unsupported(body)
     if body.get("template") is None:
         raise ApiError(400, 'field "template" is required')
-    existing = next((r for r in ctx.service.stacks() if r.name == name), None)
+    existing = next((r for r in _summaries(ctx) if r.name == name), None)
     if existing is not None and (existing.action, existing.status) != ("CREATE", "FAILED"):
         raise ApiError(409, f"The Stack ({name}) already exists.", "StackExists")
     opts = _options(ctx, ctx.backend, body)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,8 +51,6 @@ class StackJobs:
         self.service = service
         self.poll = poll
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stack-job")
-        self._running: set[Future[Any]] = set()
-        self._lock = threading.Lock()
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
@@ -82,8 +79,6 @@ class StackJobs:
         before = self._row(name)
         files_before = before.files_id if before is not None else None
         future = self._pool.submit(work)
-        with self._lock:
-            self._running.add(future)
         while True:
             if future.done():
                 break
@@ -98,8 +93,6 @@ class StackJobs:
                 break
             time.sleep(self.poll)
         if future.done() and future.exception() is not None:
-            with self._lock:
-                self._running.discard(future)
             self._remove(cleanup)
             exc = future.exception()
             if isinstance(exc, TripleoError):
@@ -113,8 +106,6 @@ class StackJobs:
     def _finish(
         self, future: Future[Any], name: str, action: str, started: bool, cleanup: Path | None
     ) -> None:
-        with self._lock:
-            self._running.discard(future)
         exc = future.exception()
         if exc is not None:
             LOG.warning("stack %s %s: %s", name, action, exc)
@@ -150,7 +141,3 @@ class StackJobs:
     def _remove(path: Path | None) -> None:
         if path is not None:
             shutil.rmtree(path, ignore_errors=True)
-
-    def busy(self) -> int:
-        with self._lock:
-            return len(self._running)
