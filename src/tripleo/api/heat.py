@@ -381,9 +381,10 @@ def template_show(ctx: HeatContext, request: Request, body: dict[str, Any]) -> R
 def list_resources(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
     row = _stack(ctx, request)
     depth = _int_arg(request, "nested_depth", 0) or 0
-    rows = ctx.service.resources(row.name, depth)
-    links = shapes.Links(_base(request), row.name, row.id)
+    rows = ctx.service.resources(row.name, depth + 1)
     parents = {r.stack_path for r in rows}
+    links = shapes.Links(_base(request), row.name, row.id, shapes.stack_ids(rows))
+    rows = [r for r in rows if r.path.count("/") <= depth]
     needed_by = shapes.required_by(rows)
     types = request.query_params.getlist("type")
     out = [
@@ -403,8 +404,9 @@ def show_resource(ctx: HeatContext, request: Request, body: dict[str, Any]) -> R
         raise ApiError(
             404, f"The Resource ({rname}) could not be found in Stack {row.name}.", "EntityNotFound"
         )
-    links = shapes.Links(_base(request), row.name, row.id)
-    parents = {r.stack_path for r in ctx.service.resources(row.name, 1)}
+    below = ctx.service.resources(row.name, 1)
+    parents = {r.stack_path for r in below}
+    links = shapes.Links(_base(request), row.name, row.id, shapes.stack_ids(below))
     out = shapes.resource_body(found, links, parents, shapes.required_by(rows).get(found.path, []))
     out["attributes"] = mask(found.attributes or {}, ctx.secrets(row))
     out["description"] = ""
@@ -435,7 +437,8 @@ def list_events(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Res
         events = events[at + 1 :]
     if limit is not None:
         events = events[:limit]
-    links = shapes.Links(_base(request), row.name, row.id)
+    ids = shapes.stack_ids(ctx.service.resources(row.name, depth)) if depth else {}
+    links = shapes.Links(_base(request), row.name, row.id, ids)
     return JSONResponse({"events": [shapes.event_body(e, links, depth > 0) for e in events]})
 
 

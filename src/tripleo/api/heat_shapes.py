@@ -10,12 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tripleo.storage.stack_models import EventRow, ResourceRow, StackRow
 
-__all__ = ["Links", "event_body", "output_entries", "resource_body", "stack_body", "stack_summary", "stamp"]
+__all__ = [
+    "Links",
+    "event_body",
+    "output_entries",
+    "required_by",
+    "resource_body",
+    "stack_body",
+    "stack_ids",
+    "stack_summary",
+    "stamp",
+]
 
 STACK_TYPE = "OS::Heat::Stack"
 
@@ -36,17 +46,27 @@ class Links:
     base: str
     name: str
     id: str
+    ids: Mapping[str, str] = field(default_factory=dict)  # path -> physical id of resources with a stack
 
     def nested(self, stack_path: str) -> tuple[str, str]:
-        """(name, id) of the stack at ``stack_path`` ("" is the root)."""
+        """(name, id) of the stack at ``stack_path`` ("" is the root). As in Heat, a nested stack's id is
+        the physical id of the resource that owns it (when known), so heatclient can name nested events
+        ``Parent.Child``."""
         if not stack_path:
             return self.name, self.id
         name = f"{self.name}-{stack_path.replace('/', '-')}"
-        return name, str(uuid.uuid5(uuid.UUID(self.id), stack_path))
+        return name, self.ids.get(stack_path) or str(uuid.uuid5(uuid.UUID(self.id), stack_path))
 
     def stack(self, stack_path: str = "") -> str:
         name, sid = self.nested(stack_path)
         return f"{self.base}/stacks/{name}/{sid}"
+
+
+def stack_ids(resources: Iterable[ResourceRow]) -> dict[str, str]:
+    """path -> physical id of every resource among ``resources`` that owns a nested stack in them."""
+    rows = list(resources)
+    owners = {r.stack_path for r in rows if r.stack_path}
+    return {r.path: r.physical_id for r in rows if r.path in owners and r.physical_id}
 
 
 def _parent(path: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tripleo.api.heat_files import materialize
-from tripleo.api.heat_shapes import Links, event_body, required_by, stamp
+from tripleo.api.heat_shapes import Links, event_body, required_by, stack_ids, stamp
 from tripleo.api.http import ApiError, check_fields
 from tripleo.api.ironic import MAX_VERSION, MIN_VERSION, negotiate
 from tripleo.api.keystone import Endpoint, TokenStore
@@ -167,3 +167,16 @@ def test_required_by_is_per_nested_stack() -> None:
         SimpleNamespace(path="G/0/X", stack_path="G/0", requires=["Y"]),
     ]
     assert required_by(rows) == {"A": ["B"], "G/0/Y": ["X"]}  # type: ignore[arg-type]
+
+
+def test_a_nested_stack_id_is_its_owner_physical_id() -> None:
+    rows = [
+        SimpleNamespace(path="G", stack_path="", physical_id="g-id"),
+        SimpleNamespace(path="G/0", stack_path="G", physical_id="g0-id"),
+        SimpleNamespace(path="G/0/X", stack_path="G/0", physical_id="x-id"),
+        SimpleNamespace(path="Lone", stack_path="", physical_id="lone-id"),
+    ]
+    ids = stack_ids(rows)  # type: ignore[arg-type]
+    assert ids == {"G": "g-id", "G/0": "g0-id"}
+    links = Links("http://h/v1/admin", "oc", "0b5f3a2c-6d1e-4a7b-9c8d-1e2f3a4b5c6d", ids)
+    assert links.nested("G/0") == ("oc-G-0", "g0-id")
