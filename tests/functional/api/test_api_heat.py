@@ -140,3 +140,24 @@ def test_cli_stack_is_visible_through_the_api(undercloud: Undercloud, heat_shape
     # and the API's delete is the CLI's truth
     undercloud.openstack("stack", "delete", "--wait", "-y", "fromcli")
     undercloud.tripleo("stack", "show", "fromcli", code=2)
+
+
+def test_openstacksdk_stack_lifecycle(undercloud: Undercloud, heat_shaped: Path) -> None:
+    conn = openstack.connect(
+        auth_url=undercloud.auth_url,
+        username="admin",
+        password=undercloud.password,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
+    tpl, envs = str(heat_shaped / "overcloud.yaml"), [str(heat_shaped / "env.yaml")]
+    conn.create_stack("sdk", template_file=tpl, environment_files=envs, wait=True, ComputeCount=1)
+    stack = conn.orchestration.get_stack("sdk")
+    assert stack.status == "CREATE_COMPLETE"
+    assert {o["output_key"] for o in stack.outputs} == {"hostnames", "first_host", "role_data"}
+    assert "Compute" in {r.name for r in conn.orchestration.resources(stack)}
+    cli = json.loads(undercloud.tripleo("stack", "show", "sdk", "-f", "json").stdout)
+    assert cli["status"] == "CREATE_COMPLETE" and cli["parameters"] == {"ComputeCount": 1}
+    assert conn.delete_stack("sdk", wait=True)
+    assert "sdk" not in undercloud.tripleo("stack", "list", "-f", "value", "-c", "name").stdout.split()
