@@ -39,6 +39,7 @@ __all__ = ["HeatContext", "heat_app", "heat_error"]
 LOG = logging.getLogger(__name__)
 
 PROJECT = "admin"
+_SENT = re.compile(r"/api/stacks/[^/]+/[0-9a-f]{32}/files/(.*)$")  # a file a client sent (heat_files)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,254}$")
 _EXPLANATION = {
     400: "The server could not comply with the request since it is either malformed or otherwise incorrect.",
@@ -232,11 +233,17 @@ def _template_doc(text: str) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _stored_template(ctx: HeatContext, row: StackRow) -> dict[str, Any]:
-    """The stack's top template as stored with the stack (empty when it is not there)."""
+def _stored_files(ctx: HeatContext, row: StackRow) -> dict[str, str]:
+    """Every file the stack was built from, as stored with it (path -> text)."""
     with ctx.service.db.transaction() as session:
         blob = session.get(StackFilesRow, row.files_id) if row.files_id is not None else None
-        text = (blob.files or {}).get(row.template) if blob is not None else None
+        files = dict(blob.files or {}) if blob is not None else {}
+    return {k: v for k, v in files.items() if isinstance(v, str)}
+
+
+def _stored_template(ctx: HeatContext, row: StackRow) -> dict[str, Any]:
+    """The stack's top template as stored with the stack (empty when it is not there)."""
+    text = _stored_files(ctx, row).get(row.template)
     return _template_doc(text) if isinstance(text, str) else {}
 
 
@@ -373,6 +380,47 @@ def lookup(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response
 def template_show(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
     row = _stack(ctx, request)
     return JSONResponse(_stored_template(ctx, row))
+
+
+def environment_show(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
+    """The stack's environments merged in order (top-level keys; hidden values masked)."""
+    row = _stack(ctx, request)
+    files = _stored_files(ctx, row)
+    merged: dict[str, Any] = {"parameters": {}, "parameter_defaults": {}, "resource_registry": {}}
+    for path in row.environments:
+        doc = _template_doc(files.get(path, ""))
+        for key, value in merged.items():
+            part = doc.get(key)
+            if isinstance(part, dict):
+                value.update(part)
+    merged["parameters"].update(row.parameters or {})
+    merged = _as_sent({**merged, "event_sinks": [], "encrypted_param_names": []})
+    return JSONResponse(mask(merged, ctx.secrets(row)))
+
+
+def _as_sent(value: Any) -> Any:
+    """Paths of files a client sent, as the ``file://`` URLs it sent them under."""
+    if isinstance(value, str):
+        sent = _SENT.search(value)
+        return f"file:///{sent.group(1)}" if sent else value
+    if isinstance(value, dict):
+        return {k: _as_sent(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_sent(v) for v in value]
+    return value
+
+
+def files_show(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
+    """The files the stack was built from, other than its template and environments, by ``file://`` URL."""
+    row = _stack(ctx, request)
+    skip = {row.template, *row.environments}
+    out = {}
+    for path, text in _stored_files(ctx, row).items():
+        if path in skip:
+            continue
+        url = _as_sent(path)
+        out[url if url != path else f"file://{path}"] = text
+    return JSONResponse(mask(out, ctx.secrets(row)))
 
 
 # -- resources, events, outputs --------------------------------------------------------------------------
@@ -516,7 +564,7 @@ def heat_app(ctx: HeatContext) -> Starlette:
 
     lookups = [
         r(p + "/stacks/{name}/" + sub + "{tail:path}", lookup, ["GET"])
-        for sub in ("resources", "events", "outputs", "template")
+        for sub in ("resources", "events", "outputs", "template", "environment", "files")
     ]
     routes = [
         *lookups,
@@ -529,6 +577,8 @@ def heat_app(ctx: HeatContext) -> Starlette:
         r(s, update_stack, ["PUT", "PATCH"], UPDATE_FIELDS),
         r(s, delete_stack, ["DELETE"]),
         r(s + "/template", template_show, ["GET"]),
+        r(s + "/environment", environment_show, ["GET"]),
+        r(s + "/files", files_show, ["GET"]),
         r(s + "/resources", list_resources, ["GET"]),
         r(s + "/resources/{resource}", show_resource, ["GET"]),
         r(s + "/resources/{resource}/events", list_events, ["GET"]),

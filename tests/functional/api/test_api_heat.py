@@ -106,6 +106,11 @@ def test_template_validate_and_show(undercloud: Undercloud, heat_shaped: Path) -
     )
     template = undercloud.openstack("stack", "template", "show", "tpl", "-f", "json")
     assert "ServiceChain" in json.loads(template.stdout)["resources"]
+    env = undercloud.openstack_json("stack", "environment", "show", "tpl")
+    assert env["parameter_defaults"]["NodeFlavor"] == "compute"
+    assert env["resource_registry"]["OS::TripleO::Compute"] == f"file://{heat_shaped / 'node.yaml'}"
+    files = undercloud.openstack("stack", "file", "list", "tpl").stdout
+    assert f"file://{heat_shaped / 'node.yaml'}" in files and "heat_template_version" in files
 
 
 def test_cli_stack_is_visible_through_the_api(undercloud: Undercloud, heat_shaped: Path) -> None:
