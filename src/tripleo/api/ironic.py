@@ -40,6 +40,7 @@ _BODY_LIMIT = 64 * 1024
 LIST_FIELDS = ("uuid", "name", "instance_uuid", "power_state", "provision_state", "maintenance")
 POWER_TARGETS = {"power on": states.POWER_ON, "power off": states.POWER_OFF}
 PROVISION_EVENTS = ("manage", "provide", "inspect")
+MAINTENANCE_FIELDS: FieldSpec = {"reason": ((str,), "a string")}
 POWER_FIELDS: FieldSpec = {"target": ((str,), "a string"), "timeout": ((int,), "an integer")}
 PROVISION_FIELDS: FieldSpec = {
     "target": ((str,), "a string"),
@@ -398,6 +399,15 @@ def set_provision(ctx: IronicContext, request: Request, body: dict[str, Any]) ->
     return _accepted(request, node)
 
 
+def set_maintenance(ctx: IronicContext, request: Request, body: dict[str, Any]) -> Response:
+    """PUT puts the node in maintenance (``reason`` optional), DELETE takes it out: 202."""
+    node = _node(ctx, request.path_params["node"])
+    on = request.method == "PUT"
+    reason = body.get("reason") if on else None
+    _run(ctx, node, "maintenance", lambda: ctx.conductor.set_maintenance(node.uuid, on, reason))
+    return Response(status_code=202)
+
+
 def list_ports(ctx: IronicContext, request: Request, body: dict[str, Any], detail: bool = False) -> Response:
     only = (
         request.path_params.get("node")
@@ -469,6 +479,8 @@ def ironic_app(ctx: IronicContext) -> Starlette:
         r(n + "/states", node_states, ["GET"]),
         r(n + "/states/power", set_power, ["PUT"], POWER_FIELDS),
         r(n + "/states/provision", set_provision, ["PUT"], PROVISION_FIELDS),
+        r(n + "/maintenance", set_maintenance, ["PUT"], MAINTENANCE_FIELDS),
+        r(n + "/maintenance", set_maintenance, ["DELETE"]),
         r(n + "/ports", list_ports, ["GET"]),
         r(n + "/ports/detail", list_ports, ["GET"], detail=True),
         r("/v1/ports", list_ports, ["GET"]),

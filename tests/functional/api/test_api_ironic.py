@@ -85,6 +85,12 @@ def test_node_list_show_power_manage_provide(bm: Undercloud) -> None:
     shown = bm.openstack_json("baremetal", "node", "show", "api-fake-0")
     assert (shown["provision_state"], shown["power_state"]) == ("available", "power off")
 
+    bm.openstack("baremetal", "node", "maintenance", "set", "api-fake-0", "--reason", "disk swap")
+    shown = _cli_node(bm, "api-fake-0")
+    assert (shown["maintenance"], shown["maintenance_reason"]) == (True, "disk swap")
+    bm.openstack("baremetal", "node", "maintenance", "unset", "api-fake-0")
+    assert _cli_node(bm, "api-fake-0")["maintenance"] is False
+
     ports = bm.openstack_json("baremetal", "port", "list")
     assert {p["address"] for p in ports} == {"52:54:00:aa:00:00", "52:54:00:aa:00:01"}
 
