@@ -308,7 +308,9 @@ def create_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Re
     if body.get("template") is None:
         raise ApiError(400, 'field "template" is required')
     existing = next((r for r in _summaries(ctx) if r.name == name), None)
-    if existing is not None and (existing.action, existing.status) != ("CREATE", "FAILED"):
+    # as the stack service: a create that failed or was cut short (its process died) resumes; one that
+    # runs holds the stack's lock, which the service reports (409 ActionInProgress)
+    if existing is not None and (existing.action != "CREATE" or existing.status == "COMPLETE"):
         raise ApiError(409, f"The Stack ({name}) already exists.", "StackExists")
     opts = _options(ctx, ctx.backend, body)
     mat = _materialize(ctx, name, body)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +124,15 @@ class Undercloud:
         reply = requests.post(f"{self.auth_url}/auth/tokens", json=body, timeout=10)
         assert reply.status_code == 201, reply.text
         return reply.headers["X-Subject-Token"]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``predicate`` every 50 ms; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[str] | None = None, timeout: float = 30.0) -> None:

@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 import requests
-from apikit import Undercloud, free_ports, serve_process
+from apikit import Undercloud, free_ports, serve_process, wait_until
+from sqlalchemy import update
+
+from tripleo.storage import Database
+from tripleo.storage.stack_models import StackRow
 
 LIMIT = 65536
 TEMPLATE = {
@@ -139,6 +143,12 @@ def test_unknown_stack_project_and_bad_queries(small: Undercloud, token: dict[st
     )
     assert created.status_code == 201, created.text
     sid = created.json()["stack"]["id"]
+    stack_url = f"{small.heat_url}/stacks/ok/{sid}"
+
+    def status() -> str:
+        return str(requests.get(stack_url, headers=token, timeout=10).json()["stack"]["stack_status"])
+
+    wait_until(lambda: status() == "CREATE_COMPLETE", 30, "stack ok CREATE_COMPLETE")
     again = requests.post(
         f"{small.heat_url}/stacks", json={"stack_name": "ok", "template": TEMPLATE}, headers=token, timeout=10
     )
@@ -252,3 +262,24 @@ def test_serve_refuses_bad_options_in_one_line(small: Undercloud) -> None:
     ]:
         proc = small.tripleo("undercloud", "serve", *args, code=2)
         assert words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_create_cut_short_resumes_through_the_api(small: Undercloud, token: dict[str, str]) -> None:
+    body = {"stack_name": "cut", "template": TEMPLATE}
+    first = requests.post(f"{small.heat_url}/stacks", json=body, headers=token, timeout=10)
+    assert first.status_code == 201, first.text
+    url = first.json()["stack"]["links"][0]["href"]
+
+    def status() -> str:
+        return str(requests.get(url, headers=token, timeout=10).json()["stack"]["stack_status"])
+
+    wait_until(lambda: status() == "CREATE_COMPLETE", 30, "stack cut CREATE_COMPLETE")
+    # what a server killed during the create leaves: CREATE_IN_PROGRESS, and no live lock holder
+    db = Database(f"sqlite:///{small.home / 'tripleo.sqlite'}")
+    with db.transaction() as session:
+        session.execute(update(StackRow).where(StackRow.name == "cut").values(status="IN_PROGRESS"))
+    again = requests.post(f"{small.heat_url}/stacks", json=body, headers=token, timeout=10)
+    assert again.status_code == 201 and again.json()["stack"]["id"] == first.json()["stack"]["id"]
+    wait_until(lambda: status() == "CREATE_COMPLETE", 30, "the resumed create")
+    done = requests.post(f"{small.heat_url}/stacks", json=body, headers=token, timeout=10)
+    assert "already exists" in _heat_error(done, 409, "StackExists")
