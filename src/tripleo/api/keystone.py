@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tripleo.api.http import ApiError, read_json
+from tripleo.errors import InputError
 from tripleo.storage import tripleo_home, write_private_text
 
 __all__ = ["ADMIN", "Endpoint", "TokenStore", "admin_password", "keystone_app", "password_file"]
@@ -38,11 +39,17 @@ def password_file(home: Path | None = None) -> Path:
 
 
 def admin_password(home: Path | None = None) -> str:
-    """The admin password, generated into a 0600 file on first use."""
+    """The admin password, generated into a 0600 file on first use.
+
+    :raises InputError: the file is there but empty (an empty password would let anyone in).
+    """
     path = password_file(home)
     if path.exists():
         path.chmod(0o600)
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        if not value:
+            raise InputError(f"{path} is empty: remove it and a new password is made")
+        return value
     value = secrets.token_urlsafe(24)
     write_private_text(path, value + "\n")
     return value
@@ -72,6 +79,8 @@ class TokenStore:
         issued = dt.datetime.now(dt.UTC)
         expires = issued + dt.timedelta(seconds=self.lifetime)
         with self._lock:
+            for old in [t for t, entry in self._tokens.items() if entry[1] <= issued]:
+                del self._tokens[old]  # every client run takes a token: forget the expired ones
             self._tokens[token] = (issued, expires, methods)
         return token, self._body(issued, expires, methods)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import stat
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,7 +16,8 @@ from tripleo.api.heat_files import materialize
 from tripleo.api.heat_shapes import Links, event_body, required_by, stack_ids, stamp
 from tripleo.api.http import ApiError, check_fields
 from tripleo.api.ironic import MAX_VERSION, MIN_VERSION, negotiate
-from tripleo.api.keystone import Endpoint, TokenStore
+from tripleo.api.keystone import Endpoint, TokenStore, admin_password, password_file
+from tripleo.errors import InputError
 
 
 @pytest.mark.parametrize(
@@ -180,3 +182,21 @@ def test_a_nested_stack_id_is_its_owner_physical_id() -> None:
     assert ids == {"G": "g-id", "G/0": "g0-id"}
     links = Links("http://h/v1/admin", "oc", "0b5f3a2c-6d1e-4a7b-9c8d-1e2f3a4b5c6d", ids)
     assert links.nested("G/0") == ("oc-G-0", "g0-id")
+
+
+def test_admin_password_file(tmp_path: Path) -> None:
+    first = admin_password(tmp_path)
+    path = password_file(tmp_path)
+    assert len(first) >= 24 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)
+    assert admin_password(tmp_path) == first and stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text("\n")
+    with pytest.raises(InputError, match="is empty"):
+        admin_password(tmp_path)
+
+
+def test_expired_tokens_are_forgotten() -> None:
+    store = TokenStore("pw", [], lifetime=0)
+    for _ in range(3):
+        store.issue(["password"])
+    assert len(store._tokens) == 1  # only the latest, itself already expired
