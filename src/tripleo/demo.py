@@ -7,13 +7,18 @@
    Ansible: Puppet with Debian's puppet-openstack modules, then the Keystone catalog), ``overcloud status``,
    the real ``openstack`` client through the public VIP with overcloudrc (token issue, catalog list, an
    image uploaded and downloaded), ``validate network`` (pings against the isolation proof), a re-deploy
-   that changes nothing, ``overcloud delete`` and ``lab down``. Set TRIPLEO_DEMO_KEEP=1 to keep the lab and
-   the overcloud up afterwards (the demo prints its TRIPLEO_HOME).
+   that changes nothing, ``overcloud delete``.
+3. Containers on the same nodes: the undercloud registry, images built from Debian packages, the core
+   overcloud (MariaDB, memcached, HAProxy, Keystone, Glance) deployed with environments/containers.yaml,
+   ``overcloud container list``, the same token and image checks, a re-deploy that re-creates nothing, then
+   ``overcloud delete`` and ``lab down``. Set TRIPLEO_DEMO_KEEP=1 to keep the lab and the containerized
+   overcloud up afterwards (the demo prints its TRIPLEO_HOME).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -140,11 +145,37 @@ def _lab_demo(home: Path) -> None:
     _run("Dry run of one Keystone parameter: step 3 on the controller, nothing else (nothing changes)",
          ["overcloud", "deploy", *lab_envs, "-e", str(token), "--dry-run"])  # fmt: skip
     _run("Deploy it: only that step runs", ["overcloud", "deploy", *lab_envs, "-e", str(token)])
+    _run("Delete the overcloud: nodes back to available", ["overcloud", "delete", "-y"])
+    _containers_demo(home, lab_envs)
     if os.environ.get("TRIPLEO_DEMO_KEEP"):
         print(f"\nKept: TRIPLEO_HOME={home} (tripleo overcloud delete -y && tripleo lab down to remove it)")
         return
-    _run("Delete the overcloud: nodes back to available", ["overcloud", "delete", "-y"])
+    _run("Delete it", ["overcloud", "delete", "-y"])
+    _run("Stop the registry", ["container", "registry", "stop"])
     _run("Remove the lab", ["lab", "down", "--name", LAB_NAME])
+
+
+def _ctlplane_host(home: Path) -> str:
+    """The undercloud's address on the lab's ctlplane (the lab may have moved its subnets)."""
+    config = json.loads((home / "lab" / "lab.json").read_text())["config"]
+    return str(next(n for n in config["networks"] if n["name"] == "ctlplane")["host_address"])
+
+
+def _containers_demo(home: Path, lab_envs: list[str]) -> None:
+    """The second deployment method on the same nodes: issue 1's overcloud with its services in podman
+    containers, images built here from Debian packages and pulled from the undercloud's registry."""
+    _run("The undercloud's image registry (Debian's docker-registry) on its ctlplane address",
+         ["container", "registry", "start", "--bind", f"{_ctlplane_host(home)}:8787"])  # fmt: skip
+    _run("Container images from Debian packages: a base by mmdebstrap, one layer per service",
+         ["container", "image", "build"])  # fmt: skip
+    _run("The images, tagged by the digest of what they are built from", ["container", "image", "list"])
+    roles = ["--roles-file", str(TEMPLATES / "roles_data_core.yaml"), "--parameter", "ComputeCount=0"]
+    containers = ["-e", str(TEMPLATES / "environments" / "containers.yaml")]
+    _run("Deploy the core overcloud in containers: MariaDB, memcached, HAProxy, Keystone and Glance",
+         ["overcloud", "deploy", *lab_envs, *containers, *roles])  # fmt: skip
+    _run("Its containers: image, health, start, config hash", ["overcloud", "container", "list"])
+    _use_the_cloud(home)
+    _run("Deploy again: no container is re-created", ["overcloud", "deploy", *lab_envs, *containers, *roles])
 
 
 def main() -> int:
@@ -165,7 +196,9 @@ def main() -> int:
     except BaseException:
         if not os.environ.get("TRIPLEO_DEMO_KEEP"):
             from tripleo.lab import Lab
+            from tripleo.workflows.containers import registry_stop
 
+            registry_stop()
             Lab(home).down(LAB_NAME)
         raise
     finally:
@@ -174,7 +207,7 @@ def main() -> int:
     print(
         "\nDemo complete: the plan validates and expands, and a real OpenStack (Keystone, Glance, Placement, "
         "Nova, Neutron) was deployed onto the lab and used through its public VIP: two servers booted on two "
-        "computes and pinged each other."
+        "computes and pinged each other; then its core ran in podman containers and was used the same way."
     )
     return 0
 

@@ -3,7 +3,7 @@ HAProxy, Keystone and Glance in podman containers on the controller (each one's 
 container, its database made and synced by one-shot containers, its image pulled from the undercloud registry
 over ctlplane), used with the real ``openstack`` client through the public VIP.
 
-One lab (``tk``: a controller alone with issue 1's services, tests/data/containers/roles_data.yaml), one
+One lab (``tk``: a controller alone with issue 1's services, templates/roles_data_core.yaml), one
 image build and one deploy serve the module; the tests run in file order. The first deploy runs before
 Glance's image is built: it is refused, naming the service and the node, before any container exists.
 """
@@ -53,7 +53,7 @@ class Deployed:
     registry: str
     parameters: dict[str, str] = field(default_factory=dict)  # the last good deploy's --parameter values
     refused: subprocess.CompletedProcess[str] | None = None  # the deploy before Glance's image was built
-    containers_then: str = ""  # `podman ps -a` on the node after it
+    containers_then: str = ""  # `overcloud container list -f json` after it
 
     @property
     def home(self) -> Path:
@@ -71,7 +71,7 @@ class Deployed:
             extra = self.home / f"params-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
             extra.write_text(text)
             envs.append(extra)
-        roles = ["--roles-file", str(REPO / "tests" / "data" / "containers" / "roles_data.yaml")]
+        roles = ["--roles-file", str(REPO / "templates" / "roles_data_core.yaml")]
         return [a for e in envs for a in ("-e", str(e))] + [*roles, "--parameter", "ComputeCount=0"]
 
     def with_(self, **params: str) -> list[str]:
@@ -126,8 +126,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         run(lab.home, "overcloud", "node", "introspect", "--all-manageable", "--provide")
         deployed = Deployed(lab, out.split()[-1])
         deployed.refused = run(lab.home, "overcloud", "deploy", *deployed.args, check=False)
-        [node] = deployed.status()["hosts"]
-        deployed.containers_then = ssh(deployed, node["ctlplane"], "podman ps -a --format '{{.Names}}'")
+        deployed.containers_then = run(lab.home, "overcloud", "container", "list", "-f", "json").stdout
         run(lab.home, "container", "image", "build", "--service", "glance-api")
         done = run(lab.home, "overcloud", "deploy", *deployed.args)
         assert "Overcloud Deployed" in done.stdout
@@ -149,7 +148,7 @@ def test_an_image_never_built_is_refused_naming_service_and_node(deployed: Deplo
         "service glance_api on controller-0.overcloud.lab: image tripleo/glance-api was never built"
         in refused.stderr
     )
-    assert deployed.containers_then.strip() == ""  # refused before any container was made
+    assert json.loads(deployed.containers_then) == []  # refused before any container was made
 
 
 def test_every_service_runs_in_a_healthy_container(deployed: Deployed, tmp_path: Path) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,35 @@ def skip_reason() -> str | None:
     if not Path(TRIPLEO).exists():
         return f"no tripleo console script next to {sys.executable}"
     return None
+
+
+def connects(address: str, port: int, timeout: float = 2) -> bool:
+    """Whether a TCP connection from this host to ``address:port`` is accepted."""
+    with socket.socket() as probe:
+        probe.settimeout(timeout)
+        return probe.connect_ex((address, port)) == 0
+
+
+def reachable(targets: Iterable[tuple[str, int]]) -> dict[tuple[str, int], bool]:
+    """:func:`connects` for every (address, port) at once: a firewall drops, so each refused probe waits
+    out its timeout, and one at a time they add up to minutes."""
+    pairs = list(dict.fromkeys(targets))
+    with ThreadPoolExecutor(max_workers=max(len(pairs), 1)) as pool:
+        return dict(zip(pairs, pool.map(lambda t: connects(*t), pairs), strict=True))
+
+
+# the same from a node: `python3 - ADDRESS PORT...` prints "PORT True|False" for each, probed at once
+NODE_PROBE = (
+    "import socket, sys\n"
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "def probe(port):\n"
+    "    s = socket.socket(); s.settimeout(3)\n"
+    "    return s.connect_ex((sys.argv[1], int(port))) == 0\n"
+    "ports = sys.argv[2:]\n"
+    "with ThreadPoolExecutor(max(len(ports), 1)) as pool:\n"
+    "    for port, ok in zip(ports, pool.map(probe, ports)):\n"
+    "        print(port, ok)\n"
+)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> float:
