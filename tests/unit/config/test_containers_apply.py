@@ -76,9 +76,8 @@ class FakePodman:
             digest = args[args.index("--label") + 1].split("=", 1)[1]
             detached = "--detach" in args
             rc = 0 if detached else self.fails.get(name, 0)
-            self.containers[name] = {"Config": {"Labels": {ca.HASH_LABEL: digest}},
-                                     "State": {"Running": detached, "Status": "running" if detached else "exited",
-                                               "ExitCode": rc}}  # fmt: skip
+            state = {"Running": detached, "Status": "running" if detached else "exited", "ExitCode": rc}
+            self.containers[name] = {"Config": {"Labels": {ca.HASH_LABEL: digest}}, "State": state}
             self.runs.append(name)
         elif verb == "container":  # inspect
             found = self.containers.get(args[2])
