@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
+# pytest-xdist workers; the groups of tests/conftest.py keep the labs apart
+TEST_WORKERS ?= 2
 
 .PHONY: demo test venv lint typecheck unit bench bench-deploy clean
 
@@ -28,7 +30,7 @@ typecheck: venv
 
 unit: venv
 	bash scripts/debian-packages
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 test: lint typecheck unit
 

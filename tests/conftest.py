@@ -21,6 +21,23 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+# pytest-xdist (`make test` runs two workers, --dist loadgroup): every test gets a group, and a group runs on
+# one worker in file order. A module is a group (its module-scoped fixtures are made once); the two long lab
+# modules are groups of their own, pinned to subnets no other lab takes (labkit.pinned_lab), so they run
+# beside the rest; every other lab module shares one group, since they use the default lab's name and
+# subnets (tl) and must not overlap.
+_OWN_GROUP = {"tests/functional/deploy/": "lab-deploy", "tests/functional/containers/": "lab-containers"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = next((g for prefix, g in _OWN_GROUP.items() if path.startswith(prefix)), None)
+        if group is None:
+            group = "labs" if item.get_closest_marker("lab") else path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def shared() -> Path:
     """The ../shared directory beside the checkout (tests using it skip when it is absent)."""

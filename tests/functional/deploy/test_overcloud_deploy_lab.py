@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
-from labkit import NODE_PROBE, RunningLab, connects, reachable, running_lab
+from labkit import NODE_PROBE, RunningLab, connects, pinned_lab, reachable, running_lab
 
 from tripleo.democloud import boot_servers, rc_env
 from tripleo.lab.guestimage import MARKER
@@ -121,7 +121,8 @@ def ip(cidr: str) -> str:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    labs = running_lab(tmp_path_factory.mktemp("deploy-home"), "--nodes", "3", "--name", LAB_NAME)
+    home = tmp_path_factory.mktemp("deploy-home")
+    labs = running_lab(home, *pinned_lab(home, LAB_NAME, nodes=3, shift=2))
     lab = next(labs)
     try:
         run(lab.home, "overcloud", "node", "import", str(lab.home / "lab" / "instackenv.json"))

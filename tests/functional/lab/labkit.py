@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tripleo.lab import ConfigDrive, Lab
+from tripleo.lab.config import default_config, shifted
 
 TOOLS = ("ip", "nft", "ipmitool", "unshare", "nsenter", "ssh", "ssh-keygen", "ping")
 TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
@@ -189,6 +191,17 @@ class RunningLab:
         return wait_until(
             lambda: self.ssh(address, "true", timeout=2).returncode == 0, timeout, f"ssh {address}"
         )
+
+
+def pinned_lab(home: Path, name: str, nodes: int, shift: int) -> list[str]:
+    """``lab up`` arguments for a lab named ``name`` on the default lab's subnets and BMC ports moved
+    ``shift`` times (lab.config.shifted), written as a config file: a lab with a config never moves, so it
+    never takes the default lab's subnets, which the tests of the default lab (tl) need, whoever comes up
+    first when test modules run side by side."""
+    config = shifted(default_config(nodes), shift).named(name)
+    path = home / f"{name}-lab.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    return ["--config", str(path), "--name", name]
 
 
 def running_lab(home: Path, *up_args: str) -> Iterator[RunningLab]:
