@@ -73,6 +73,12 @@ COMPUTE = [
             f"ERROR: {BAD}/roles-not-a-list.yaml: roles data must be a list, got dict",
         ),
         *COMPUTE,
+        # containers (issue 11, acceptance 5): a container definition with an unknown key
+        (
+            [*LAB, "-e", str(BAD / "containers-unknown-key.yaml")],
+            "bad/memcached-container-ports.yaml: outputs.role_data.value.docker_config.step_2.memcached."
+            "ports: service memcached: unknown key 'ports'",
+        ),
     ],
 )
 def test_bad_input_exits_2_and_changes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
