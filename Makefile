@@ -30,7 +30,7 @@ typecheck: venv
 
 unit: venv
 	bash scripts/debian-packages
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 test: lint typecheck unit
 

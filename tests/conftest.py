@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 import shutil
@@ -21,21 +22,42 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
-# pytest-xdist (`make test` runs two workers, --dist loadgroup): every test gets a group, and a group runs on
-# one worker in file order. A module is a group (its module-scoped fixtures are made once); the two long lab
-# modules are groups of their own, pinned to subnets no other lab takes (labkit.pinned_lab), so they run
-# beside the rest; every other lab module shares one group, since they use the default lab's name and
-# subnets (tl) and must not overlap.
+# pytest-xdist (`make test` runs two workers): the scheduler below sends each group of tests to one worker,
+# in file order. A module is a group (its module-scoped fixtures are made once); the two long lab modules are
+# groups of their own, pinned to subnets no other lab takes (labkit.pinned_lab), so they run beside the rest;
+# every other lab module (marked `lab`) shares one group, since they use the default lab's name and subnets
+# (tl) and must not overlap. The long groups go first, so that the shorter ones fill in beside them.
 _OWN_GROUP = {"tests/functional/deploy/": "lab-deploy", "tests/functional/containers/": "lab-containers"}
 
 
+@functools.cache
+def test_group(path: str) -> str:
+    """The xdist group of a test module (its path from the repository's root)."""
+    own = next((g for prefix, g in _OWN_GROUP.items() if path.startswith(prefix)), None)
+    if own is not None:
+        return own
+    text = (REPO / path).read_text() if (REPO / path).is_file() else ""
+    return "labs" if "pytest.mark.lab" in text else path
+
+
+def _rank(path: str) -> int:
+    return {"lab-deploy": 0, "lab-containers": 1, "labs": 2}.get(test_group(path), 3)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        group = next((g for prefix, g in _OWN_GROUP.items() if path.startswith(prefix)), None)
-        if group is None:
-            group = "labs" if item.get_closest_marker("lab") else path
-        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: _rank(item.nodeid.split("::")[0]))  # stable: file order within a group
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return test_group(nodeid.split("::")[0])
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ HEAT_SHAPED = Path(__file__).resolve().parents[3].parent / "shared" / "bench" / 
 def heat_shaped() -> Path:
     if not (HEAT_SHAPED / "overcloud.yaml").is_file():
         pytest.skip(f"{HEAT_SHAPED} is absent (../shared beside the checkout)")
-    return HEAT_SHAPED
+    return HEAT_SHAPED.resolve()  # as the client names its files (../shared may be a link)
 
 
 @pytest.fixture(scope="module")
