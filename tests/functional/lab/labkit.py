@@ -115,8 +115,9 @@ def default_subnets_taken() -> str | None:
     return None
 
 
-def lab_processes(home: Path) -> list[str]:
-    """Processes of the lab: its daemon, node inits, anything started from its state directory."""
+def lab_processes(home: Path, name: str = "tl") -> list[str]:
+    """Processes of the lab: its daemon, node inits, anything started from its state directory (not those
+    of another lab, which may be up beside it)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -125,7 +126,7 @@ def lab_processes(home: Path) -> list[str]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "tripleo.lab." in cmdline or str(home) in cmdline or " tl-" in cmdline:
+        if str(home) in cmdline or f" {name}-" in cmdline:
             found.append(f"{entry.name}: {cmdline}")
     return found
 
