@@ -31,7 +31,7 @@ _OWN_GROUP = {"tests/functional/deploy/": "lab-deploy", "tests/functional/contai
 
 
 @functools.cache
-def test_group(path: str) -> str:
+def xdist_group_of(path: str) -> str:
     """The xdist group of a test module (its path from the repository's root)."""
     own = next((g for prefix, g in _OWN_GROUP.items() if path.startswith(prefix)), None)
     if own is not None:
@@ -41,7 +41,7 @@ def test_group(path: str) -> str:
 
 
 def _rank(path: str) -> int:
-    return {"lab-deploy": 0, "lab-containers": 1, "labs": 2}.get(test_group(path), 3)
+    return {"lab-deploy": 0, "lab-containers": 1, "labs": 2}.get(xdist_group_of(path), 3)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -55,7 +55,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return test_group(nodeid.split("::")[0])
+            return xdist_group_of(nodeid.split("::")[0])
 
     return GroupScheduling(config, log)
 
