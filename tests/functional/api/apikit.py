@@ -110,6 +110,19 @@ class Undercloud:
         assert proc.returncode == code, f"tripleo {' '.join(args)} -> {proc.returncode}: {proc.stderr}"
         return proc
 
+    def sdk(self) -> Any:
+        """An openstacksdk connection as the undercloud's admin (the library tripleoclient uses)."""
+        import openstack
+
+        return openstack.connect(
+            auth_url=self.auth_url,
+            username="admin",
+            password=self.password,
+            project_name="admin",
+            user_domain_name="Default",
+            project_domain_name="Default",
+        )
+
     def token(self) -> str:
         body = {
             "auth": {

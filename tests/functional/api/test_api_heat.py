@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import openstack
 from apikit import Undercloud
 
 
@@ -130,14 +129,7 @@ def test_cli_stack_is_visible_through_the_api(undercloud: Undercloud, heat_shape
         "compute-0.overcloud.example.com"
     ]
     # openstacksdk, the library tripleoclient itself uses, sees it too
-    conn = openstack.connect(
-        auth_url=undercloud.auth_url,
-        username="admin",
-        password=undercloud.password,
-        project_name="admin",
-        user_domain_name="Default",
-        project_domain_name="Default",
-    )
+    conn = undercloud.sdk()
     stack = conn.orchestration.find_stack("fromcli")
     assert stack is not None and stack.status == "CREATE_COMPLETE"
     names = {s.name for s in conn.orchestration.stacks()}
@@ -148,14 +140,7 @@ def test_cli_stack_is_visible_through_the_api(undercloud: Undercloud, heat_shape
 
 
 def test_openstacksdk_stack_lifecycle(undercloud: Undercloud, heat_shaped: Path) -> None:
-    conn = openstack.connect(
-        auth_url=undercloud.auth_url,
-        username="admin",
-        password=undercloud.password,
-        project_name="admin",
-        user_domain_name="Default",
-        project_domain_name="Default",
-    )
+    conn = undercloud.sdk()
     tpl, envs = str(heat_shaped / "overcloud.yaml"), [str(heat_shaped / "env.yaml")]
     conn.create_stack("sdk", template_file=tpl, environment_files=envs, wait=True, ComputeCount=1)
     stack = conn.orchestration.get_stack("sdk")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import openstack
 import pytest
 import requests
 from apikit import Undercloud, serve_thread
@@ -154,14 +153,7 @@ def test_microversion_negotiation_and_headers(bm: Undercloud) -> None:
 
 
 def test_openstacksdk_baremetal(bm: Undercloud) -> None:
-    conn = openstack.connect(
-        auth_url=bm.auth_url,
-        username="admin",
-        password=bm.password,
-        project_name="admin",
-        user_domain_name="Default",
-        project_domain_name="Default",
-    )
+    conn = bm.sdk()
     nodes = {n.name: n for n in conn.baremetal.nodes(details=True)}
     assert set(nodes) == set(NAMES)
     node = conn.baremetal.get_node("api-fake-1")
