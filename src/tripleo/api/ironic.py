@@ -14,16 +14,17 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tripleo.api.http import ApiError, FieldSpec, check_fields, read_json
+from tripleo.api.http import ApiError, FieldSpec, JSONResponse, check_fields, internal_error, read_json
 from tripleo.baremetal import Conductor, Node, Port, introspect, states
 from tripleo.errors import InputError, TripleoError
 from tripleo.storage import LockedError
@@ -33,8 +34,10 @@ __all__ = ["MAX_VERSION", "MIN_VERSION", "IronicContext", "VersionHeaders", "iro
 MIN_VERSION = (1, 1)
 MAX_VERSION = (1, 81)
 LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 _VERSION_HEADER = "x-openstack-ironic-api-version"
-_VERSION_RE = re.compile(r"^1\.(\d+)$")
+_VERSION_RE = re.compile(r"^1\.(\d{1,4})$", re.ASCII)
+MAX_LIMIT = 1000  # Ironic's [api]max_limit: a page holds at most this many
 _BODY_LIMIT = 64 * 1024
 
 LIST_FIELDS = ("uuid", "name", "instance_uuid", "power_state", "provision_state", "maintenance")
@@ -86,7 +89,9 @@ def negotiate(header: str | None) -> tuple[int, int]:
         return MAX_VERSION
     match = _VERSION_RE.match(value)
     if match is None:
-        raise ApiError(400, f'Invalid value for X-OpenStack-Ironic-API-Version header: "{value}"')
+        raise ApiError(
+            400, f"Invalid value for X-OpenStack-Ironic-API-Version header: {json.dumps(value[:40])}"
+        )
     version = (1, int(match.group(1)))
     if not MIN_VERSION <= version <= MAX_VERSION:
         raise ApiError(
@@ -108,7 +113,8 @@ class VersionHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        # as Starlette reads them: bytes as latin-1, so a header that is not UTF-8 is a bad value, not a crash
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
             version = negotiate(
                 headers.get(_VERSION_HEADER) or _new_style(headers.get("openstack-api-version"))
@@ -304,6 +310,45 @@ async def v1(request: Request) -> Response:
     return JSONResponse(body)
 
 
+def _page(
+    request: Request, items: list[_T], ident: Callable[[_T], str], kind: str
+) -> tuple[list[_T], dict[str, str]]:
+    """One page of ``items`` as Ironic pages a collection (``limit``, ``marker``, ``sort_dir``), and the
+    ``next`` link when more follow.
+
+    :raises ApiError: 400 for a limit that is not a positive integer or a bad sort direction, 404 for a
+        marker that names no item (as Ironic's lookup of the marker object).
+    """
+    query = request.query_params
+    raw = query.get("limit") or ""
+    limit = MAX_LIMIT
+    if raw:
+        digits = raw[1:] if raw[:1] in "+-" else raw
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 12):
+            raise ApiError(400, f"Invalid input for field/attribute limit. Value: {json.dumps(raw[:40])}.")
+        if int(raw) <= 0:
+            raise ApiError(400, "Limit must be positive")
+        limit = min(int(raw), MAX_LIMIT)
+    order = query.get("sort_dir") or "asc"
+    if order not in ("asc", "desc"):
+        raise ApiError(
+            400, f"Invalid sort direction: {json.dumps(order[:40])}. Acceptable values are 'asc' or 'desc'"
+        )
+    ordered = items[::-1] if order == "desc" else items
+    marker = query.get("marker")
+    if marker:
+        at = next((i for i, item in enumerate(ordered) if ident(item) == marker), None)
+        if at is None:
+            raise ApiError(404, f"{kind} {marker[:80]} could not be found.")
+        ordered = ordered[at + 1 :]
+    page = ordered[:limit]
+    if len(ordered) <= limit:
+        return page, {}
+    params = [(k, v) for k, v in query.multi_items() if k not in ("limit", "marker")]
+    params += [("limit", str(limit)), ("marker", ident(page[-1]))]
+    return page, {"next": f"{_base(request)}{request.url.path}?{urlencode(params)}"}
+
+
 def _node(ctx: IronicContext, ident: str) -> Node:
     try:
         return ctx.conductor.get(ident)
@@ -322,8 +367,9 @@ def list_nodes(ctx: IronicContext, request: Request, body: dict[str, Any], detai
         nodes = [n for n in nodes if n.maintenance == (maint.lower() in ("true", "1", "yes"))]
     base = _base(request)
     wanted = _wanted(request, NODE_FIELDS) or (None if detail else [*LIST_FIELDS, "links"])
+    nodes, after = _page(request, nodes, lambda n: n.uuid, "Node")
     out = [_fields(node_body(node, base), wanted) for node in nodes]
-    return JSONResponse({"nodes": out})
+    return JSONResponse({"nodes": out, **after})
 
 
 def show_node(ctx: IronicContext, request: Request, body: dict[str, Any]) -> Response:
@@ -418,13 +464,10 @@ def list_ports(ctx: IronicContext, request: Request, body: dict[str, Any], detai
     address = request.query_params.get("address")
     base = _base(request)
     wanted = _wanted(request, PORT_FIELDS) or (None if detail else ["uuid", "address", "links"])
-    out = [
-        _fields(port_body(port, node, base), wanted)
-        for node in nodes
-        for port in node.ports
-        if not address or port.address == address.lower()
-    ]
-    return JSONResponse({"ports": out})
+    pairs = [(p, n) for n in nodes for p in n.ports if not address or p.address == address.lower()]
+    pairs, after = _page(request, pairs, lambda pair: pair[0].uuid, "Port")
+    out = [_fields(port_body(port, node, base), wanted) for port, node in pairs]
+    return JSONResponse({"ports": out, **after})
 
 
 def show_port(ctx: IronicContext, request: Request, body: dict[str, Any]) -> Response:
@@ -449,9 +492,8 @@ def _endpoint(
             return await run_in_threadpool(fn, ctx, request, body, **kwargs)
         except ApiError as exc:
             return ironic_error(exc)
-        except Exception:  # a bug: logged with its traceback, answered in Ironic's shape without it
-            LOG.exception("%s %s failed", request.method, request.url.path)
-            return ironic_error(ApiError(500, "internal error (the server log has the details)"))
+        except Exception as exc:  # a bug: logged once, answered in Ironic's shape without a traceback
+            return ironic_error(internal_error(LOG, request.method, request.url.path, exc))
 
     return route
 

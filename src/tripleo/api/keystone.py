@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 import secrets
 import threading
 import uuid
@@ -18,14 +19,22 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from tripleo.api.http import ApiError, read_json
+from tripleo.api.http import ApiError, JSONResponse, read_json
 from tripleo.errors import InputError
 from tripleo.storage import tripleo_home, write_private_text
 
-__all__ = ["ADMIN", "Endpoint", "TokenStore", "admin_password", "keystone_app", "password_file"]
+__all__ = [
+    "ADMIN",
+    "Endpoint",
+    "TokenStore",
+    "admin_password",
+    "keystone_app",
+    "keystone_error",
+    "password_file",
+]
 
 ADMIN = "admin"  # the user, its project (the project id heat's /v1/{project} names) and its role
 DOMAIN = {"id": "default", "name": "Default"}
@@ -74,10 +83,12 @@ class TokenStore:
     _tokens: dict[str, tuple[dt.datetime, dt.datetime, list[str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def issue(self, methods: list[str]) -> tuple[str, dict[str, Any]]:
+    def issue(self, methods: list[str], expires: dt.datetime | None = None) -> tuple[str, dict[str, Any]]:
+        """A new token and its body; ``expires`` (a renewed token's original expiry) caps its lifetime."""
         token = secrets.token_urlsafe(32)
         issued = dt.datetime.now(dt.UTC)
-        expires = issued + dt.timedelta(seconds=self.lifetime)
+        fresh = issued + dt.timedelta(seconds=self.lifetime)
+        expires = fresh if expires is None else min(expires, fresh)
         with self._lock:
             for old in [t for t, entry in self._tokens.items() if entry[1] <= issued]:
                 del self._tokens[old]  # every client run takes a token: forget the expired ones
@@ -86,6 +97,11 @@ class TokenStore:
 
     def valid(self, token: str | None) -> bool:
         return self._entry(token) is not None
+
+    def expiry(self, token: str | None) -> dt.datetime | None:
+        """When a valid token expires (None: not a valid token)."""
+        entry = self._entry(token)
+        return None if entry is None else entry[1]
 
     def describe(self, token: str | None) -> dict[str, Any] | None:
         entry = self._entry(token)
@@ -148,16 +164,21 @@ def _catalog_entry(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Request Entity Too Large"}
-    title = titles.get(status, "Error")
-    return JSONResponse({"error": {"code": status, "title": title, "message": message}}, status_code=status)
-
-
-def _unauthorized() -> JSONResponse:
-    response = _error(401, "The request you have made requires authentication.")
-    response.headers["WWW-Authenticate"] = 'Keystone uri="/v3"'
+def keystone_error(exc: ApiError) -> JSONResponse:
+    """Keystone's error body, ``{"error": {"code", "title", "message"}}``; a 401 says how to authenticate."""
+    body = {"error": {"code": exc.status, "title": exc.title, "message": exc.message}}
+    response = JSONResponse(body, status_code=exc.status)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Keystone uri="/v3"'
     return response
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return keystone_error(ApiError(status, message))
+
+
+def _unauthorized(message: str = "The request you have made requires authentication.") -> JSONResponse:
+    return _error(401, message)
 
 
 def _version(base: str) -> dict[str, Any]:
@@ -182,43 +203,130 @@ async def _v3(request: Request) -> Response:
     return JSONResponse({"version": _version(_base(request))})
 
 
-def _user_password(auth: dict[str, Any]) -> str | None:
-    """The password given for the admin user (by name in the default domain, or by id), else None."""
-    password = (auth.get("identity") or {}).get("password") or {}
-    user = password.get("user") if isinstance(password, dict) else None
-    if not isinstance(user, dict) or not isinstance(user.get("password"), str):
-        raise ApiError(400, "auth.identity.password.user.password: expected a string")
-    if user.get("id") not in (None, USER_ID) or user.get("name") not in (None, ADMIN):
+class Refused(Exception):
+    """Credentials or a scope that do not let the caller in: a 401 with this message."""
+
+
+def _invalid(where: str, value: Any, kind: str) -> ApiError:
+    shown = json.dumps(value)[:80] if not isinstance(value, dict | list) else type(value).__name__
+    return ApiError(400, f"Invalid input for field '{where}': {shown} is not of type '{kind}'")
+
+
+def _obj(parent: dict[str, Any], key: str, where: str, required: bool = False) -> dict[str, Any] | None:
+    """``parent[key]`` as an object (None when absent and not ``required``).
+
+    :raises ApiError: 400 in Keystone's words for a missing or wrongly typed value.
+    """
+    value = parent.get(key)
+    if value is None:
+        if required:
+            raise ApiError(400, f"'{key}' is a required property of '{where or 'body'}'")
         return None
-    domain = user.get("domain") or {}
-    if user.get("id") is None and not (domain.get("id") == "default" or domain.get("name") == "Default"):
-        return None
-    return str(user["password"])
+    if not isinstance(value, dict):
+        raise _invalid(f"{where}/{key}".lstrip("/"), value, "object")
+    return value
 
 
-def _authenticate(store: TokenStore, body: dict[str, Any]) -> list[str] | None:
-    """The methods used when ``body`` proves the caller is the admin, else None.
+def _str(parent: dict[str, Any], key: str, where: str) -> str | None:
+    value = parent.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _invalid(f"{where}/{key}", value, "string")
+    return value
 
+
+def _in_default_domain(owner: dict[str, Any], where: str) -> bool:
+    """Whether an entity named by ``name`` is looked up in the default domain (the only one here).
+
+    :raises ApiError: 400 for a name without a domain, or a domain that is not an object of strings.
+    """
+    domain = _obj(owner, "domain", where)
+    if domain is None:
+        raise ApiError(400, f"Expecting to find domain in {where.rsplit('/', 1)[-1]}")
+    ident, name = _str(domain, "id", f"{where}/domain"), _str(domain, "name", f"{where}/domain")
+    return ident == DOMAIN["id"] if ident is not None else name == DOMAIN["name"]
+
+
+def _check_password(store: TokenStore, identity: dict[str, Any]) -> None:
+    """:raises Refused: not the admin's password.
+    :raises ApiError: 400 for a password method body that is not Keystone's shape."""
+    where = "identity/password/user"
+    password = _obj(identity, "password", "identity", required=True)
+    assert password is not None
+    user = _obj(password, "user", "identity/password", required=True)
+    assert user is not None
+    ident, name, given = _str(user, "id", where), _str(user, "name", where), _str(user, "password", where)
+    if ident is None and name is None:
+        raise ApiError(400, "Expecting to find id or name in user")
+    if given is None:
+        raise ApiError(400, f"'password' is a required property of '{where}'")
+    known = ident == USER_ID if ident is not None else name == ADMIN and _in_default_domain(user, where)
+    if not known or not store.check_password(given):
+        raise Refused("The request you have made requires authentication.")
+
+
+def _check_token(store: TokenStore, identity: dict[str, Any]) -> dt.datetime:
+    """The expiry of the token the token method renews (a renewed token keeps it, as in Keystone).
+
+    :raises Refused: not a valid token.
+    :raises ApiError: 400 for a token method body that is not Keystone's shape."""
+    token = _obj(identity, "token", "identity", required=True)
+    assert token is not None
+    expires = store.expiry(_str(token, "id", "identity/token"))
+    if expires is None:
+        raise Refused("The request you have made requires authentication.")
+    return expires
+
+
+def _check_scope(auth: dict[str, Any]) -> None:
+    """The scope asked for is the admin project (or none): the only one the admin has a role on.
+
+    :raises Refused: a project, domain, system or trust scope the admin has no role on.
+    :raises ApiError: 400 for a scope that is not Keystone's shape."""
+    scope = auth.get("scope")
+    if scope is None or scope == "unscoped":
+        return
+    if not isinstance(scope, dict):
+        raise _invalid("scope", scope, "object")
+    project = _obj(scope, "project", "scope")
+    if project is None:
+        kinds = ", ".join(sorted(str(k) for k in scope)) or "nothing"
+        raise Refused(f"User {ADMIN} has no role on the scope asked for ({kinds}); only project {ADMIN}")
+    ident, name = _str(project, "id", "scope/project"), _str(project, "name", "scope/project")
+    if ident is None and name is None:
+        raise ApiError(400, "Expecting to find id or name in project")
+    ours = (
+        ident == ADMIN
+        if ident is not None
+        else name == ADMIN and _in_default_domain(project, "scope/project")
+    )
+    if not ours:
+        raise Refused(f"User {ADMIN} has no access to project {ident or name}")
+
+
+def _authenticate(store: TokenStore, body: dict[str, Any]) -> tuple[list[str], dt.datetime | None]:
+    """The methods used when ``body`` proves the caller is the admin, and the expiry a renewed token
+    keeps (None: a fresh lifetime).
+
+    :raises Refused: wrong credentials, or a scope the admin has no role on.
     :raises ApiError: 400 for a body that is not a v3 auth request.
     """
-    auth = body.get("auth")
-    identity = auth.get("identity") if isinstance(auth, dict) else None
-    methods = identity.get("methods") if isinstance(identity, dict) else None
+    auth = _obj(body, "auth", "", required=True)
+    assert auth is not None
+    identity = _obj(auth, "identity", "auth", required=True)
+    assert identity is not None
+    methods = identity.get("methods")
     if not isinstance(methods, list) or not methods or not all(isinstance(m, str) for m in methods):
         raise ApiError(400, "auth.identity.methods: expected a list of methods (password or token)")
-    assert isinstance(auth, dict) and isinstance(identity, dict)
-    for method in methods:
+    expires = None
+    for method in dict.fromkeys(methods):
         if method == "password":
-            given = _user_password(auth)
-            if given is None or not store.check_password(given):
-                return None
+            _check_password(store, identity)
         elif method == "token":
-            token = identity.get("token")
-            if not isinstance(token, dict) or not store.valid(token.get("id")):
-                return None
+            expires = _check_token(store, identity)
         else:
-            raise ApiError(400, f"auth method {method!r} is not supported (password, token)")
-    return methods
+            raise Refused(f"Attempted to authenticate with an unsupported method ({json.dumps(method)[:40]})")
+    _check_scope(auth)
+    return methods, expires
 
 
 def keystone_app(store: TokenStore) -> Starlette:
@@ -226,12 +334,12 @@ def keystone_app(store: TokenStore) -> Starlette:
 
     async def issue(request: Request) -> Response:
         try:
-            methods = _authenticate(store, await read_json(request, _BODY_LIMIT))
+            methods, expires = _authenticate(store, await read_json(request, _BODY_LIMIT))
         except ApiError as exc:
-            return _error(exc.status, exc.message)
-        if methods is None:
-            return _unauthorized()
-        token, body = store.issue(methods)
+            return keystone_error(exc)
+        except Refused as exc:
+            return _unauthorized(str(exc))
+        token, body = store.issue(methods, expires)
         return JSONResponse(body, status_code=201, headers={"X-Subject-Token": token})
 
     async def check(request: Request) -> Response:

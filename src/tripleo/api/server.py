@@ -21,9 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tripleo.api.heat import HeatContext, heat_app, heat_error
 from tripleo.api.heat_jobs import StackJobs
-from tripleo.api.http import ApiError
+from tripleo.api.http import ApiError, internal_error
 from tripleo.api.ironic import IronicContext, VersionHeaders, ironic_app, ironic_error
-from tripleo.api.keystone import Endpoint, TokenStore, admin_password, keystone_app
+from tripleo.api.keystone import Endpoint, TokenStore, admin_password, keystone_app, keystone_error
 from tripleo.baremetal import Conductor
 from tripleo.errors import InputError
 from tripleo.resources.registry import BACKENDS
@@ -52,14 +52,20 @@ class ServeOptions:
     home: Path | None = None
 
     def check(self) -> None:
-        """:raises InputError: a bind address that is not one IP address, a port out of range, ports that
-        clash, an unknown backend."""
+        """:raises InputError: a bind address that is not one IP address, ``--noauth`` on an address other
+        hosts reach (anyone there could drive the undercloud), a port out of range, ports that clash, an
+        unknown backend."""
         try:
             address = ipaddress.ip_address(self.bind)
         except ValueError:
             raise InputError(f"--bind {self.bind}: expected an IP address (e.g. 127.0.0.1)") from None
         if address.is_unspecified:
             raise InputError(f"--bind {self.bind}: the catalog must name one address; give the host's own")
+        if self.noauth and not address.is_loopback:
+            raise InputError(
+                f"--noauth with --bind {self.bind}: without tokens, serve on a loopback address only "
+                "(127.0.0.1 or ::1)"
+            )
         ports = (self.keystone_port, self.heat_port, self.ironic_port)
         if any(not 0 < p < 65536 for p in ports):
             raise InputError(f"ports {ports}: each must be 1-65535")
@@ -84,7 +90,8 @@ class ServeOptions:
 
 class Guard:
     """ASGI middleware: a valid token for every route but the public ones (unless ``tokens`` is None),
-    and an unexpected error as a 500 in the service's error shape, never a traceback."""
+    and an unexpected error as a 500 in the service's error shape, logged once without the request's
+    values (:func:`~tripleo.api.http.internal_error`)."""
 
     def __init__(self, app: ASGIApp, tokens: TokenStore | None, render: Render, public: set[str]) -> None:
         self.app, self.tokens, self.render, self.public = app, tokens, render, public
@@ -108,10 +115,9 @@ class Guard:
 
         try:
             await self.app(scope, receive, tracked)
-        except Exception:
-            LOG.exception("unexpected error serving %s %s", scope.get("method"), scope.get("path"))
+        except Exception as exc:
+            error = internal_error(LOG, str(scope.get("method")), str(scope.get("path")), exc)
             if not started:
-                error = ApiError(500, "internal error (the server log has the details)", "InternalError")
                 await self.render(error)(scope, receive, send)
 
 
@@ -144,8 +150,11 @@ def build_app(opts: ServeOptions, provisioner: Callable[[], Any] | None = None) 
     db = open_database()
     service = StackService(db, provisioner=provisioner)
     jobs = StackJobs(service, workers=4)
+    jobs.recover()  # operations a killed server left IN_PROGRESS: FAILED, "interrupted"
     tokens = None if opts.noauth else TokenStore(admin_password(home), opts.catalog())
-    keystone = keystone_app(tokens or TokenStore(admin_password(home), opts.catalog()))
+    keystone = Guard(
+        keystone_app(tokens or TokenStore(admin_password(home), opts.catalog())), None, keystone_error, set()
+    )
     heat_ctx = HeatContext(service, jobs, home, opts.backend, opts.body_limit, opts.workers)
     conductor = Conductor(db, provisioner=provisioner() if provisioner else None)
     apps: dict[int, ASGIApp] = {

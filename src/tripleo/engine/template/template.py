@@ -79,6 +79,8 @@ def _map_section(raw: dict[str, Any], key: str, file: str) -> dict[str, Any]:
 
 def _resource(name: str, spec: Any, version: Version, file: str) -> ResourceDef:
     at = f"resources.{name}"
+    if "/" in str(name):  # as Heat: "/" separates the names in a resource's path
+        raise TemplateError('Resource name may not contain "/"', file=file, path=at)
     if not isinstance(spec, dict):
         raise TemplateError('"resources" must contain a map of resource maps', file=file, path=at)
     allowed = _RESOURCE_KEYS_NEWTON if version.has_conditions else _RESOURCE_KEYS
