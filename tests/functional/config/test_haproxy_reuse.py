@@ -89,9 +89,8 @@ def _render(tmp_path: Path, frontend: int, backend: int) -> Path:
     root or a node (the haproxy user, /run/haproxy) pointed at the test's own directory."""
     values = tmp_path / "values.pp"
     values.write_text(
-        "{ 'listeners' => [{ 'name' => 'api', 'mode' => 'http', 'binds' => ['127.0.0.1:%d'], "
-        "'servers' => [{ 'name' => 'node-0', 'ip' => '127.0.0.1', 'port' => %d, 'backup' => false }] }] }"
-        % (frontend, backend)
+        f"{{ 'listeners' => [{{ 'name' => 'api', 'mode' => 'http', 'binds' => ['127.0.0.1:{frontend}'], "
+        f"'servers' => [{{ 'name' => 'node-0', 'ip' => '127.0.0.1', 'port' => {backend}, 'backup' => false }}] }}] }}"
     )
     proc = subprocess.run(
         ["puppet", "epp", "render", str(EPP), "--values_file", str(values)],
@@ -150,7 +149,7 @@ def test_a_reused_client_connection_never_meets_a_closing_server_connection(
                 failures.append(f"{method} after {gap}s: {exc}")
         time.sleep(gap)
     pools = session.get_adapter(url).poolmanager.pools
-    opened = sum(pools[key].num_connections for key in pools.keys())
+    opened = sum(pools[key].num_connections for key in pools.keys())  # noqa: SIM118 (no __iter__)
     session.close()
     assert failures == []
     assert backend.requests == sent
