@@ -90,7 +90,8 @@ def _render(tmp_path: Path, frontend: int, backend: int) -> Path:
     values = tmp_path / "values.pp"
     values.write_text(
         f"{{ 'listeners' => [{{ 'name' => 'api', 'mode' => 'http', 'binds' => ['127.0.0.1:{frontend}'], "
-        f"'servers' => [{{ 'name' => 'node-0', 'ip' => '127.0.0.1', 'port' => {backend}, 'backup' => false }}] }}] }}"
+        f"'servers' => [{{ 'name' => 'node-0', 'ip' => '127.0.0.1', 'port' => {backend}, "
+        "'backup' => false }] }] }"
     )
     proc = subprocess.run(
         ["puppet", "epp", "render", str(EPP), "--values_file", str(values)],
