@@ -29,6 +29,7 @@ from pathlib import Path
 from tripleo import engine
 from tripleo.cli.main import cli
 from tripleo.democloud import boot_servers, openstack
+from tripleo.lab import lab_namespaces
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 _LAB_TOOLS = ("ip", "nft", "unshare", "nsenter", "ssh", "ssh-keygen", "ping")
@@ -98,6 +99,7 @@ def _use_the_cloud(home: Path) -> None:
 
 
 def _lab_skip_reason() -> str | None:
+    """Why the lab part cannot run here (not root, a tool missing, the demo's lab already up), or None."""
     if os.geteuid() != 0:
         return "the virtual lab needs root (namespaces, bridges, mounts)"
     missing = [t for t in _LAB_TOOLS if shutil.which(t) is None]
@@ -105,9 +107,7 @@ def _lab_skip_reason() -> str | None:
         missing.append("sshd")
     if missing:
         return f"the virtual lab needs {', '.join(missing)} (scripts/debian-packages installs them)"
-    if any(
-        name.startswith(f"{LAB_NAME}-") for name in os.listdir("/run/netns") if Path("/run/netns").is_dir()
-    ):
+    if lab_namespaces(LAB_NAME):  # none on a fresh host, which has no /run/netns yet
         return f"a lab named {LAB_NAME} is up on this host (tripleo lab down --name {LAB_NAME} removes it)"
     return None
 

@@ -23,6 +23,8 @@ For the stack layer (OS::Nova::Server)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tripleo.baremetal import states
 from tripleo.baremetal.conductor import Conductor, Outcome
 from tripleo.baremetal.deploy import deploy, rename, undeploy
@@ -103,16 +105,19 @@ def deploy_node(
     gateway: str | None = None,
     timeout: float = 600.0,
     provisioner: Provisioner | None = None,
+    check_address: Callable[[str], None] | None = None,
 ) -> Node:
     """Deploy a reserved node: deploying -> wait call-back -> active once SSH answers on ``ctlplane_ip``.
 
-    ``lab`` nodes need ``provisioner`` (the lab's config drive and disk wipe).
+    ``lab`` nodes need ``provisioner`` (the lab's config drive and disk wipe). ``check_address`` raises when
+    another machine holds ``ctlplane_ip`` (the network layer's ARP probe), before the node is given it.
 
     :raises InputError: malformed addresses or key.
     :raises OperationError: the node is not reserved, a step failed, or SSH did not answer in time.
     """
     config = DeployConfig(hostname, ssh_public_key, ctlplane_ip, ctlplane_cidr, gateway)
-    return deploy(Conductor(db, provisioner=provisioner), node_uuid, config, timeout=timeout)
+    conductor = Conductor(db, provisioner=provisioner)
+    return deploy(conductor, node_uuid, config, timeout=timeout, check_address=check_address)
 
 
 def undeploy_node(db: Database, node_uuid: str, *, provisioner: Provisioner | None = None) -> Node:

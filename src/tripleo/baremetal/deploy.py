@@ -1,9 +1,9 @@
 """Deploying a reserved node and tearing it down again.
 
-``available`` (reserved) -> ``deploying`` (power off, write the disk and config drive, boot from disk,
-power on) -> ``wait call-back`` (until the node's SSH port answers on its ctlplane address, as Ironic
-waits for its agent) -> ``active``. Undeploying: ``deleting`` (power off, erase) -> ``cleaning`` ->
-``available``, reservation dropped.
+``available`` (reserved) -> ``deploying`` (power off, check that nothing else answers on the node's
+address, write the disk and config drive, boot from disk, power on) -> ``wait call-back`` (until the node's
+SSH port answers on its ctlplane address, as Ironic waits for its agent) -> ``active``. Undeploying:
+``deleting`` (power off, erase) -> ``cleaning`` -> ``available``, reservation dropped.
 """
 
 from __future__ import annotations
@@ -50,12 +50,16 @@ def deploy(
     *,
     timeout: float = 600.0,
     reachable: Callable[[str], bool] = ssh_answers,
+    check_address: Callable[[str], None] | None = None,
 ) -> Node:
     """Deploy a node reserved for an instance and wait until it answers on SSH.
 
+    :param check_address: raises when another machine holds the node's ctlplane address (an ARP probe);
+        called once the node is off, so a node being re-deployed is not its own conflict.
     :raises InputError: a malformed address or key.
-    :raises OperationError: the node is not reserved/available, a BMC or provisioning step failed, or the
-        node did not answer within ``timeout`` (the node is then ``deploy failed`` with the reason).
+    :raises OperationError: the node is not reserved/available, a BMC or provisioning step failed, the
+        address is in use, or the node did not answer within ``timeout`` (the node is then ``deploy
+        failed`` with the reason).
     """
     _check(config)
     with conductor.locked(node_uuid, f"deploy {config.hostname}") as node:
@@ -66,6 +70,8 @@ def deploy(
 
         def write(driver: Driver) -> None:
             conductor.set_power(node_uuid, driver, states.POWER_OFF)
+            if check_address is not None:
+                check_address(config.ctlplane_ip)
             driver.deploy.prepare(config)
             driver.management.set_boot_device("disk", persistent=True)
             conductor.set_power(node_uuid, driver, states.POWER_ON)

@@ -17,7 +17,7 @@ Public API::
 
 from tripleo.lab.config import LabConfig, NetworkSpec, NodeSpec, default_config, load_config, parse_config
 from tripleo.lab.drive import ConfigDrive, Route
-from tripleo.lab.lab import Lab, NodeStatus, TeardownReport
+from tripleo.lab.lab import Lab, NodeStatus, TeardownReport, lab_namespaces
 from tripleo.lab.paths import tripleo_home
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Route",
     "TeardownReport",
     "default_config",
+    "lab_namespaces",
     "load_config",
     "parse_config",
     "tripleo_home",

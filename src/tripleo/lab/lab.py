@@ -40,7 +40,7 @@ from tripleo.lab.system import (
     send_signal,
 )
 
-__all__ = ["Lab", "NodeStatus", "TeardownReport"]
+__all__ = ["Lab", "NodeStatus", "TeardownReport", "lab_namespaces"]
 
 LOG = logging.getLogger(__name__)
 DAEMON_MODULE = "tripleo.lab.daemon"
@@ -161,9 +161,7 @@ class Lab:
                     file=str(self.paths.state),
                 )
             return str(state["bmc_password"])
-        others = [
-            ns for ns in network.read_facts(self.runner, config.name).netns if ns.startswith(config.prefix)
-        ]
+        others = lab_namespaces(config.name, self.runner)
         if others:
             raise InputError(
                 f"another lab named {config.name} is up on this host ({others[0]}): run "
@@ -412,6 +410,13 @@ class Lab:
         for pid in alive:
             send_signal(pid, signal.SIGKILL)
         return len(pids)
+
+
+def lab_namespaces(name: str, runner: Runner | None = None) -> list[str]:
+    """The network namespaces of lab ``name`` on this host (its nodes'), whoever brought it up; [] also on a
+    host that never had a namespace (no /run/netns)."""
+    found = network.namespaces(runner or SubprocessRunner())
+    return sorted(ns for ns in found if ns.startswith(f"{name}-"))
 
 
 def _alive(pid: int) -> bool:

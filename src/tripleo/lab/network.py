@@ -22,8 +22,11 @@ __all__ = [
     "Facts",
     "apply",
     "check_conflicts",
+    "links_off",
+    "namespaces",
     "nft_ruleset",
     "plan_down",
+    "plan_links_off",
     "plan_up",
     "read_facts",
 ]
@@ -53,13 +56,25 @@ def _json(text: str) -> list[dict[str, object]]:
 def read_facts(runner: Runner, name: str = DEFAULT_NAME) -> Facts:
     """Read the host's current interfaces, namespaces and the firewall table of lab ``name``."""
     links = _json(runner.run(["ip", "-j", "link", "show"]).stdout)
-    netns = _json(runner.run(["ip", "-j", "netns", "list"], check=False).stdout)
     table = runner.run(["nft", "list", "table", NFT_FAMILY, name], check=False)
     return Facts(
         links=frozenset(str(link.get("ifname", "")) for link in links),
-        netns=frozenset(str(ns.get("name", "")) for ns in netns),
+        netns=namespaces(runner),
         nft_table=table.returncode == 0,
     )
+
+
+def namespaces(runner: Runner) -> frozenset[str]:
+    """The host's named network namespaces.
+
+    A fresh host has no /run/netns until the first ``ip netns add`` (nor does a host whose /run is a new
+    tmpfs): that is no namespace, not an error, so this asks ``ip`` (which says so) and never lists the
+    directory itself.
+    """
+    result = runner.run(["ip", "-j", "netns", "list"], check=False)
+    if result.returncode != 0:
+        return frozenset()
+    return frozenset(str(ns.get("name", "")) for ns in _json(result.stdout))
 
 
 def nft_ruleset(name: str = DEFAULT_NAME) -> str:
@@ -137,6 +152,42 @@ def plan_down(facts: Facts, name: str = DEFAULT_NAME) -> list[Command]:
     if facts.nft_table:
         cmds.append(("nft", "delete", "table", NFT_FAMILY, name))
     return cmds
+
+
+def plan_links_off(links_json: str, nics: Sequence[str], ip: Command = ("ip",)) -> list[Command]:
+    """Commands that make a powered-off node's network what a machine without power has: nothing.
+
+    Its NICs lose their addresses (and so their routes) and go down, so the lab's bridges see no carrier
+    and nothing answers ARP or ping on an address the node held; links the node made at run time
+    (bridges, VLANs, VXLANs of a deploy or of Neutron) are deleted, as they vanish with a machine's power.
+    ``lo`` is left alone. The node's next boot brings its NICs up again (:mod:`tripleo.lab.nodeinit`).
+
+    :param links_json: ``ip -j link show`` as the node sees it.
+    :param nics: the node's NICs (the lab's veth peers), which are kept.
+    :param ip: how to run ``ip`` there: ``("ip", "-n", <netns>)`` from the host, ``("ip",)`` inside.
+    """
+    made: list[Command] = []
+    down: list[Command] = []
+    for link in _json(links_json):
+        name = str(link.get("ifname", ""))
+        if name in nics:
+            down += [(*ip, "addr", "flush", "dev", name), (*ip, "link", "set", name, "down")]
+        elif name and name != "lo":
+            made.append((*ip, "link", "delete", name))  # a NIC enslaved to it is released, not deleted
+    return made + down
+
+
+def links_off(runner: Runner, netns: str, nics: Sequence[str]) -> None:
+    """Take a powered-off node's network down from the host (:func:`plan_links_off`).
+
+    Best effort per command: a link the kernel removed meanwhile (with its master) is not an error.
+    """
+    ip = ("ip", "-n", netns)
+    listed = runner.run([*ip, "-j", "link", "show"], check=False)
+    if listed.returncode != 0:  # no such namespace: nothing to take down
+        return
+    for cmd in plan_links_off(listed.stdout, nics, ip):
+        runner.run(cmd, check=False)
 
 
 def apply(

@@ -5,8 +5,9 @@ Started by the lab daemon on power on as
 tripleo.lab.nodeinit <node dir>``. It lays the node's disk over the host (overlays for /etc, /var, /home,
 /opt, /srv; /root over /etc/skel), mounts tmpfs on /run and /tmp, makes the rest read-only, applies the config
 drive as cloud-init would (hostname, root's authorized_keys, ctlplane address, routes inside the lab) and
-starts sshd on the ctlplane address. Then it reaps orphans until SIGTERM (a soft power off); SIGKILL from
-the host (a hard power off) ends it and with it every process of the node.
+starts sshd on the ctlplane address. Then it reaps orphans until SIGTERM (a soft power off: it stops every
+process and takes the node's links down before it exits); SIGKILL from the host (a hard power off) ends it
+and with it every process of the node, and the host takes the links down (:mod:`tripleo.lab.power`).
 
 Everything it mounts lives in the node's own mount namespace and disappears with it.
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tripleo.lab.drive import ConfigDrive, read_config_drive
+from tripleo.lab.network import plan_links_off
 from tripleo.lab.paths import DISK_DIRS, NodePaths
 
 SSHD = "/usr/sbin/sshd"
@@ -140,6 +142,13 @@ def configure_network(boot: dict[str, Any], drive: ConfigDrive | None) -> str | 
     return str(ipaddress.IPv4Interface(drive.ctlplane_address).ip)
 
 
+def links_off(boot: dict[str, Any]) -> None:
+    """What power off leaves of the node's network: its NICs down without addresses, nothing it made."""
+    listed = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True, check=False)
+    for cmd in plan_links_off(listed.stdout, [nic["name"] for nic in boot["nics"]]):
+        sh(cmd, check=False)
+
+
 def install_keys(keys: Sequence[str]) -> None:
     ssh = Path("/root/.ssh")
     ssh.mkdir(mode=0o700, exist_ok=True)
@@ -216,6 +225,8 @@ def boot(node_dir: Path) -> None:
         start_sshd(address)
     log("up")
     init.serve()
+    links_off(spec)
+    log("off")
 
 
 def main(argv: Sequence[str]) -> int:

@@ -1,4 +1,5 @@
-"""Power for a lab node: on starts the node's init in its namespaces, off ends every process of the node.
+"""Power for a lab node: on starts the node's init in its namespaces, off ends every process of the node
+and takes its network down (a machine without power answers nothing, on no address it held).
 
 A node is on exactly when its network namespace holds a process, so the answer survives a restart of the
 lab daemon and needs no bookkeeping.
@@ -15,6 +16,7 @@ import sys
 
 from tripleo.errors import OperationError
 from tripleo.lab.config import NodeSpec
+from tripleo.lab.network import links_off
 from tripleo.lab.paths import NodePaths
 from tripleo.lab.system import Runner, kill_netns_processes, netns_pids, pid_ns_init
 
@@ -88,8 +90,9 @@ class NodePower:
     def power_off(self, *, graceful: bool = False) -> None:
         """Halt the node.
 
-        :param graceful: only ask: SIGTERM to the node's init, which stops its processes and exits (a soft
-            power off, like an ACPI power button). Otherwise SIGKILL every process of the node, now.
+        :param graceful: only ask: SIGTERM to the node's init, which stops its processes, takes its links
+            down and exits (a soft power off, like an ACPI power button). Otherwise SIGKILL every process of
+            the node and take its links down, now.
         :raises OperationError: processes of the node survive SIGKILL.
         """
         LOG.info("%s: power off%s", self.node.name, " (soft)" if graceful else "")
@@ -99,6 +102,7 @@ class NodePower:
                 os.kill(init, signal.SIGTERM)
             return
         kill_netns_processes(self.runner, self.node.netns)
+        self.links_off()
         if self._proc is not None:
             try:
                 self._proc.wait(timeout=5)
@@ -106,10 +110,17 @@ class NodePower:
                 raise OperationError(f"{self.node.name}: its boot process does not exit") from exc
             self._proc = None
 
+    def links_off(self) -> None:
+        """The node's NICs down without addresses, the links it made gone (:func:`~.network.links_off`)."""
+        nics = [self.node.nic_name(i) for i in range(len(self.node.networks))]
+        links_off(self.runner, self.node.netns, nics)
+
     def reap(self) -> None:
-        """Collect the boot process once the node stopped on its own (so no zombie stays behind)."""
+        """Collect the boot process once the node stopped on its own (a soft power off, a crash of its
+        init), so no zombie stays behind, and take its links down as for any power off."""
         if self._proc is not None and self._proc.poll() is not None:
             self._proc = None
+            self.links_off()
 
     def get_boot_device(self) -> str:
         try:

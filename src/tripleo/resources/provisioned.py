@@ -3,8 +3,9 @@
 OS::Neutron::Net names a network; OS::Neutron::Subnet creates (or updates) it in the IPAM with its CIDR,
 gateway and allocation pools; OS::Neutron::Port takes an address from it (its owner is the port's
 physical id, so a resumed create gets the same address back). OS::Nova::Server reserves an available node
-by profile, takes its ctlplane address from its first port (or allocates one on ``network``), and deploys
-it through the node's driver with tripleo's SSH key; it completes when the node answers SSH.
+by profile, takes its ctlplane address from its first port (or allocates one on ``network``), checks that
+no other machine answers for that address (an ARP probe on the host's segment) and deploys it through the
+node's driver with tripleo's SSH key; it completes when the node answers SSH.
 """
 
 from __future__ import annotations
@@ -167,15 +168,17 @@ class RealServer(PluginBase):
 
     def create(self, ctx: ActionContext, props: dict[str, Any]) -> Outcome:
         from tripleo.baremetal import deploy_node, reserve_node
+        from tripleo.network import ensure_address_free
 
         name = str(props.get("name") or ctx.name)
         node = reserve_node(self.db, profile=self._profile(props), instance_uuid=ctx.physical_id, name=name)
         port = self._ctlplane(ctx, props)
         _, public = ssh_key()
+        probe = ensure_address_free if node.driver != "fake" else None  # fake machines are on no segment
         deploy_node(
             self.db, node.uuid, hostname=name, ssh_public_key=public, ctlplane_ip=port.ip,
             ctlplane_cidr=port.cidr, gateway=port.gateway, timeout=ctx.timeout or 600.0,
-            provisioner=self.provisioner,
+            provisioner=self.provisioner, check_address=probe,
         )  # fmt: skip
         return Outcome(
             _server_attributes(ctx, name, port, node.uuid),

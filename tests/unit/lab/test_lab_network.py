@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from tripleo.lab import default_config, parse_config
-from tripleo.lab.network import Facts, apply, check_conflicts, nft_ruleset, plan_down, plan_up, read_facts
+from tripleo.lab import default_config, lab_namespaces, parse_config
+from tripleo.lab.network import (
+    Facts,
+    apply,
+    check_conflicts,
+    links_off,
+    namespaces,
+    nft_ruleset,
+    plan_down,
+    plan_links_off,
+    plan_up,
+    read_facts,
+)
+from tripleo.lab.paths import NodePaths
+from tripleo.lab.power import NodePower
 from tripleo.lab.system import RecordingRunner, Result
 
 EMPTY = Facts(links=frozenset({"lo", "eth0"}), netns=frozenset(), nft_table=False)
@@ -83,3 +97,60 @@ def test_conflicts_with_the_hosts_routes_are_reported() -> None:
         "network external (10.0.0.0/24) overlaps 10.0.0.0/16 on eth1",
         "network management (10.0.1.0/24) overlaps 10.0.0.0/16 on eth1",
     ]
+
+
+def test_a_host_without_run_netns_has_no_namespaces() -> None:
+    # what `ip -j netns list` prints on a host that never had a namespace (no /run/netns): nothing, exit 0
+    assert namespaces(RecordingRunner({("ip", "-j", "netns"): Result(0, "")})) == frozenset()
+    assert namespaces(RecordingRunner({("ip", "-j", "netns"): Result(1, "", "No such file")})) == frozenset()
+    listed = json.dumps([{"name": "demo-node-0", "id": 0}, {"name": "tl-node-1"}])
+    runner = RecordingRunner({("ip", "-j", "netns"): Result(0, listed)})
+    assert lab_namespaces("demo", runner) == ["demo-node-0"]
+    assert lab_namespaces("tl", runner) == ["tl-node-1"] and lab_namespaces("fr", runner) == []
+
+
+NODE_LINKS = json.dumps(
+    [
+        {"ifname": "lo"},
+        {"ifname": "eth0", "link": None},
+        {"ifname": "eth1"},
+        {"ifname": "br-ex"},  # made by the deploy's NIC config
+        {"ifname": "vxlan-5"},  # made by Neutron
+    ]
+)
+
+
+def test_power_off_takes_a_nodes_nics_down_and_removes_what_it_made() -> None:
+    cmds = plan_links_off(NODE_LINKS, ["eth0", "eth1"], ("ip", "-n", "tl-node-0"))
+    assert cmds == [
+        ("ip", "-n", "tl-node-0", "link", "delete", "br-ex"),
+        ("ip", "-n", "tl-node-0", "link", "delete", "vxlan-5"),
+        ("ip", "-n", "tl-node-0", "addr", "flush", "dev", "eth0"),
+        ("ip", "-n", "tl-node-0", "link", "set", "eth0", "down"),
+        ("ip", "-n", "tl-node-0", "addr", "flush", "dev", "eth1"),
+        ("ip", "-n", "tl-node-0", "link", "set", "eth1", "down"),
+    ]
+    assert plan_links_off("", ["eth0"]) == []
+    # inside the node (its init at a soft power off): plain `ip`
+    assert plan_links_off(NODE_LINKS, ["eth0", "eth1"])[2] == ("ip", "addr", "flush", "dev", "eth0")
+
+
+def test_links_off_runs_in_the_nodes_namespace_and_skips_a_missing_one() -> None:
+    runner = RecordingRunner({("ip", "-n", "tl-node-0", "-j", "link"): Result(0, NODE_LINKS)})
+    links_off(runner, "tl-node-0", ["eth0", "eth1"])
+    assert runner.commands[0] == ("ip", "-n", "tl-node-0", "-j", "link", "show")
+    assert ("ip", "-n", "tl-node-0", "link", "set", "eth1", "down") in runner.commands
+    gone = RecordingRunner({("ip", "-n"): Result(1, "", "Cannot open network namespace")})
+    links_off(gone, "tl-node-9", ["eth0"])
+    assert gone.commands == [("ip", "-n", "tl-node-9", "-j", "link", "show")]
+
+
+def test_a_hard_power_off_ends_the_node_then_takes_its_links_down(tmp_path: Path) -> None:
+    node = ONE_NODE.nodes[0]
+    runner = RecordingRunner({("ip", "-n", "tl-node-0", "-j", "link"): Result(0, NODE_LINKS)})
+    NodePower(node, NodePaths(tmp_path), runner).power_off()
+    pids = runner.commands.index(("ip", "netns", "pids", "tl-node-0"))
+    down = runner.commands.index(("ip", "-n", "tl-node-0", "link", "set", "eth1", "down"))
+    assert pids < down  # its processes first: nothing of the node brings a link back up
+    assert ("ip", "-n", "tl-node-0", "addr", "flush", "dev", "eth0") in runner.commands
+    assert ("ip", "-n", "tl-node-0", "link", "delete", "br-ex") in runner.commands
