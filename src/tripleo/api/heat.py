@@ -308,23 +308,29 @@ def create_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Re
     if body.get("template") is None:
         raise ApiError(400, 'field "template" is required')
     existing = next((r for r in _summaries(ctx) if r.name == name), None)
-    # as the stack service: a create that failed or was cut short (its process died) resumes; one that
-    # runs holds the stack's lock, which the service reports (409 ActionInProgress)
+    # as the stack service: a create that failed or was cut short (its process died) resumes; the claim
+    # below refuses one that runs or waits for a worker (409 StackExists, as any taken name)
     if existing is not None and (existing.action != "CREATE" or existing.status == "COMPLETE"):
         raise ApiError(409, f"The Stack ({name}) already exists.", "StackExists")
     opts = _options(ctx, ctx.backend, body)
+    opts.stack_events = True
     mat = _materialize(ctx, name, body)
     params = dict(body.get("parameters") or {})
     assert mat.template is not None
 
-    def work() -> Any:
-        return ctx.service.create(name, str(mat.template), mat.environments, params, opts)
+    def claim() -> Any:
+        return ctx.service.claim_create(name, str(mat.template), mat.environments, params, opts)
 
-    row = ctx.jobs.start(name, "CREATE", work, mat.shown, mat.root)
-    if row is None:
-        raise ApiError(409, f"stack {name} was deleted while it was being created")
-    href = shapes.Links(_base(request), row.name, row.id).stack()
-    return JSONResponse({"stack": {"id": row.id, "links": [{"href": href, "rel": "self"}]}}, status_code=201)
+    try:  # validated and claimed here, run by a worker: the answer does not wait for other operations
+        claimed = ctx.jobs.start(claim, mat.shown, mat.root)
+    except ApiError as exc:
+        if exc.kind == "StackExists":  # claimed by another request meanwhile: Heat's answer
+            raise ApiError(409, f"The Stack ({name}) already exists.", "StackExists") from None
+        raise
+    assert claimed is not None
+    href = shapes.Links(_base(request), name, claimed.stack_id).stack()
+    answer = {"stack": {"id": claimed.stack_id, "links": [{"href": href, "rel": "self"}]}}
+    return JSONResponse(answer, status_code=201)
 
 
 def show_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
@@ -353,19 +359,23 @@ def update_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Re
     for key in body.get("clear_parameters") or []:
         params.pop(str(key), None)
     opts = _options(ctx, row.backend, body)
+    opts.stack_events = True
     name = row.name
 
-    def work() -> Any:
-        return ctx.service.update(name, template, environments, params, opts)
+    def claim() -> Any:
+        return ctx.service.claim_update(name, template, environments, params, opts)
 
-    ctx.jobs.start(name, "UPDATE", work, mat.shown, mat.root)
+    ctx.jobs.start(claim, mat.shown, mat.root)
     return Response(status_code=202)
 
 
 def delete_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
     row = _stack(ctx, request)
     name, opts = row.name, _options(ctx, row.backend, {})
-    ctx.jobs.start(name, "DELETE", lambda: ctx.service.delete(name, opts), str, stack_root(ctx.home, name))
+    opts.stack_events = True
+    root = stack_root(ctx.home, name)
+    sent = list(root.iterdir()) if root.is_dir() else []  # the files of the requests that built it
+    ctx.jobs.start(lambda: ctx.service.claim_delete(name, opts), removed=sent)
     return Response(status_code=204)
 
 

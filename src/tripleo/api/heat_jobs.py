@@ -1,30 +1,33 @@
-"""Stack create / update / delete as background jobs: the request returns once the stack service has
-validated its input and marked the stack IN_PROGRESS (or refused), the work goes on in a worker thread.
+"""Stack create / update / delete answered at once, run by a pool of worker threads.
+
+A request's thread validates the input and *claims* the stack with the stack service (the stack's lock
+and the stack row marked IN_PROGRESS, written in one transaction: of concurrent claims of one name exactly
+one wins), then queues the work; a worker runs it when one is free. So an answer never waits for other
+operations, however many run or wait. A refusal (bad input 400, no such stack 404, name taken or stack
+busy 409) is the request's own answer, and nothing changed.
 
 Heat's clients wait for a stack by its *stack events* (an event named after the stack, whose physical id
-is the stack's id); the stack service records resource events only, so a job records the stack's own
-IN_PROGRESS and final events in the same table.
+is the stack's id); the stack service records them for the API (``Options.stack_events``): IN_PROGRESS
+with the claim, COMPLETE/FAILED when the work ends. A server killed with work running or queued leaves
+those stacks IN_PROGRESS under a dead lock holder: :meth:`StackJobs.recover` (at start) marks them FAILED
+with "interrupted" and their FAILED event, so ``--wait`` ends; a retried create resumes.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import logging
 import shutil
-import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from tripleo.api.http import ApiError
 from tripleo.errors import InputError, TripleoError
-from tripleo.resources.service import StackService
+from tripleo.resources.service import Claim, Outcome, StackService
 from tripleo.storage import LockedError
-from tripleo.storage.stack_models import StackRow
-from tripleo.storage.stacks import ResourceTable
 
-__all__ = ["StackJobs"]
+__all__ = ["StackJobs", "refusal"]
 
 LOG = logging.getLogger(__name__)
 
@@ -45,99 +48,73 @@ def refusal(exc: TripleoError, shown: Callable[[str], str] = str) -> ApiError:
 
 
 class StackJobs:
-    """Runs stack operations in worker threads over one :class:`StackService`."""
+    """Claims stack operations in the request's thread and runs them in ``workers`` worker threads."""
 
-    def __init__(self, service: StackService, workers: int = 4, poll: float = 0.02) -> None:
+    def __init__(self, service: StackService, workers: int = 4) -> None:
         self.service = service
-        self.poll = poll
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stack-job")
 
     def shutdown(self) -> None:
+        """Wait for the running and queued operations (a graceful stop leaves none IN_PROGRESS)."""
         self._pool.shutdown(wait=True)
 
-    def _row(self, name: str) -> StackRow | None:
-        try:
-            return self.service.get(name)
-        except InputError:
-            return None
+    def recover(self) -> list[str]:
+        """Mark FAILED ("interrupted") the operations whose process died (see the module docstring)."""
+        marked = self.service.recover()
+        if marked:
+            LOG.warning("stack operations interrupted by a stop, now FAILED: %s", ", ".join(marked))
+        return marked
 
     def start(
         self,
-        name: str,
-        action: str,
-        work: Callable[[], Any],
+        claim: Callable[[], Claim | Outcome],
         shown: Callable[[str], str] = str,
         cleanup: Path | None = None,
-    ) -> StackRow | None:
-        """Run ``work`` (a stack service call for stack ``name``) in a worker; return the stack row once
-        the service marked it ``action`` IN_PROGRESS, or None when the work finished without starting
-        (an unchanged update, a deleted stack). ``cleanup`` is removed when the work fails or deletes.
+        removed: Iterable[Path] = (),
+    ) -> Claim | None:
+        """Validate and claim (``claim``, a ``StackService.claim_*`` call, in this thread) and queue the
+        work; returns the claim, or None when there is nothing to run (an unchanged update, done).
+        ``cleanup`` (the request's files) is removed when the request is refused, ``removed`` once a
+        delete completed.
 
-        :raises ApiError: the service refused (bad input 400, no such stack 404, locked 409).
+        :raises ApiError: the service refused (bad input 400, no such stack 404, taken or busy 409), or
+            the server is stopping (503).
         """
-        started = False
-        before = self._row(name)
-        files_before = before.files_id if before is not None else None
-        future = self._pool.submit(work)
-        while True:
-            if future.done():
-                break
-            row = self._row(name)
-            if (
-                row is not None
-                and (row.action, row.status) == (action, "IN_PROGRESS")
-                and (action == "DELETE" or row.files_id != files_before)
-            ):
-                self._stack_event(row.id, action, "IN_PROGRESS", f"Stack {action} started")
-                started = True
-                break
-            time.sleep(self.poll)
-        if future.done() and future.exception() is not None:
-            self._remove(cleanup)
-            exc = future.exception()
-            if isinstance(exc, TripleoError):
-                raise refusal(exc, shown)
-            LOG.error("stack %s %s failed", name, action, exc_info=exc)
-            raise ApiError(409, f"stack {name} {action.lower()} failed: {type(exc).__name__}: {exc}")
-        row = self._row(name)
-        future.add_done_callback(lambda f: self._finish(f, name, action, started, cleanup))
-        return row
-
-    def _finish(
-        self, future: Future[Any], name: str, action: str, started: bool, cleanup: Path | None
-    ) -> None:
-        exc = future.exception()
-        if exc is not None:
-            LOG.warning("stack %s %s: %s", name, action, exc)
-            status, reason = "FAILED", str(exc)
-        else:
-            outcome = future.result()
-            status = "COMPLETE" if str(outcome.status).endswith("COMPLETE") else "FAILED"
-            reason = outcome.reason or f"Stack {action} completed successfully"
-        if action == "DELETE" and status == "COMPLETE":
-            self._remove(cleanup)
-            return
-        current = self._row(name)
-        if current is not None:
-            if not started:  # done before it was seen running (a quick or an unchanged update)
-                self._stack_event(current.id, action, "IN_PROGRESS", f"Stack {action} started")
-            self._stack_event(current.id, action, status, reason)
-
-    def _stack_event(self, stack_id: str, action: str, status: str, reason: str) -> None:
-        event = {
-            "time": dt.datetime.now(dt.UTC),
-            "path": "",
-            "action": action,
-            "status": status,
-            "reason": reason,
-            "physical_id": stack_id,
-        }
         try:
-            ResourceTable(self.service.db, stack_id).save([], [event], [])
-        except Exception:  # the stack was deleted meanwhile: nothing to record against
-            LOG.debug("no stack event for %s", stack_id, exc_info=True)
+            claimed = claim()
+        except TripleoError as exc:
+            self._remove([cleanup])
+            raise refusal(exc, shown) from None
+        except BaseException:
+            self._remove([cleanup])
+            raise
+        if isinstance(claimed, Outcome):
+            return None
+        try:
+            self._pool.submit(self._run, claimed, list(removed))
+        except RuntimeError:  # the pool is shut down: the server is stopping
+            self.service.abandon(claimed, f"Stack {claimed.action} not run: the server was stopping")
+            raise ApiError(503, "the server is stopping; try again", "ServiceUnavailable") from None
+        return claimed
+
+    def _run(self, claim: Claim, removed: list[Path]) -> None:
+        """A worker: run the claimed operation; the service records how it ended (row and stack event)."""
+        try:
+            self.service.run(claim)
+        except TripleoError as exc:
+            LOG.warning("stack %s %s: %s", claim.name, claim.action, exc)
+            return
+        except Exception:  # a bug: the stack is FAILED with its type and message; the traceback goes here
+            LOG.exception("stack %s %s failed", claim.name, claim.action)
+            return
+        if claim.action == "DELETE":
+            self._remove(removed)
+            for parent in {p.parent for p in removed}:
+                with contextlib.suppress(OSError):  # unless a new request of the name wrote there
+                    parent.rmdir()
 
     @staticmethod
-    def _remove(path: Path | None) -> None:
-        if path is not None:
-            shutil.rmtree(path, ignore_errors=True)
+    def _remove(paths: Iterable[Path | None]) -> None:
+        for path in paths:
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)

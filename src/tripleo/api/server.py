@@ -199,7 +199,9 @@ def serve(
     """
     app, jobs = build_app(opts, provisioner)
     sockets = [listen(opts.bind, p) for p in (opts.keystone_port, opts.heat_port, opts.ironic_port)]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # idle client connections are kept 5 minutes (as HAProxy's on the overcloud): with uvicorn's 5 s, a
+    # client polling every 5 s (heatclient's --wait) met the close as it reused the connection
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=300)
     server = uvicorn.Server(config)
 
     async def run() -> None:

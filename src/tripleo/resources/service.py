@@ -1,7 +1,14 @@
 """Stack operations: validate, then converge or delete under a stack lock, persisting everything.
 
 The CLI calls these; they bind the engine (templates, executor), the storage layer (records, events,
-locks) and the resource plugins.
+locks) and the resource plugins. Each operation is two steps: a *claim* validates the input, takes the
+stack's lock and marks the stack IN_PROGRESS in one transaction (so a name is claimed once, whoever
+asks), and :meth:`StackService.run` does the work and releases the lock, in the same thread (the CLI) or
+a worker thread later (the API's queue).
+
+An operation whose process died leaves the stack IN_PROGRESS under a lock with a dead holder (or none):
+the next claim of the stack, and :meth:`StackService.recover` (the API server at start), mark it FAILED
+with "interrupted" and record the stack's own FAILED event, so a client waiting for it stops waiting.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -16,12 +24,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from tripleo.engine.state import Event, ResourceRecord
 from tripleo.errors import InputError, OperationError
 from tripleo.resources.registry import BACKENDS
 from tripleo.resources.unchanged import NO_CHANGES, same_on_disk
-from tripleo.storage import Database, held, tripleo_home
+from tripleo.storage import Database, tripleo_home
+from tripleo.storage.locks import LockedError, acting_as, claiming, release
 from tripleo.storage.stack_models import EventRow, ResourceRow, StackFilesRow, StackRow
 from tripleo.storage.stacks import RESOURCE_FIELDS, ResourceTable
 
@@ -29,7 +39,9 @@ if TYPE_CHECKING:
     from tripleo.engine.executor import Executor, RunResult
     from tripleo.engine.stack import Stack
 
-__all__ = ["Options", "StackService"]
+__all__ = ["Claim", "Options", "StackService"]
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,6 +53,9 @@ class Options:
     resource_timeout: float = 600.0
     stack_timeout: float = 3600.0
     progress: Callable[[str], None] | None = None  # slow actions as they start and end, a count now and then
+    # record the stack's own events (IN_PROGRESS when claimed, COMPLETE/FAILED at the end), as Heat's API
+    # shows them and its clients' --wait reads them
+    stack_events: bool = False
 
 
 class _Store:
@@ -71,6 +86,45 @@ class Outcome:
     plan: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     outputs: dict[str, Any] = field(default_factory=dict)  # a dry run's: what the outputs will be
+
+
+@dataclass
+class Claim:
+    """A validated operation that holds its stack's lock (as ``owner``) and has marked the stack
+    IN_PROGRESS; :meth:`StackService.run` does it."""
+
+    name: str
+    stack_id: str
+    action: str
+    opts: Options
+    owner: str
+    top: Stack | None = None
+    digest: str = ""
+
+
+def _lock(name: str) -> str:
+    return f"stack:{name}"
+
+
+def _creatable(row: StackRow | None, name: str) -> None:
+    """:raises InputError: the name is taken by a stack that is not a create to resume."""
+    if row is not None and not (row.action == "CREATE" and row.status != "COMPLETE"):
+        raise InputError(f'stack "{name}" already exists ({row.action}_{row.status}); use update')
+
+
+def _event(session: Any, stack_id: str, action: str, status: str, reason: str) -> None:
+    """The stack's own event (path ""; its physical id is the stack's id), as Heat records one."""
+    session.add(
+        EventRow(
+            stack_id=stack_id,
+            time=dt.datetime.now(dt.UTC),
+            path="",
+            action=action,
+            status=status,
+            reason=reason,
+            physical_id=stack_id,
+        )
+    )
 
 
 def _tree_files(tree: Stack, environments: Sequence[str]) -> dict[str, str]:
@@ -176,28 +230,45 @@ class StackService:
     def create(
         self, name: str, template: str, environments: Sequence[str], parameters: dict[str, Any], opts: Options
     ) -> Outcome:
-        """Create a stack; run again after a failure or a crash, it resumes where it stopped."""
+        """Create a stack; run again after a failure or a crash, it resumes where it stopped.
+
+        :raises InputError: bad input, or the name is taken.
+        :raises OperationError: the stack is locked, or the create failed.
+        """
+        return self.run(self.claim_create(name, template, environments, parameters, opts))
+
+    def claim_create(
+        self, name: str, template: str, environments: Sequence[str], parameters: dict[str, Any], opts: Options
+    ) -> Claim:
+        """Validate a create and claim the name: the stack row (new, or the create to resume) and its lock
+        are written in one transaction, so of any number of claims of one name exactly one wins.
+
+        :raises InputError: bad input; the name is taken (also by a create running now).
+        :raises LockedError: the stack's lock is held with no stack row (a delete ending).
+        """
         self._check_backend(opts.backend)
         with self.db.transaction() as session:
             row = session.scalar(select(StackRow).where(StackRow.name == name))
-            if row is not None and not (row.action == "CREATE" and row.status != "COMPLETE"):
-                raise InputError(f'stack "{name}" already exists ({row.action}_{row.status}); use update')
+            _creatable(row, name)
             earlier = dict(row.generated or {}) if row is not None else {}
         top, generated, files = self._prepare(template, environments, parameters, earlier)
-        with held(self.db, [f"stack:{name}"], "stack create"):
-            with self.db.transaction() as session:
+        owner = uuid.uuid4().hex
+        try:
+            with acting_as(owner), claiming(self.db, [_lock(name)], "stack create") as session:
                 row = session.scalar(select(StackRow).where(StackRow.name == name))
-                if row is not None and not (row.action == "CREATE" and row.status != "COMPLETE"):
-                    raise InputError(f'stack "{name}" already exists ({row.action}_{row.status}); use update')
+                _creatable(row, name)
                 if row is None:
                     row = StackRow(id=str(uuid.uuid4()), name=name, outputs={})
-                    session.add(row)
+                    session.add(row)  # inserted by _stamp's flush, with the stack's fields
+                self._interrupted(session, row)
                 row.generated = generated
-                self._stamp(session, row, "CREATE", template, environments, parameters, files, opts.backend)
+                self._stamp(session, row, "CREATE", template, environments, parameters, files, opts)
                 stack_id = row.id
-            return self._converge(
-                stack_id, name, top, opts, "CREATE", _digest(files, parameters, opts.backend)
-            )
+        except (LockedError, IntegrityError) as exc:
+            if self._exists(name):
+                raise InputError(f'stack "{name}" already exists (its create is running: {exc})') from None
+            raise LockedError(str(exc)) from None
+        return Claim(name, stack_id, "CREATE", opts, owner, top, _digest(files, parameters, opts.backend))
 
     def update(
         self,
@@ -208,49 +279,120 @@ class StackService:
         opts: Options,
         dry_run: bool = False,
     ) -> Outcome:
-        """Update to a new template/environment; an unchanged re-deploy does nothing and says so."""
-        self._check_backend(opts.backend)
-        current = self.get(name)
-        same = NO_CHANGES
-        if not dry_run and self._unchanged(current, template, environments, parameters, opts.backend):
-            return Outcome(name, "UPDATE_COMPLETE", same)
-        top, generated, files = self._prepare(template, environments, parameters, current.generated)
-        digest = _digest(files, parameters, opts.backend)
-        if not dry_run and current.inputs_hash == digest and current.status == "COMPLETE":
-            return Outcome(name, "UPDATE_COMPLETE", same)
+        """Update to a new template/environment; an unchanged re-deploy does nothing and says so.
+
+        :raises InputError: bad input, or no such stack.
+        :raises OperationError: the stack is locked, or the update failed.
+        """
         if dry_run:
-            executor = self._executor(current.id, name, opts, dry_run=True)
-            result = executor.converge(top)
+            self._check_backend(opts.backend)
+            current = self.get(name)
+            top, _, _ = self._prepare(template, environments, parameters, current.generated)
+            result = self._executor(current.id, name, opts, dry_run=True).converge(top)
             return Outcome(name, "DRY_RUN", result.reason, dict(result.counts), result.plan,
                            outputs=dict(result.outputs))  # fmt: skip
-        with held(self.db, [f"stack:{name}"], "stack update"):
-            with self.db.transaction() as session:
-                row = session.get(StackRow, current.id)
-                assert row is not None
-                row.generated = generated
-                self._stamp(session, row, "UPDATE", template, environments, parameters, files, opts.backend)
-            return self._converge(current.id, name, top, opts, "UPDATE", digest)
+        claimed = self.claim_update(name, template, environments, parameters, opts)
+        return claimed if isinstance(claimed, Outcome) else self.run(claimed)
+
+    def claim_update(
+        self, name: str, template: str, environments: Sequence[str], parameters: dict[str, Any], opts: Options
+    ) -> Claim | Outcome:
+        """Validate an update and claim the stack; an unchanged one is done at once (its Outcome).
+
+        :raises InputError: bad input, or no such stack.
+        :raises LockedError: another operation holds the stack.
+        """
+        self._check_backend(opts.backend)
+        current = self.get(name)
+        if self._unchanged(current, template, environments, parameters, opts.backend):
+            return self._no_changes(current, opts)
+        top, generated, files = self._prepare(template, environments, parameters, current.generated)
+        digest = _digest(files, parameters, opts.backend)
+        if current.inputs_hash == digest and current.status == "COMPLETE":
+            return self._no_changes(current, opts)
+        owner = uuid.uuid4().hex
+        with acting_as(owner), claiming(self.db, [_lock(name)], "stack update") as session:
+            row = session.get(StackRow, current.id)
+            if row is None:
+                raise InputError(f'stack "{name}" not found')
+            self._interrupted(session, row)
+            row.generated = generated
+            self._stamp(session, row, "UPDATE", template, environments, parameters, files, opts)
+        return Claim(name, current.id, "UPDATE", opts, owner, top, digest)
 
     def delete(self, name: str, opts: Options) -> Outcome:
-        """Delete every resource in reverse dependency order, then the stack."""
+        """Delete every resource in reverse dependency order, then the stack.
+
+        :raises InputError: no such stack.
+        :raises OperationError: the stack is locked, or the delete failed.
+        """
+        return self.run(self.claim_delete(name, opts))
+
+    def claim_delete(self, name: str, opts: Options) -> Claim:
+        """Claim a stack for its delete (run with the stack's own backend).
+
+        :raises InputError: no such stack.
+        :raises LockedError: another operation holds the stack.
+        """
         current = self.get(name)
-        with held(self.db, [f"stack:{name}"], "stack delete"):
-            with self.db.transaction() as session:
-                row = session.get(StackRow, current.id)
-                assert row is not None
-                row.action, row.status, row.reason = "DELETE", "IN_PROGRESS", ""
-            started = dt.datetime.now(dt.UTC)
-            result = self._executor(
-                current.id, name, Options(**{**opts.__dict__, "backend": current.backend})
-            ).delete()
-            with self.db.transaction() as session:
-                row = session.get(StackRow, current.id)
-                assert row is not None
-                if result.ok:
-                    session.delete(row)
-                else:
-                    row.status, row.reason = "FAILED", result.reason
-        return self._outcome(name, "DELETE", result, started)
+        opts = Options(**{**opts.__dict__, "backend": current.backend})
+        owner = uuid.uuid4().hex
+        with acting_as(owner), claiming(self.db, [_lock(name)], "stack delete") as session:
+            row = session.get(StackRow, current.id)
+            if row is None:
+                raise InputError(f'stack "{name}" not found')
+            self._interrupted(session, row)
+            row.action, row.status, row.reason = "DELETE", "IN_PROGRESS", ""
+            if opts.stack_events:
+                _event(session, row.id, "DELETE", "IN_PROGRESS", "Stack DELETE started")
+        return Claim(name, current.id, "DELETE", opts, owner)
+
+    def run(self, claim: Claim) -> Outcome:
+        """Do a claimed operation, then release the stack's lock; an unexpected error marks the stack FAILED.
+
+        :raises OperationError: the operation failed (the stack is FAILED with the reason).
+        """
+        try:
+            with acting_as(claim.owner):
+                if claim.action == "DELETE":
+                    return self._delete(claim)
+                assert claim.top is not None
+                return self._converge(claim)
+        except Exception as exc:
+            self._fail(claim, f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            with acting_as(claim.owner):
+                release(self.db, [_lock(claim.name)])
+
+    def abandon(self, claim: Claim, reason: str) -> None:
+        """Give up a claimed operation that will not run: the stack is FAILED with ``reason``, unlocked."""
+        try:
+            self._fail(claim, reason)
+        finally:
+            with acting_as(claim.owner):
+                release(self.db, [_lock(claim.name)])
+
+    def recover(self) -> list[str]:
+        """Mark FAILED ("interrupted") every stack operation whose process died: the stack is IN_PROGRESS
+        and no live process holds its lock (as Heat's engine does with its stacks when it starts). A stack
+        a live process works on is left alone. Returns the names of the stacks marked.
+        """
+        with self.db.transaction() as session:
+            names = list(session.scalars(select(StackRow.name).where(StackRow.status == "IN_PROGRESS")))
+        marked = []
+        for name in names:
+            owner = uuid.uuid4().hex
+            try:
+                with acting_as(owner), claiming(self.db, [_lock(name)], "stack recovery") as session:
+                    row = session.scalar(select(StackRow).where(StackRow.name == name))
+                    if row is not None and self._interrupted(session, row):
+                        marked.append(name)
+            except LockedError:
+                continue  # a live process runs it
+            with acting_as(owner):
+                release(self.db, [_lock(name)])
+        return marked
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -286,17 +428,53 @@ class StackService:
         environments: Sequence[str],
         parameters: dict[str, Any],
         files: dict[str, str],
-        backend: str,
+        opts: Options,
     ) -> None:
         row.action, row.status, row.reason = action, "IN_PROGRESS", ""
         row.template = os.path.abspath(template)
         row.environments, row.parameters = [os.path.abspath(e) for e in environments], parameters
-        row.backend, row.updated_at = backend, dt.datetime.now(dt.UTC)
+        row.backend, row.updated_at = opts.backend, dt.datetime.now(dt.UTC)
         row.inputs_hash = row.inputs_hash or ""
         blob = StackFilesRow(files=files)
         session.add(blob)
         session.flush()
         row.files_id = blob.id
+        if opts.stack_events:
+            _event(session, row.id, action, "IN_PROGRESS", f"Stack {action} started")
+
+    def _exists(self, name: str) -> bool:
+        with self.db.transaction() as session:
+            return session.scalar(select(StackRow.id).where(StackRow.name == name)) is not None
+
+    def _no_changes(self, row: StackRow, opts: Options) -> Outcome:
+        """An update with nothing to do: done at once (with the stack events of one, as Heat's API)."""
+        if opts.stack_events:
+            with self.db.transaction() as session:
+                _event(session, row.id, "UPDATE", "IN_PROGRESS", "Stack UPDATE started")
+                _event(session, row.id, "UPDATE", "COMPLETE", NO_CHANGES)
+        return Outcome(row.name, "UPDATE_COMPLETE", NO_CHANGES)
+
+    @staticmethod
+    def _interrupted(session: Any, row: StackRow) -> bool:
+        """Mark an operation the caller found IN_PROGRESS while holding the stack's lock (so nobody runs it:
+        its process died) FAILED, with the stack's FAILED event. Returns whether it was one."""
+        if row.status != "IN_PROGRESS":
+            return False
+        reason = f"Stack {row.action} interrupted: the process running it stopped before it ended"
+        LOG.warning("stack %s: %s", row.name, reason)
+        row.status, row.reason, row.updated_at = "FAILED", reason, dt.datetime.now(dt.UTC)
+        _event(session, row.id, row.action, "FAILED", reason)
+        return True
+
+    def _fail(self, claim: Claim, reason: str) -> None:
+        """The claimed operation ended without recording its end: the stack is FAILED with ``reason``."""
+        with self.db.transaction() as session:
+            row = session.get(StackRow, claim.stack_id)
+            if row is None or row.status != "IN_PROGRESS":
+                return
+            row.status, row.reason, row.updated_at = "FAILED", reason, dt.datetime.now(dt.UTC)
+            if claim.opts.stack_events:
+                _event(session, row.id, claim.action, "FAILED", reason)
 
     def _executor(self, stack_id: str, name: str, opts: Options, dry_run: bool = False) -> Executor:
         from tripleo.engine.executor import Executor
@@ -317,22 +495,38 @@ class StackService:
             progress=None if dry_run else opts.progress,
         )
 
-    def _converge(
-        self, stack_id: str, name: str, top: Stack, opts: Options, action: str, digest: str
-    ) -> Outcome:
+    def _converge(self, claim: Claim) -> Outcome:
+        assert claim.top is not None
         started = dt.datetime.now(dt.UTC)
-        executor = self._executor(stack_id, name, opts)
+        executor = self._executor(claim.stack_id, claim.name, claim.opts)
         _load_configs(executor)
-        result = executor.converge(top)
+        result = executor.converge(claim.top)
         with self.db.transaction() as session:
-            row = session.get(StackRow, stack_id)
+            row = session.get(StackRow, claim.stack_id)
             assert row is not None
             row.status = "COMPLETE" if result.ok else "FAILED"
             row.reason = result.reason
             row.outputs = json.loads(json.dumps(result.outputs, default=str)) if result.ok else row.outputs
-            row.inputs_hash = digest if result.ok else ""
+            row.inputs_hash = claim.digest if result.ok else ""
             row.updated_at = dt.datetime.now(dt.UTC)
-        return self._outcome(name, action, result, started)
+            if claim.opts.stack_events:
+                done = result.reason or f"Stack {claim.action} completed successfully"
+                _event(session, row.id, claim.action, row.status, done)
+        return self._outcome(claim.name, claim.action, result, started)
+
+    def _delete(self, claim: Claim) -> Outcome:
+        started = dt.datetime.now(dt.UTC)
+        result = self._executor(claim.stack_id, claim.name, claim.opts).delete()
+        with self.db.transaction() as session:
+            row = session.get(StackRow, claim.stack_id)
+            assert row is not None
+            if result.ok:
+                session.delete(row)  # its events go with it: a client waiting for the delete sees a 404
+            else:
+                row.status, row.reason = "FAILED", result.reason
+                if claim.opts.stack_events:
+                    _event(session, row.id, "DELETE", "FAILED", result.reason)
+        return self._outcome(claim.name, "DELETE", result, started)
 
     @staticmethod
     def _outcome(name: str, action: str, result: RunResult, started: dt.datetime) -> Outcome:

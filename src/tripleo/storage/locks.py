@@ -4,6 +4,9 @@ A lock row names its owner (host, pid and the process start time, so a recycled 
 the owner). A lock whose owner process is gone on this host is stale and is broken when someone asks.
 Within a process, a lock belongs to the thread that took it: another thread of the same process is refused
 as another process would be, and the owning thread may take it again (released when the count drops to 0).
+A thread can act for another owner (:func:`acting_as`): a lock taken in one thread for a piece of work
+(a queued stack operation) is released by the worker thread that runs it, and refused meanwhile to every
+other thread, including the one that took it.
 """
 
 from __future__ import annotations
@@ -12,17 +15,27 @@ import datetime as dt
 import os
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import DateTime, String, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tripleo.errors import OperationError
 from tripleo.storage.base import Base
 
-__all__ = ["LockRow", "LockedError", "acquire", "held", "live_holder", "release", "this_process"]
+__all__ = [
+    "LockRow",
+    "LockedError",
+    "acquire",
+    "acting_as",
+    "claiming",
+    "held",
+    "live_holder",
+    "release",
+    "this_process",
+]
 
 
 class LockedError(OperationError):
@@ -61,9 +74,30 @@ def _alive(row: LockRow) -> bool:
     return _start_time(row.pid) == row.started
 
 
-# (database url, lock name) -> (owning thread, depth, purpose): which thread of this process holds what
-_THREADS: dict[tuple[str, str], tuple[int, int, str]] = {}
+# (database url, lock name) -> (owner, depth, purpose): which thread (or work) of this process holds what
+_THREADS: dict[tuple[str, str], tuple[Hashable, int, str]] = {}
 _GUARD = threading.Lock()
+_ACTING = threading.local()
+# one claim transaction at a time in this process: a claim refused because another thread's claim holds
+# the lock sees what that claim wrote (it has committed), as a claim from another process does
+_CLAIMING = threading.RLock()
+
+
+def _me() -> Hashable:
+    """Who takes and releases locks in this thread: the owner it acts for, or the thread itself."""
+    owner: Hashable | None = getattr(_ACTING, "owner", None)
+    return owner if owner is not None else threading.get_ident()
+
+
+@contextmanager
+def acting_as(owner: Hashable) -> Iterator[None]:
+    """Take and release locks in this thread as ``owner`` (a token naming a piece of work) for a block."""
+    before = getattr(_ACTING, "owner", None)
+    _ACTING.owner = owner
+    try:
+        yield
+    finally:
+        _ACTING.owner = before
 
 
 def _claim(url: str, names: Sequence[str], purpose: str) -> None:
@@ -71,7 +105,7 @@ def _claim(url: str, names: Sequence[str], purpose: str) -> None:
 
     :raises LockedError: another thread of this process holds one of them.
     """
-    me = threading.get_ident()
+    me = _me()
     with _GUARD:
         for name in names:
             owner = _THREADS.get((url, name))
@@ -84,7 +118,7 @@ def _claim(url: str, names: Sequence[str], purpose: str) -> None:
 
 def _unclaim(url: str, names: Sequence[str]) -> list[str]:
     """Drop one level of this thread's claim; returns the names no longer held (the database frees them)."""
-    me = threading.get_ident()
+    me = _me()
     done = []
     with _GUARD:
         for name in names:
@@ -119,31 +153,76 @@ def _acquire(db: object, names: Sequence[str], purpose: str) -> None:
     assert isinstance(db, Database)
     if not names:
         return
-    host, pid, started = this_process()
     with db.transaction() as session:
-        for name in names:
-            row = session.get(LockRow, name)
-            if row is not None:
-                if row.host == host and row.pid == pid and row.started == started:
-                    continue
-                if _alive(row):
-                    raise LockedError(f"{name} is locked by {row.purpose} (pid {row.pid} on {row.host})")
-                session.delete(row)  # stale: its owner died
-                session.flush()
-            session.add(
-                LockRow(
-                    name=name,
-                    host=host,
-                    pid=pid,
-                    started=started,
-                    purpose=purpose,
-                    acquired_at=dt.datetime.now(dt.UTC),
+        _take(session, names, purpose)
+
+
+def _take(session: Session, names: Sequence[str], purpose: str) -> None:
+    """Write this process's lock rows in ``session``, breaking stale ones.
+
+    The lock name is the table's primary key: of two processes (or database clients) inserting one name, the
+    second fails (IntegrityError; PostgreSQL makes it wait for the first to commit, SQLite's BEGIN IMMEDIATE
+    serialises the transactions), so a lock is never granted twice.
+
+    :raises LockedError: a live holder, or another process took it just now.
+    """
+    host, pid, started = this_process()
+    for name in names:
+        row = session.get(LockRow, name)
+        if row is not None:
+            if row.host == host and row.pid == pid and row.started == started:
+                continue
+            if _alive(row):
+                raise LockedError(f"{name} is locked by {row.purpose} (pid {row.pid} on {row.host})")
+            # stale: its owner died; deleted by what it says, so two breakers cannot both win
+            session.execute(
+                delete(LockRow).where(
+                    LockRow.name == name,
+                    LockRow.host == row.host,
+                    LockRow.pid == row.pid,
+                    LockRow.started == row.started,
                 )
             )
+            session.expunge(row)
+        session.add(
+            LockRow(
+                name=name,
+                host=host,
+                pid=pid,
+                started=started,
+                purpose=purpose,
+                acquired_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise LockedError(f"{', '.join(names)}: locked by another process just now") from None
+
+
+@contextmanager
+def claiming(db: object, names: Sequence[str], purpose: str) -> Iterator[Session]:
+    """A transaction that first takes the locks ``names``: the locks and whatever the block writes commit
+    together, or neither does (and the locks are not held). Released later with :func:`release`.
+
+    :raises LockedError: a live holder.
+    """
+    from tripleo.storage.db import Database
+
+    assert isinstance(db, Database)
+    url = str(db.url)
+    claimed = False
+    with _CLAIMING:
         try:
-            session.flush()
-        except IntegrityError:
-            raise LockedError(f"{', '.join(names)}: locked by another process just now") from None
+            with db.transaction() as session:
+                _take(session, names, purpose)  # another process's holder first: its message names it
+                _claim(url, names, purpose)
+                claimed = True
+                yield session
+        except BaseException:
+            if claimed:
+                _unclaim(url, names)
+            raise
 
 
 def release(db: object, names: Sequence[str]) -> None:

@@ -56,6 +56,7 @@ class Undercloud:
     ironic: int
     noauth: bool = False
     log: list[str] = field(default_factory=list)
+    pid: int = 0  # the server process's (0: served in a thread of the test process)
 
     @property
     def password(self) -> str:
@@ -180,7 +181,7 @@ def serve_process(home: Path, *extra: str) -> Iterator[Undercloud]:
     proc = subprocess.Popen(
         args, env=_clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    cloud = Undercloud(home, keystone, heat, ironic, noauth="--noauth" in extra)
+    cloud = Undercloud(home, keystone, heat, ironic, noauth="--noauth" in extra, pid=proc.pid)
     try:
         for port in (keystone, heat, ironic):
             _wait_listening(port, proc)
