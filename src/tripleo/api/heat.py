@@ -22,13 +22,14 @@ from sqlalchemy.orm import load_only
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from tripleo.api import heat_shapes as shapes
 from tripleo.api.heat_files import Materialized, materialize, stack_root
 from tripleo.api.heat_jobs import StackJobs, refusal
-from tripleo.api.http import ApiError, FieldSpec, check_fields, read_json
+from tripleo.api.heat_request import check_request
+from tripleo.api.http import ApiError, FieldSpec, JSONResponse, check_fields, internal_error, read_json
 from tripleo.errors import TripleoError
 from tripleo.resources.secrets import mask
 from tripleo.resources.service import Options, StackService
@@ -134,16 +135,14 @@ def _endpoint(
             if fields is not None:
                 body = await read_json(request, ctx.body_limit)
                 check_fields(body, fields)
+                check_request(body)  # before anything is written
             return await run_in_threadpool(fn, ctx, request, body)
         except ApiError as exc:
             return heat_error(exc)
         except TripleoError as exc:
             return heat_error(refusal(exc))
-        except Exception:  # a bug: logged with its traceback, answered in Heat's shape without it
-            LOG.exception("%s %s failed", request.method, request.url.path)
-            return heat_error(
-                ApiError(500, "internal error (the server log has the details)", "InternalError")
-            )
+        except Exception as exc:  # a bug: logged once, answered in Heat's shape without a traceback
+            return heat_error(internal_error(LOG, request.method, request.url.path, exc))
 
     return route
 
@@ -183,8 +182,9 @@ def _int_arg(request: Request, key: str, default: int | None) -> int | None:
     raw = request.query_params.get(key)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise ApiError(400, f'query parameter {key}="{raw}": expected a non-negative integer')
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        shown = json.dumps(raw[:40])
+        raise ApiError(400, f"query parameter {key}={shown}: expected an integer 0-999999999")
     return int(raw)
 
 
