@@ -83,10 +83,10 @@ class StackJobs:
         try:
             claimed = claim()
         except TripleoError as exc:
-            self._remove([cleanup])
+            self._remove([cleanup], prune=True)
             raise refusal(exc, shown) from None
         except BaseException:
-            self._remove([cleanup])
+            self._remove([cleanup], prune=True)
             raise
         if isinstance(claimed, Outcome):
             return None
@@ -114,7 +114,12 @@ class StackJobs:
                     parent.rmdir()
 
     @staticmethod
-    def _remove(paths: Iterable[Path | None]) -> None:
+    def _remove(paths: Iterable[Path | None], prune: bool = False) -> None:
+        """Remove ``paths``; with ``prune``, their directory too when nothing else is left in it (a refused
+        create leaves no empty directory of its name)."""
         for path in paths:
             if path is not None:
                 shutil.rmtree(path, ignore_errors=True)
+                if prune:
+                    with contextlib.suppress(OSError):  # unless another request of the name wrote there
+                        path.parent.rmdir()
