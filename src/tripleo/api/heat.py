@@ -26,10 +26,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from tripleo.api import heat_shapes as shapes
-from tripleo.api.heat_files import Materialized, materialize, stack_root
+from tripleo.api.heat_files import Materialized, materialize, request_dirs, stack_root
 from tripleo.api.heat_jobs import StackJobs, refusal
 from tripleo.api.heat_request import check_request
 from tripleo.api.http import ApiError, FieldSpec, JSONResponse, check_fields, internal_error, read_json
+from tripleo.boundedyaml import heat_load
+from tripleo.engine.template.confine import confined, confining
 from tripleo.errors import TripleoError
 from tripleo.resources.secrets import mask
 from tripleo.resources.service import Options, StackService
@@ -206,7 +208,7 @@ def _materialize(ctx: HeatContext, name: str, body: dict[str, Any]) -> Materiali
     env = body.get("environment") or {}
     if isinstance(env, str):
         try:
-            env = yaml.safe_load(env) if env.strip() else {}
+            env = heat_load(env) if env.strip() else {}
         except yaml.YAMLError as exc:
             raise ApiError(400, f'field "environment": not YAML: {" ".join(str(exc).split())}') from None
         if not isinstance(env, dict):
@@ -227,7 +229,7 @@ def _materialize(ctx: HeatContext, name: str, body: dict[str, Any]) -> Materiali
 @functools.lru_cache(maxsize=64)
 def _template_doc(text: str) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(text)
+        doc = heat_load(text)
     except yaml.YAMLError:
         return {}
     return doc if isinstance(doc, dict) else {}
@@ -322,7 +324,7 @@ def create_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Re
         return ctx.service.claim_create(name, str(mat.template), mat.environments, params, opts)
 
     try:  # validated and claimed here, run by a worker: the answer does not wait for other operations
-        claimed = ctx.jobs.start(claim, mat.shown, mat.root)
+        claimed = ctx.jobs.start(confining([mat.root], claim), mat.shown, mat.root)
     except ApiError as exc:
         if exc.kind == "StackExists":  # claimed by another request meanwhile: Heat's answer
             raise ApiError(409, f"The Stack ({name}) already exists.", "StackExists") from None
@@ -365,7 +367,8 @@ def update_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Re
     def claim() -> Any:
         return ctx.service.claim_update(name, template, environments, params, opts)
 
-    ctx.jobs.start(claim, mat.shown, mat.root)
+    sent = request_dirs(ctx.home, name, [str(mat.root), template, *environments])
+    ctx.jobs.start(confining(sent, claim), mat.shown, mat.root)
     return Response(status_code=202)
 
 
@@ -534,7 +537,8 @@ def validate(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Respon
         raise ApiError(400, 'field "template" is required')
     mat = _materialize(ctx, f"validate-{uuid.uuid4().hex}", body)
     try:
-        top = engine.load_tree(str(mat.template), mat.environments, dict(body.get("parameters") or {}))
+        with confined(mat.root):
+            top = engine.load_tree(str(mat.template), mat.environments, dict(body.get("parameters") or {}))
     except TripleoError as exc:
         raise ApiError(400, mat.shown(str(exc)), "StackValidationFailed") from None
     finally:

@@ -4,17 +4,21 @@ python-heatclient sends the top template as parsed JSON, every nested template, 
 environment in ``files`` keyed by absolute ``file://`` URLs (nested templates and environments already
 parsed and re-serialised with every reference rewritten to such a URL), and the environments' order in
 ``environment_files``. The stack service reads paths, so each request is written under its own directory
-of ``$TRIPLEO_HOME/api/stacks/<name>/``, with every ``file://`` reference pointing inside it: the server
-never reads a client's path from its own disk.
+of ``$TRIPLEO_HOME/api/stacks/<name>/``, with every ``file://`` reference pointing inside it. The stack
+service then reads only under that directory (:func:`request_dirs` for
+:func:`tripleo.engine.template.confine.confined`): a ``get_file``, template ``type`` or registry entry
+naming any other path (absolute, relative, ``..``, a link) is refused as a file that was not sent, so the
+server never reads a client's path from its own disk. Documents are parsed by :mod:`tripleo.boundedyaml`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +26,9 @@ from typing import Any
 import yaml
 
 from tripleo.api.http import ApiError
+from tripleo.boundedyaml import YamlLimitError, heat_load
 
-__all__ = ["Materialized", "materialize", "stack_root"]
+__all__ = ["Materialized", "materialize", "request_dirs", "stack_root"]
 
 _SCHEME = "file://"
 
@@ -49,6 +54,22 @@ def stack_root(home: Path, name: str) -> Path:
     return home / "api" / "stacks" / name
 
 
+def request_dirs(home: Path, name: str, paths: Iterable[str | None]) -> list[Path]:
+    """The request directories of stack ``name`` that hold ``paths`` (a template and environments a
+    request sent, or an update reuses from the stack's earlier requests): what the stack service may read
+    for the operation. A path elsewhere adds nothing (it is then refused as not sent)."""
+    top = os.path.realpath(stack_root(home, name))
+    out: list[Path] = []
+    for path in paths:
+        if path is None:
+            continue
+        rel = os.path.relpath(os.path.realpath(path), top)
+        first = rel.split(os.sep, 1)[0]
+        if rel != "." and first not in ("..", "") and Path(top, first) not in out:
+            out.append(Path(top, first))
+    return out
+
+
 def _local(root: Path, key: str) -> Path:
     """Where the file sent under ``key`` (a ``file://`` URL or a relative name) is written.
 
@@ -63,8 +84,11 @@ def _local(root: Path, key: str) -> Path:
 
 
 def _rewrite(value: Any, root: Path) -> Any:
-    """Every ``file://`` string in a parsed document, pointed at its copy under ``root``."""
+    """Every ``file://`` string in a parsed document, pointed at its copy under ``root`` (one with ``..``
+    stays as it is: it names no file the request can send, and is refused where it is used)."""
     if isinstance(value, str) and value.startswith(_SCHEME):
+        if ".." in value.split("/"):
+            return value
         return str(_local(root, value))
     if isinstance(value, dict):
         return {k: _rewrite(v, root) for k, v in value.items()}
@@ -73,10 +97,18 @@ def _rewrite(value: Any, root: Path) -> Any:
     return value
 
 
-def _document(text: str) -> Any:
-    """A template or environment sent as text (YAML or JSON), or None when it is not a mapping."""
+def _document(text: str, what: str | None = None) -> Any:
+    """A template or environment sent as text (YAML or JSON), or None when it is not a mapping.
+
+    :raises ApiError: 400 for a document past :mod:`tripleo.boundedyaml`'s limits, when ``what`` names
+        the field (a ``files`` value is kept as text then: the engine refuses it if it is used).
+    """
     try:
-        data = yaml.safe_load(text)
+        data = heat_load(text)
+    except YamlLimitError as exc:
+        if what is not None:
+            raise ApiError(400, f"{what}: {exc}") from None
+        return None
     except yaml.YAMLError:
         return None
     return data if isinstance(data, dict) else None
@@ -89,7 +121,7 @@ def _write(path: Path, text: str) -> None:
 
 def _template_text(template: Any, root: Path) -> str:
     if isinstance(template, str):
-        parsed = _document(template)
+        parsed = _document(template, "template")
         if parsed is None:
             raise ApiError(400, "template: expected a Heat template (a YAML or JSON mapping)")
         template = parsed

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from tripleo import boundedyaml
 from tripleo.baremetal.drivers import DRIVERS, DriverSpec
 from tripleo.baremetal.node import MAC_RE, format_capabilities, parse_capabilities
 from tripleo.errors import InputError, TripleoError
@@ -92,7 +93,7 @@ def load_nodes(path: Path) -> list[NodeSpec]:
     except OSError as exc:
         raise ImportProblems([InputError(f"cannot read: {exc.strerror}", file=str(path))]) from exc
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else boundedyaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
         message = " ".join(str(exc).split())

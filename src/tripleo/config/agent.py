@@ -23,6 +23,7 @@ AGENT_NAME = "tripleo-agent.pyz"
 # tripleo's own modules the applier imports (tripleo.network is lazy: no database layer on a node)
 _OWN = (
     "__init__.py",
+    "boundedyaml.py",
     "errors.py",
     "network/__init__.py",
     "network/apply.py",

@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from tripleo import boundedyaml
 from tripleo.errors import InputError, OperationError
 
 __all__ = [
@@ -100,7 +101,7 @@ def load_image_set(path: Path) -> ImageSet:
     """
     file = str(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = boundedyaml.safe_load(path.read_text())
     except OSError as exc:
         raise InputError(f"cannot read the image set: {exc.strerror}", file=file) from exc
     except yaml.YAMLError as exc:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 from tripleo.engine.cliargs import parse_parameter_args
 from tripleo.engine.functions.base import known_or_none
 from tripleo.engine.stack import BuildOptions, Stack, build_tree
+from tripleo.engine.template.confine import readable
 from tripleo.engine.template.environment import Environment, load_environments
 from tripleo.engine.template.parameters import ParamSchema
 from tripleo.engine.template.template import load_template, template_from_data
@@ -40,12 +40,12 @@ def load_tree(
     generated: dict[str, Any] | None = None,
 ) -> Stack:
     """Parse, merge, validate and expand a whole stack tree without creating anything."""
-    if not os.path.isfile(template):
+    if readable(template) is None:
         raise TemplateError(
             f"template file {display_path(template)} not found (-t)", file=display_path(template)
         )
     for env_path in environments:
-        if not os.path.isfile(env_path):
+        if readable(env_path) is None:
             raise TemplateError(
                 f"environment file {display_path(env_path)} not found (-e)", file=display_path(env_path)
             )

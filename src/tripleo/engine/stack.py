@@ -21,6 +21,7 @@ from tripleo.engine.functions.base import UNKNOWN, contains_unknown, note_unknow
 from tripleo.engine.functions.resources import select_attr_path
 from tripleo.engine.graph import find_cycle
 from tripleo.engine.schemas import check_properties
+from tripleo.engine.template.confine import NOT_SENT, admitted, current, is_confined, readable, restored
 from tripleo.engine.template.environment import Environment, Implementation, RegistryLoopError
 from tripleo.engine.template.parameters import MASK, ParamValueError
 from tripleo.engine.template.template import ResourceDef, Template, load_template
@@ -33,6 +34,7 @@ _NAMESPACE = uuid.UUID("6f1c1f0e-3d4e-4c59-9d0e-7b1d1c0a7e11")
 _IN_PROGRESS = object()
 _GROUP_ATTRS = {"refs", "refs_map", "attributes", "removed_rsrc_list", "show"}
 MAX_DEPTH = 20
+_SUFFIXES = (".yaml", ".template", ".yml")
 
 
 @dataclass
@@ -49,6 +51,8 @@ class BuildOptions:
     require_values: bool = False
     project_id: str = "00000000000000000000000000000000"
     file_cache: dict[str, str | None] = field(default_factory=dict)
+    # the request's files a tree built by the API may read (tripleo.engine.template.confine); None: any
+    roots: tuple[str, ...] | None = field(default_factory=current)
 
 
 class LiveValue(Protocol):
@@ -272,9 +276,10 @@ class Stack:
                 impl, _ = self.env.registry.lookup(member_type, "0", {}, None, self.options.natives)
             except RegistryLoopError:
                 return None
-            if impl is None or impl.template is None or not os.path.exists(impl.template):
-                return None
-            return set(load_template(impl.template).outputs)
+            with restored(self.options.roots):
+                if impl is None or impl.template is None or readable(impl.template) is None:
+                    return None
+                return set(load_template(impl.template).outputs)
         schema = catalog.SCHEMAS.get(res.impl.native or "") if res.kind == "native" else None
         return set(schema.attributes) if schema is not None and schema.attributes is not None else None
 
@@ -285,19 +290,25 @@ class Stack:
         return rtype if isinstance(rtype, str) else None
 
     def get_file(self, name: str) -> str:
+        """The contents of ``name`` (the files map's entry, else a file relative to this template); a
+        KeyError when there is none, the same for a file outside a confined request's files
+        (:mod:`~tripleo.engine.template.confine`) whether or not it exists."""
         files = self.options.files
         if files is not None and name in files:
             return files[name]
         path = name[len("file://") :] if name.startswith("file://") else name
-        path = os.path.normpath(os.path.join(self.template.base_dir, path))
+        with restored(self.options.roots):
+            real = admitted(os.path.normpath(os.path.join(self.template.base_dir, path)))
+        if real is None:
+            raise KeyError(name)
         cache = self.options.file_cache
-        if path not in cache:
+        if real not in cache:
             try:
-                with open(path, encoding="utf-8", errors="replace") as handle:
-                    cache[path] = handle.read()
+                with open(real, encoding="utf-8", errors="replace") as handle:
+                    cache[real] = handle.read()
             except OSError:
-                cache[path] = None
-        content = cache[path]
+                cache[real] = None
+        content = cache[real]
         if content is None:
             raise KeyError(name)
         return content
@@ -354,18 +365,31 @@ class Stack:
     # -- building -----------------------------------------------------------------------------------------
 
     def _load(self, path: str, res: Resource) -> Template:
-        if not os.path.exists(path):
-            raise TemplateError(
-                f"template {display_path(path)} for type {res.type} not found",
-                file=self.file,
-                path=f"{res.definition.path}.type",
-            )
-        return load_template(path)
+        """The template implementing ``res``.
+
+        :raises TemplateError: no such file; when reads are confined to a request's files, any file
+            outside them, with the same message whether or not it exists (naming it as written).
+        """
+        at = f"{res.definition.path}.type"
+        with restored(self.options.roots):
+            if is_confined():
+                if readable(path) is None:
+                    if res.type.endswith(_SUFFIXES):
+                        what = f'Resource type "{res.type}"'
+                    else:
+                        written = self.env.registry.written.get(path, path)
+                        what = f'Resource type "{res.type}" (resource_registry: "{written}")'
+                    raise TemplateError(f"{what}: {NOT_SENT}", file=self.file, path=at)
+            elif not os.path.exists(path):
+                raise TemplateError(
+                    f"template {display_path(path)} for type {res.type} not found", file=self.file, path=at
+                )
+            return load_template(path)
 
     def _implement(self, rdef: ResourceDef) -> tuple[Implementation, str]:
         at = f"{rdef.path}.type"
         rtype = rdef.type
-        if rtype.endswith((".yaml", ".template", ".yml")) and "://" not in rtype and not os.path.isabs(rtype):
+        if rtype.endswith(_SUFFIXES) and "://" not in rtype and not os.path.isabs(rtype):
             rtype = os.path.normpath(os.path.join(self.template.base_dir, rtype))
         ignore = self.template.path or None
         try:

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from tripleo import boundedyaml
 from tripleo.errors import InputError
 
 __all__ = [
@@ -258,7 +259,7 @@ def load_config(path: Path) -> LabConfig:
     :raises InputError: unreadable file, bad YAML or an invalid config (with the YAML path).
     """
     try:
-        data = yaml.safe_load(path.read_text())
+        data = boundedyaml.safe_load(path.read_text())
     except OSError as exc:
         raise InputError(f"cannot read lab config: {exc.strerror}", file=str(path)) from exc
     except yaml.YAMLError as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tripleo import boundedyaml
 from tripleo.errors import InputError, OperationError, TripleoError
 from tripleo.network.firewall import TABLE
 from tripleo.network.nicconfig import NIC_NAME, Device, RouteSpec, parse_network_config, resolve_nics, walk
@@ -292,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pyroute2 import IPRoute  # type: ignore[import-untyped]
 
         try:
-            data = yaml.safe_load(args.config.read_text())
+            data = boundedyaml.safe_load(args.config.read_text())
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"cannot read NIC config: {exc}", file=str(args.config)) from exc
         nics = [n for n in (args.nics or "").split(",") if n]

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from tripleo import boundedyaml
 from tripleo.errors import InputError
 
 __all__ = [
@@ -149,7 +150,7 @@ class ServicePort:
 
 def _load_yaml(path: Path, what: str) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
+        return boundedyaml.safe_load(path.read_text())
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from exc
     except yaml.YAMLError as exc:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import jinja2
 import yaml
 
+from tripleo import boundedyaml
 from tripleo.errors import InputError
 from tripleo.network.model import CTLPLANE, Network
 
@@ -130,7 +131,7 @@ def render_jinja(template: str, ctx: NodeContext) -> Any:
     except jinja2.UndefinedError as exc:
         raise InputError(f"role {ctx.role}, node {ctx.node}: {exc.message}", file=template) from None
     try:
-        data = yaml.safe_load(text)
+        data = boundedyaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"rendered for node {ctx.node}: invalid YAML: {exc}", file=template) from None
     if isinstance(data, Mapping) and "network_config" in data:

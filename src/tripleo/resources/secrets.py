@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from tripleo import boundedyaml
 from tripleo.engine.template.parameters import MASK, ParamValueError
 from tripleo.errors import InputError
 
@@ -40,7 +41,7 @@ def secrets_of(files: Mapping[str, str], parameters: Mapping[str, Any] | None = 
     documents = []
     for text in files.values():
         try:
-            documents.append(yaml.safe_load(text))
+            documents.append(boundedyaml.safe_load(text))
         except yaml.YAMLError:
             continue
     hidden = _hidden_names(documents)

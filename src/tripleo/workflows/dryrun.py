@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from tripleo import boundedyaml
 from tripleo.config import write_project
 from tripleo.config.digests import HostPlan
 from tripleo.config.roledata import RoleData
@@ -132,7 +131,7 @@ def _add_diffs(result: DeployPlan, service: StackService, stack: str, new: Path,
                roles: Mapping[str, RoleData], passwords: Path) -> None:  # fmt: skip
     old = _home_paths(stack)[0]
     # the stack's secrets and the plan's passwords (a new service's is generated in the scratch plan)
-    planned = (yaml.safe_load(passwords.read_text()) or {}).get("parameter_defaults") or {}
+    planned = (boundedyaml.safe_load(passwords.read_text()) or {}).get("parameter_defaults") or {}
     secrets = sorted(service.secrets(stack) | {str(v) for v in planned.values()})
     for host, hp in result.config.items():
         if hp.run:

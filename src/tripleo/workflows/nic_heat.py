@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from tripleo import boundedyaml
 from tripleo.engine import load_tree, summarise
 from tripleo.errors import InputError
 from tripleo.network.model import CTLPLANE
@@ -50,7 +51,7 @@ def heat_parameters(ctx: NodeContext) -> dict[str, Any]:
 
 def _declared(template: str) -> set[str]:
     try:
-        data = yaml.safe_load(Path(template).read_text()) or {}
+        data = boundedyaml.safe_load(Path(template).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read NIC template: {exc}", file=template) from exc
     params = data.get("parameters") if isinstance(data, dict) else None

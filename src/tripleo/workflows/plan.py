@@ -31,6 +31,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from tripleo import boundedyaml
 from tripleo.config.download import swap_into_place
 from tripleo.errors import InputError
 from tripleo.storage import tripleo_home, write_private_text
@@ -57,7 +58,7 @@ class RenderedPlan:
 
 def _read_list(path: Path, what: str) -> list[dict[str, Any]]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = boundedyaml.safe_load(path.read_text())
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from exc
     except yaml.YAMLError as exc:
@@ -168,7 +169,7 @@ def _secret_names(tree: Path) -> set[str]:
         if path.relative_to(tree).parts[0] in _KEEP_AS_IS:
             continue
         try:
-            data = yaml.safe_load(path.read_text())
+            data = boundedyaml.safe_load(path.read_text())
         except yaml.YAMLError:
             continue  # the engine reports bad YAML with its line when it loads the file
         params = data.get("parameters") if isinstance(data, Mapping) else None
@@ -189,7 +190,7 @@ def generate_passwords(tree: Path, path: Path) -> Path:
     """Make sure ``path`` holds a value for every secret of ``tree``; existing values are never changed."""
     existing: dict[str, Any] = {}
     if path.exists():
-        data = yaml.safe_load(path.read_text()) or {}
+        data = boundedyaml.safe_load(path.read_text()) or {}
         existing = dict(data.get("parameter_defaults") or {})
     wanted = _secret_names(tree)
     missing = sorted(wanted - set(existing))

@@ -53,6 +53,8 @@ class Registry:
 
     entries: dict[str, _Entry] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
+    # template paths made absolute -> as an environment wrote them (messages name files as written)
+    written: dict[str, str] = field(default_factory=dict)
 
     def add(self, raw: dict[str, Any], base: str, source: str) -> None:
         for key, value in raw.items():
@@ -60,7 +62,7 @@ class Registry:
             if key == "resources":
                 if not isinstance(value, dict):
                     raise TemplateError("resources must be a map", file=source, path=at)
-                _deep_merge(self.resources, _absolute_resources(value, base))
+                _deep_merge(self.resources, _absolute_resources(value, base, self.written))
                 continue
             if value is None:
                 self._delete(key)
@@ -73,7 +75,7 @@ class Registry:
                 raise TemplateError(
                     "a glob cannot map to a template file (Heat does not support it)", file=source, path=at
                 )
-            self.entries[key] = _Entry(_absolute(value, base), source)
+            self.entries[key] = _Entry(_absolute(value, base, self.written), source)
 
     def _delete(self, key: str) -> None:
         if key.endswith("*"):
@@ -145,19 +147,22 @@ class _LoopError(Exception):
         self.chain = chain
 
 
-def _absolute(value: str, base: str) -> str:
+def _absolute(value: str, base: str, written: dict[str, str]) -> str:
+    """A template reference relative to the environment's directory made absolute (noted in ``written``)."""
     if is_template_ref(value) and "://" not in value and not os.path.isabs(value):
-        return os.path.normpath(os.path.join(base, value))
+        path = os.path.normpath(os.path.join(base, value))
+        written.setdefault(path, value)
+        return path
     return value
 
 
-def _absolute_resources(tree: dict[str, Any], base: str) -> dict[str, Any]:
+def _absolute_resources(tree: dict[str, Any], base: str, written: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in tree.items():
         if isinstance(value, dict):
-            out[key] = _absolute_resources(value, base)
+            out[key] = _absolute_resources(value, base, written)
         elif isinstance(value, str):
-            out[key] = _absolute(value, base)
+            out[key] = _absolute(value, base, written)
         else:
             out[key] = value
     return out

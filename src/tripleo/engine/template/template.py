@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from tripleo.engine.template.confine import NOT_SENT, admitted
 from tripleo.engine.template.parameters import ParamSchema, parse_parameter_groups, parse_parameters
 from tripleo.engine.template.versions import Version, get_version
 from tripleo.engine.template.yamlfile import display_path, load_yaml_file
@@ -250,8 +251,15 @@ def _to_disk(path: str, stat: os.stat_result, template: Template) -> None:
 
 def load_template(path: str) -> Template:
     """Load and parse a template file (cached per path and modification time, in memory and, once
-    ``use_parse_cache`` chose a directory, on disk)."""
-    path = os.path.abspath(path)
+    ``use_parse_cache`` chose a directory, on disk).
+
+    :raises TemplateError: unreadable or invalid; or, while reads are confined to a request's files
+        (:mod:`~tripleo.engine.template.confine`), outside them: refused before either cache is consulted.
+    """
+    real = admitted(os.path.abspath(path))
+    if real is None:
+        raise TemplateError(f"template {os.path.basename(path)}: {NOT_SENT}", file=os.path.basename(path))
+    path = real
     try:
         stat: os.stat_result | None = os.stat(path)
     except OSError:

@@ -1,4 +1,9 @@
-"""Load template and environment YAML the way Heat does (dates stay strings) with one-line errors."""
+"""Load template and environment YAML the way Heat does (dates stay strings) with one-line errors.
+
+Documents are loaded by :mod:`tripleo.boundedyaml` (aliases, depth and size bounded before anything is
+built) and files are read through :mod:`tripleo.engine.template.confine` (the API's requests read only what
+they sent).
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,11 @@ from typing import Any
 
 import yaml
 
+from tripleo.boundedyaml import YamlLimitError, heat_load
+from tripleo.engine.template.confine import NOT_SENT, admitted
 from tripleo.errors import TemplateError
 
 __all__ = ["display_path", "load_yaml_file", "load_yaml_text", "read_text"]
-
-_Base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_Base):  # type: ignore[misc]
-    """Safe loader that keeps ``2015-04-30`` a string, as Heat's template loader does."""
-
-
-def _as_string(loader: Any, node: Any) -> str:
-    return str(node.value)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_string)
 
 
 def display_path(path: str) -> str:
@@ -35,10 +29,35 @@ def display_path(path: str) -> str:
     return rel if not rel.startswith("../../..") else path
 
 
+def _refuse(msg: str, path: str, referrer: str | None, at: str | None) -> TemplateError:
+    if referrer is not None:
+        return TemplateError(msg, file=display_path(referrer), path=at)
+    return TemplateError(msg, file=display_path(path))
+
+
+def _admit(path: str, what: str, referrer: str | None = None, at: str | None = None) -> str:
+    """The path to read for ``path`` (see :func:`~tripleo.engine.template.confine.admitted`).
+
+    :raises TemplateError: reads are confined and ``path`` is not in the request's files (the message
+        names the file only by its base name, the same whether or not it exists on this machine).
+    """
+    real = admitted(path)
+    if real is None:
+        name = os.path.basename(path)
+        if referrer is not None:
+            raise TemplateError(f"{what} {name}: {NOT_SENT}", file=display_path(referrer), path=at)
+        raise TemplateError(f"{what} {name}: {NOT_SENT}", file=name)
+    return real
+
+
 def read_text(path: str, *, what: str = "file", referrer: str | None = None, at: str | None = None) -> str:
-    """Read a text file or raise a TemplateError naming it (and who referred to it)."""
+    """Read a text file or raise a TemplateError naming it (and who referred to it).
+
+    :raises TemplateError: no such file, unreadable, not UTF-8, or outside the request's files.
+    """
+    real = _admit(path, what, referrer, at)
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(real, encoding="utf-8") as handle:
             return handle.read()
     except FileNotFoundError:
         msg = f"{what} {display_path(path)} not found"
@@ -46,35 +65,24 @@ def read_text(path: str, *, what: str = "file", referrer: str | None = None, at:
         msg = f"{what} {display_path(path)} is a directory"
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"cannot read {what} {display_path(path)}: {exc}"
-    if referrer is not None:
-        raise TemplateError(msg, file=display_path(referrer), path=at)
-    raise TemplateError(msg, file=display_path(path))
-
-
-def _check_acyclic(data: Any, name: str) -> None:
-    """Reject a structure that contains itself (a recursive YAML alias such as ``&a [*a]``)."""
-    pending: list[tuple[Any, frozenset[int]]] = [(data, frozenset())]
-    while pending:
-        node, above = pending.pop()
-        if isinstance(node, (dict, list)):
-            if id(node) in above:
-                raise TemplateError(
-                    "a YAML alias refers to a node that contains it (recursive data)", file=name
-                )
-            inner = above | {id(node)}
-            children = node.values() if isinstance(node, dict) else node
-            pending.extend((child, inner) for child in children if isinstance(child, (dict, list)))
+    raise _refuse(msg, path, referrer, at)
 
 
 def load_yaml_text(text: str, name: str) -> Any:
-    """Parse YAML text; errors name the file and line."""
+    """Parse YAML text within :data:`tripleo.boundedyaml.LIMITS`; errors name the file and line.
+
+    :raises TemplateError: malformed YAML, tabs used for indentation, or a document past the limits
+        (an alias bomb, too deep, too large).
+    """
     if "\t" in text:
         for lineno, line in enumerate(text.splitlines(), 1):
             stripped = line.split("#", 1)[0]
             if "\t" in stripped[: len(stripped) - len(stripped.lstrip(" \t"))]:
                 raise TemplateError(f"line {lineno}: tab character used for indentation", file=name)
     try:
-        data = yaml.load(text, Loader=_Loader)
+        return heat_load(text)
+    except YamlLimitError as exc:
+        raise TemplateError(str(exc), file=name) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -82,9 +90,6 @@ def load_yaml_text(text: str, name: str) -> Any:
         raise TemplateError(f"{where}malformed YAML: {problem}", file=name) from None
     except yaml.YAMLError as exc:
         raise TemplateError(f"malformed YAML: {exc}", file=name) from None
-    if "&" in text:
-        _check_acyclic(data, name)
-    return data
 
 
 @functools.lru_cache(maxsize=1024)
@@ -93,10 +98,15 @@ def _cached(path: str, mtime: float) -> Any:
 
 
 def load_yaml_file(path: str) -> Any:
-    """Load a YAML file (cached per path and mtime; callers must not mutate the result)."""
+    """Load a YAML file (cached per path and mtime; callers must not mutate the result).
+
+    :raises TemplateError: as :func:`read_text` and :func:`load_yaml_text`; a path outside the request's
+        files is refused before the cache is looked at.
+    """
+    real = _admit(path, "file")
     try:
-        mtime = os.stat(path).st_mtime
+        mtime = os.stat(real).st_mtime
     except OSError:
-        read_text(path)
+        read_text(real)
         raise
-    return _cached(path, mtime)
+    return _cached(real, mtime)
