@@ -256,3 +256,39 @@ def test_an_internal_error_is_logged_once_without_its_message(caplog: pytest.Log
     assert len(caplog.records) == 1
     text = caplog.text
     assert "ValueError" in text and "test_api_limits.py" in text and secret not in text
+
+
+def _query(query: str) -> Request:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/v1/nodes",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 6385),
+        "headers": [(b"host", b"127.0.0.1:6385")],
+        "query_string": query.encode(),
+    }
+    return Request(scope)
+
+
+def test_ironic_pages_as_ironic() -> None:
+    from tripleo.api.ironic import _page
+
+    items = [f"n{i}" for i in range(5)]
+    page, after = _page(_query("limit=2&provision_state=enroll"), items, str, "Node")
+    assert page == ["n0", "n1"]
+    assert after == {"next": "http://127.0.0.1:6385/v1/nodes?provision_state=enroll&limit=2&marker=n1"}
+    assert _page(_query("limit=2&marker=n3"), items, str, "Node") == (["n4"], {})
+    assert _page(_query("sort_dir=desc&marker=n3"), items, str, "Node")[0] == ["n2", "n1", "n0"]
+    for query, status, words in [
+        ("limit=-1", 400, "Limit must be positive"),
+        ("limit=0", 400, "Limit must be positive"),
+        ("limit=ten", 400, "Invalid input for field/attribute limit"),
+        ("limit=" + "9" * 5000, 400, "Invalid input for field/attribute limit"),
+        ("sort_dir=up", 400, "Invalid sort direction"),
+        ("marker=n9", 404, "Node n9 could not be found."),
+    ]:
+        with pytest.raises(ApiError) as caught:
+            _page(_query(query), items, str, "Node")
+        assert (caught.value.status, words in caught.value.message) == (status, True), caught.value.message
