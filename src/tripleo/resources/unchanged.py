@@ -11,14 +11,20 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tripleo.engine.template.confine import admitted
+
 __all__ = ["NO_CHANGES", "quick_unchanged", "same_inputs", "same_on_disk"]
 
 NO_CHANGES = "no changes: templates, environments and parameters are identical"
 
 
 def same_on_disk(files: Mapping[str, str]) -> bool:
-    """True if every recorded file still has the recorded contents."""
-    for path, content in files.items():
+    """True if every recorded file still has the recorded contents. Under the API's confinement a file
+    outside the request's directories is not read (it counts as changed)."""
+    for recorded, content in files.items():
+        path = admitted(recorded)
+        if path is None:
+            return False
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
                 if handle.read() != content:

@@ -207,6 +207,7 @@ def template_from_data(raw: Any, path: str, file: str, version_hint: Version | N
 
 
 _CACHE: dict[tuple[str, float], Template] = {}
+_CACHE_MAX = 4096  # templates kept in memory; a long-running API server sees new request directories forever
 _DISK: list[str] = []  # the directory of the parse cache shared by processes, once one is chosen
 
 
@@ -273,5 +274,7 @@ def load_template(path: str) -> Template:
             cached = template_from_data(raw, path, display_path(path))
             if stat is not None:
                 _to_disk(path, stat, cached)
+        if len(_CACHE) >= _CACHE_MAX:
+            del _CACHE[next(iter(_CACHE))]  # the oldest first
         _CACHE[key] = cached
     return cached
