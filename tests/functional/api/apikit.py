@@ -140,6 +140,16 @@ class Undercloud:
         return reply.headers["X-Subject-Token"]
 
 
+def stop(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """End a server process: SIGTERM, and SIGKILL when it does not exit within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll ``predicate`` every 50 ms; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

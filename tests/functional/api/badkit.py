@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apikit import TRIPLEO, Undercloud, _wait_listening, free_ports
+from apikit import TRIPLEO, Undercloud, _wait_listening, free_ports, stop
 
 from tripleo.baremetal import Conductor, enroll, load_nodes
 from tripleo.storage import open_database
@@ -197,9 +197,4 @@ def corpus_server(home: Path, *extra: str) -> Iterator[Corpus]:
         corpus.node = corpus.get("ironic", "/v1/nodes")["nodes"][0]["uuid"]
         yield corpus
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

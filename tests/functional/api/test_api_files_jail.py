@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 import requests
-from apikit import TRIPLEO, Undercloud, free_ports, wait_until
+from apikit import TRIPLEO, Undercloud, free_ports, stop, wait_until
 
 HOT = {"heat_template_version": "wallaby"}
 UP = "../../../../"  # from a request's directory ($TRIPLEO_HOME/api/stacks/NAME/ID/) to TRIPLEO_HOME
@@ -52,12 +52,7 @@ def _serve(home: Path, log: Path, *extra: str) -> Iterator[Undercloud]:
             wait_until(functools.partial(_listening, port, proc), 30, f"the server on port {port}")
         yield Undercloud(home, keystone, heat, ironic, noauth="--noauth" in extra, pid=proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _listening(port: int, proc: subprocess.Popen[Any]) -> bool:
