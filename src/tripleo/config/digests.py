@@ -17,7 +17,7 @@ else.
 
 A node records each unit's digest under ``/var/lib/tripleo/applied/<unit>`` once the unit succeeded, on its
 own disk: a wiped or replaced node has no record and is done again in full. :func:`query` asks every node
-for its records in one parallel round trip; :func:`plan` compares.
+for its records in one parallel round trip (through :mod:`tripleo.nodeshell`); :func:`plan` compares.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tripleo.config.roledata import Service
+from tripleo.nodeshell import NodeShell, ShellTimeout, SshShell
 
 __all__ = [
     "APPLIED_DIR",
@@ -190,34 +190,42 @@ def plan(
     return out
 
 
-def _ask(address: str, key: Path, timeout: float) -> dict[str, str] | None:
-    command = (
-        f'cd {APPLIED_DIR} 2>/dev/null && for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done; true'
-    )
-    argv = [
-        "ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", f"ConnectTimeout={int(timeout)}",
-        f"root@{address}", command,
-    ]  # fmt: skip
+# each file of the applied directory as "<unit> <digest>"; nothing (and success) on a node that has none
+_QUERY = f'cd {APPLIED_DIR} 2>/dev/null && for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done; true'
+
+
+def _ask(shell: NodeShell, timeout: float) -> dict[str, str] | None:
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 5)
-    except subprocess.TimeoutExpired:
+        done = shell.run(_QUERY, timeout=timeout + 5)
+    except ShellTimeout:
         return None
-    if proc.returncode != 0:
+    if not done.ok:
         return None
     out = {}
-    for line in proc.stdout.splitlines():
+    for line in done.stdout.splitlines():
         name, _, digest = line.strip().partition(" ")
         if name and digest:
             out[name] = digest
     return out
 
 
-def query(addresses: Mapping[str, str], key: Path, timeout: float = 10.0) -> dict[str, dict[str, str] | None]:
-    """What each node (host -> ctlplane address) last applied, asked of all nodes at once over SSH; None for
-    a node that did not answer (every unit runs there; Ansible then says why it is unreachable)."""
+def query(
+    addresses: Mapping[str, str],
+    key: Path,
+    timeout: float = 10.0,
+    *,
+    connect: Callable[[str], NodeShell] | None = None,
+) -> dict[str, dict[str, str] | None]:
+    """What each node (host -> ctlplane address) last applied, asked of all nodes at once; None for a node
+    that did not answer (every unit runs there; Ansible then says why it is unreachable).
+
+    :param connect: the shell to an address; by default SSH with ``key``, ``timeout`` to connect (and five
+        seconds more for the answer).
+    :raises OperationError: the SSH client could not be started.
+    """
     if not addresses:
         return {}
+    shell_to = connect or (lambda address: SshShell(address, key, connect_timeout=int(timeout)))
     with ThreadPoolExecutor(max_workers=min(32, len(addresses))) as pool:
-        futures = {host: pool.submit(_ask, address, key, timeout) for host, address in addresses.items()}
+        futures = {host: pool.submit(_ask, shell_to(address), timeout) for host, address in addresses.items()}
         return {host: future.result() for host, future in futures.items()}

@@ -1,8 +1,9 @@
 """``validate network``: measure the reachability matrix with real pings and compare it with the proof.
 
 The network plan file (written by ``netenv render``) lists the nodes and the proof's matrix. A probe runs
-``ping`` from inside a node: in its network namespace for lab nodes, over SSH to its ctlplane address for
-real hosts. The probe is injectable, so the comparison is unit-tested without a network.
+``ping`` from inside a node through its :mod:`tripleo.nodeshell` shell: in its network namespace for lab
+nodes, over SSH to its ctlplane address for real hosts. The probe and the shell are injectable, so the
+comparison is unit-tested without a network.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from tripleo.errors import InputError
+from tripleo.nodeshell import NetnsShell, NodeShell, SshShell
 
-__all__ = ["Measured", "Probe", "load_network_plan", "measure", "netns_probe", "ssh_probe"]
+__all__ = ["Measured", "Probe", "load_network_plan", "measure", "netns_probe", "shell_probe", "ssh_probe"]
 
 Probe = Callable[[Mapping[str, Any], str], bool]
-_SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-             "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,21 +80,30 @@ def _ping_argv(address: str) -> list[str]:
     return ["ping", family, "-c", "1", "-W", "1", "-n", "-q", address]
 
 
+def shell_probe(connect: Callable[[Mapping[str, Any]], NodeShell], timeout: float) -> Probe:
+    """A probe that pings through the shell ``connect`` gives for the source node.
+
+    The probe raises :class:`~tripleo.nodeshell.ShellTimeout` when a ping does not finish in ``timeout``.
+    """
+
+    def probe(node: Mapping[str, Any], address: str) -> bool:
+        return connect(node).run(_ping_argv(address), timeout=timeout).ok
+
+    return probe
+
+
 def netns_probe(node: Mapping[str, Any], address: str) -> bool:
-    """Ping from inside a lab node's network namespace."""
-    argv = ["ip", "netns", "exec", str(node["netns"]), *_ping_argv(address)]
-    return subprocess.run(argv, capture_output=True, timeout=10).returncode == 0
+    """Ping from inside a lab node's network namespace.
+
+    :raises ShellTimeout: the ping did not finish in 10 s.
+    """
+    return shell_probe(lambda n: NetnsShell(str(n["netns"])), 10)(node, address)
 
 
 def ssh_probe(key: Path | None = None) -> Probe:
-    """Ping from a real node over SSH to its ctlplane address (as root, like the deployment does)."""
-
-    def probe(node: Mapping[str, Any], address: str) -> bool:
-        ident = ["-i", str(key)] if key else []
-        argv = ["ssh", *ident, *_SSH_OPTS, f"root@{node['ctlplane']}", " ".join(_ping_argv(address))]
-        return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
-
-    return probe
+    """Ping from a real node over SSH to its ctlplane address (as root, like the deployment does); a probe
+    raises ShellTimeout when a ping does not finish in 30 s."""
+    return shell_probe(lambda n: SshShell(str(n["ctlplane"]), key, connect_timeout=5), 30)
 
 
 def default_probe(nodes: Sequence[Mapping[str, Any]]) -> Probe:

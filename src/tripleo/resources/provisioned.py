@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import subprocess
 import tempfile
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 
 from tripleo.engine.state import ActionContext, Outcome
 from tripleo.errors import InputError, OperationError
+from tripleo.nodeshell import NodeShell, SshShell
 from tripleo.resources.base import PluginBase
 from tripleo.storage import Database, tripleo_home
 
@@ -199,7 +201,7 @@ class RealServer(PluginBase):
         port = ports[0]
         if name != str(old.get("name") or ctx.name):
             rename_node(self.db, node_uuid, name)
-            _set_hostname(port.ip, name)
+            _set_hostname(SshShell(port.ip, ssh_key()[0]), name)
         return Outcome(_server_attributes(ctx, name, port, node_uuid), dict(ctx.data))
 
     def delete(self, ctx: ActionContext) -> None:
@@ -232,19 +234,18 @@ def _server_attributes(ctx: ActionContext, name: str, port: Any, node_uuid: str)
     }
 
 
-def _set_hostname(address: str, name: str) -> None:
-    """The running node takes ``name`` as its hostname (over SSH, with tripleo's key)."""
-    key, _ = ssh_key()
+def _set_hostname(shell: NodeShell, name: str) -> None:
+    """The running node takes ``name`` as its hostname.
+
+    :raises OperationError: the node refused or could not be reached (ShellTimeout: it did not answer).
+    """
     short = name.split(".")[0]
-    command = f"hostname {short} && echo {short} > /etc/hostname"
-    done = subprocess.run(
-        ["ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-         "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
-         f"root@{address}", command],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise OperationError(f"renaming {address} to {short}: {done.stderr.strip() or done.returncode}")
+    quoted = shlex.quote(
+        short
+    )  # a valid hostname needs no quotes: this only keeps the shell out of a bad one
+    done = shell.run(f"hostname {quoted} && echo {quoted} > /etc/hostname", timeout=60)
+    if not done.ok:
+        raise OperationError(f"renaming {shell.name} to {short}: {done.stderr.strip() or done.returncode}")
 
 
 def plugins(db: Database | None, provisioner: Any) -> list[PluginBase]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from tripleo.config.images import (
 from tripleo.config.registry import Registry
 from tripleo.config.roledata import Service
 from tripleo.errors import InputError, OperationError
+from tripleo.nodeshell import NodeShell, SshShell
 from tripleo.resources.provisioned import ssh_key
 from tripleo.storage.paths import tripleo_home
 from tripleo.workflows.overcloud import DEFAULT_TEMPLATES
@@ -149,18 +149,15 @@ _INSPECT = (
 )
 
 
-def _node_containers(host: Mapping[str, Any], key: Path) -> list[dict[str, Any]]:
-    argv = ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-            f"root@{host['ctlplane']}", _INSPECT]  # fmt: skip
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    if proc.returncode != 0:
-        said = (proc.stderr or "").strip().splitlines()
+def _node_containers(host: Mapping[str, Any], shell: NodeShell) -> list[dict[str, Any]]:
+    done = shell.run(_INSPECT, timeout=60)
+    if not done.ok:
+        said = done.stderr.strip().splitlines()
         raise OperationError(
-            f"{host['name']}: cannot list its containers: {said[-1] if said else proc.returncode}"
+            f"{host['name']}: cannot list its containers: {said[-1] if said else done.returncode}"
         )
     rows = []
-    for info in json.loads(proc.stdout or "[]"):
+    for info in json.loads(done.stdout or "[]"):
         state, config = info.get("State") or {}, info.get("Config") or {}
         health = (state.get("Health") or state.get("Healthcheck") or {}).get("Status") or "-"
         rows.append({
@@ -172,10 +169,21 @@ def _node_containers(host: Mapping[str, Any], key: Path) -> list[dict[str, Any]]
     return sorted(rows, key=lambda r: str(r["name"]))
 
 
-def container_list(hosts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Each host's tripleo containers: image, status, health, start time and config hash (asked of all
-    hosts at once over SSH)."""
+def _ssh_to_ctlplane() -> Callable[[Mapping[str, Any]], NodeShell]:
     key, _ = ssh_key()
+    return lambda host: SshShell(str(host["ctlplane"]), key)
+
+
+def container_list(
+    hosts: Sequence[Mapping[str, Any]], *, connect: Callable[[Mapping[str, Any]], NodeShell] | None = None
+) -> list[dict[str, Any]]:
+    """Each host's tripleo containers: image, status, health, start time and config hash (asked of all
+    hosts at once).
+
+    :param connect: the shell to a host; by default SSH to its ctlplane address with tripleo's key.
+    :raises OperationError: a host that cannot list its containers (its name and what it said).
+    """
+    shell_to = connect or _ssh_to_ctlplane()
     with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
-        found = list(pool.map(lambda h: _node_containers(h, key), hosts))
+        found = list(pool.map(lambda h: _node_containers(h, shell_to(h)), hosts))
     return [row for rows in found for row in rows]
