@@ -7,7 +7,7 @@ agent the project carries (DESIGN.md sections 2 and 8)::
 
 from tripleo.config.agent import AGENT_NAME, build_agent
 from tripleo.config.download import PLAYBOOK, STEPS, Host, Project, write_project
-from tripleo.config.runner import HostRecap, ansible_playbook, parse_recap, run_playbook
+from tripleo.config.runner import HostRecap, ansible_playbook, run_playbook
 
 __all__ = [
     "AGENT_NAME",
@@ -18,7 +18,6 @@ __all__ = [
     "Project",
     "ansible_playbook",
     "build_agent",
-    "parse_recap",
     "run_playbook",
     "write_project",
 ]

@@ -1,35 +1,57 @@
 """Run a config-download project with ansible-playbook and translate its results at the edge.
 
-Ansible's vocabulary (``fatal: [host]: FAILED!``, the PLAY RECAP) becomes :class:`HostRecap` rows and one
-:class:`~tripleo.errors.OperationError` naming the host, the task and Ansible's message. The full output goes
-to a log file; callers get progress (each task as it starts) through a callback.
+Ansible's events reach the runner as JSON lines from the project's own callback plugin
+(``callback_plugins/tripleo_events.py``, a notification callback writing to a pipe), while Ansible's own
+words go to the log file as an operator reads them. :class:`Events` folds the lines into what callers get:
+each task as it starts (the ``progress`` callback), the failed hosts and tasks (:class:`Failure`, one
+:class:`PlaybookFailed` naming the first) and the recap (:class:`HostRecap` by host). An explicit map takes
+each Ansible event to its handler; an event it does not name is ignored.
+
+Each task has ``timeout`` seconds from its start (a deploy step is one task on all its hosts): past that the
+runner stops ansible-playbook and every process under it, kills them, and fails naming the hosts that had
+started the task and sent no result.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
-import re
+import selectors
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tripleo.config.download import Project
 from tripleo.errors import OperationError
 
-__all__ = ["Failure", "HostRecap", "PlaybookFailed", "ansible_playbook", "parse_recap", "run_playbook"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Events",
+    "Failure",
+    "HostRecap",
+    "PlaybookFailed",
+    "ansible_playbook",
+    "run_playbook",
+]
 
-_RECAP = re.compile(
-    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
-    r"failed=(?P<failed>\d+)"
-)
-_TASK = re.compile(r"^TASK \[(?P<task>.*)\]")
-_FATAL = re.compile(r"^fatal: \[(?P<host>[^\]]+)\]: (?P<kind>FAILED|UNREACHABLE)! => (?P<detail>.*)$")
+LOG = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 1800.0  # seconds a task (a deploy step, on all its hosts) may run
+PLUGINS = Path(__file__).with_name("callback_plugins")
+_PLUGIN = "tripleo_events"
+_FD_VARIABLE = "TRIPLEO_ANSIBLE_EVENTS_FD"  # the plugin's FD_VARIABLE (importing it would import Ansible)
+_TAIL = 25
+_COUNTS = ("ok", "changed", "unreachable", "failures")  # Ansible's stats, as HostRecap counts them
+_POLL = 0.2  # seconds between looks at a run whose pipe is quiet
 
 
 @dataclass(frozen=True)
@@ -62,20 +84,101 @@ class PlaybookFailed(OperationError):
         self.failures = list(failures)
 
 
-_TAIL = 25
+def _message(said: Mapping[str, Any]) -> str:
+    """One line for a failed result: a command's own words (its stderr) say more than Ansible's "non-zero
+    return code": its first error line (Puppet's "Error: ..."), else its last line."""
+    text = str(said.get("stderr") or said.get("msg") or said.get("stdout") or "").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error")]
+    return (errors or lines or ["failed"])[0 if errors else -1][:300]
 
 
-def _failure(host: str, task: str, detail: str) -> Failure:
-    try:
-        data = json.loads(detail)
-    except ValueError:
-        data = None
+def _failure(host: str, task: str, said: Mapping[str, Any]) -> Failure:
     tail: list[str] = []
-    if isinstance(data, dict):
-        for key in ("stdout", "stderr", "msg"):
-            text = str(data.get(key) or "")
-            tail.extend(line for line in text.splitlines() if line.strip())
-    return Failure(host, task, _message(detail), tuple(tail[-_TAIL:]))
+    for key in ("stdout", "stderr", "msg"):
+        text = str(said.get(key) or "")
+        tail.extend(line for line in text.splitlines() if line.strip())
+    return Failure(host, task, _message(said), tuple(tail[-_TAIL:]))
+
+
+class Events:
+    """A run as its events tell it, fed one JSON line at a time (:meth:`feed`).
+
+    ``task`` is the task that started last, ``since`` when (``clock``'s time; the run's start before the
+    first), ``running`` the hosts that started a task and sent no result yet (host -> task), ``failures``
+    every failed or unreachable host, ``recap`` the counts by host once the run has ended.
+    """
+
+    def __init__(self, progress: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.progress = progress
+        self.clock = clock
+        self.task = ""
+        self.since = clock()
+        self.running: dict[str, str] = {}
+        self.failures: list[Failure] = []
+        self.recap: dict[str, HostRecap] = {}
+
+    def feed(self, line: str) -> None:
+        """Take one event line; a line that is not an event object, or names no event handled, is ignored.
+
+        :raises Exception: what ``progress`` raises.
+        """
+        try:
+            event = json.loads(line)
+        except ValueError:
+            LOG.debug("not an Ansible event line: %.200s", line)
+            return
+        handler = _HANDLERS.get(str(event.get("event"))) if isinstance(event, dict) else None
+        if handler is not None:
+            handler(self, event)
+
+    def _started(self, event: Mapping[str, Any]) -> None:
+        self.task = str(event.get("task") or "")
+        self.since = self.clock()
+
+    def _task(self, event: Mapping[str, Any]) -> None:
+        self._started(event)
+        if self.progress:
+            self.progress(self.task)
+
+    def _begun(self, event: Mapping[str, Any]) -> None:
+        self.since = self.clock()  # the playbook loaded, or a play began: each has the time a task has
+
+    def _host_started(self, event: Mapping[str, Any]) -> None:
+        self.running[str(event.get("host"))] = str(event.get("task") or "")
+
+    def _done(self, event: Mapping[str, Any]) -> None:
+        self.running.pop(str(event.get("host")), None)
+
+    def _failed(self, event: Mapping[str, Any]) -> None:
+        self._done(event)
+        if not event.get("ignore_errors"):
+            said = event.get("result")
+            self.failures.append(_failure(str(event.get("host")), str(event.get("task") or ""),
+                                          said if isinstance(said, dict) else {}))  # fmt: skip
+
+    def _stats(self, event: Mapping[str, Any]) -> None:
+        hosts = event.get("hosts")
+        for host, counts in (hosts if isinstance(hosts, dict) else {}).items():
+            if isinstance(counts, dict):
+                ok, changed, unreachable, failed = (int(counts.get(k) or 0) for k in _COUNTS)
+                self.recap[host] = HostRecap(host, ok, changed, unreachable, failed)
+
+
+# Ansible's callback names (without v2_), as the plugin writes them -> what each means for the run
+_HANDLERS: dict[str, Callable[[Events, Mapping[str, Any]], None]] = {
+    "playbook_on_start": Events._begun,
+    "playbook_on_play_start": Events._begun,
+    "playbook_on_task_start": Events._task,
+    "playbook_on_handler_task_start": Events._started,  # a handler has no progress line, as before
+    "runner_on_start": Events._host_started,
+    "runner_on_ok": Events._done,
+    "runner_on_skipped": Events._done,
+    "runner_on_failed": Events._failed,
+    "runner_on_unreachable": Events._failed,
+    "playbook_on_stats": Events._stats,
+}
 
 
 def ansible_playbook() -> str:
@@ -92,94 +195,192 @@ def ansible_playbook() -> str:
     return found
 
 
-def parse_recap(lines: list[str]) -> dict[str, HostRecap]:
-    """The PLAY RECAP rows of an ansible-playbook run, by host."""
-    out = {}
+def _feed(events: Events, pending: bytes) -> bytes:
+    """Feed the complete lines of ``pending`` to ``events``; the incomplete rest is returned."""
+    *lines, rest = pending.split(b"\n")
     for line in lines:
-        match = _RECAP.match(line)
-        if match:
-            counts = {k: int(v) for k, v in match.groupdict().items() if k != "host"}
-            out[match["host"]] = HostRecap(match["host"], **counts)
+        if line.strip():
+            events.feed(line.decode(errors="replace"))
+    return rest
+
+
+def _follow(proc: subprocess.Popen[bytes], fd: int, events: Events, timeout: float) -> bool:
+    """Feed ``events`` from the pipe ``fd`` until ansible-playbook ends: True then; False as soon as the
+    task that runs has run ``timeout`` seconds (ansible-playbook still runs)."""
+    pending = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            left = events.since + timeout - time.monotonic()
+            if left <= 0:
+                return False
+            if selector.select(min(left, _POLL)):
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:  # no writer left: ansible-playbook is ending
+                    break
+                pending = _feed(events, pending + chunk)
+            elif proc.poll() is not None:
+                break  # it ended, and a process it left still holds the pipe: read what is there
+    os.set_blocking(fd, False)
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            pending += chunk
+    except BlockingIOError:
+        pass
+    _feed(events, pending + b"\n")
+    try:
+        proc.wait(timeout=max(events.since + timeout - time.monotonic(), _POLL))
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def _children() -> dict[int, list[int]]:
+    """Every process's children, from /proc (parent pid -> pids)."""
+    out: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue  # it ended meanwhile
+            out.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
     return out
 
 
-def _message(detail: str) -> str:
-    try:
-        data = json.loads(detail)
-    except ValueError:
-        return detail.strip()[:300]
-    if not isinstance(data, dict):
-        return str(data)[:300]
-    # a command's own words (its stderr) say more than Ansible's "non-zero return code": its first error
-    # line (Puppet's "Error: ..."), else its last line
-    text = str(data.get("stderr") or data.get("msg") or data.get("stdout") or "").strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith("error")]
-    return (errors or lines or ["failed"])[0 if errors else -1][:300]
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
-def run_playbook(
-    project: Project,
-    log: Path,
-    progress: Callable[[str], None] | None = None,
-    timeout: float = 1800,
-    limit: Sequence[str] | None = None,
-    tags: Sequence[str] = (),
-    skip_tags: Sequence[str] = (),
-    append: bool = False,
-) -> dict[str, HostRecap]:
-    """Run the project's playbook (on the hosts of ``limit`` only, when given; only the tasks of ``tags``,
-    none of ``skip_tags``, when given); the output goes to ``log`` (after what it holds, with ``append``).
+def _kill_tree(pid: int) -> None:
+    """Kill process ``pid`` and every process under it. ansible-core's workers call setsid(), so no
+    process group holds them all; each is stopped first (SIGSTOP), so none forks or leaves the tree between
+    the look and the kill, then all get SIGKILL. Our own child ``pid`` stays a zombie until it is reaped,
+    so its pid is not reused meanwhile."""
+    stopped: set[int] = set()
+    while True:
+        children = _children()
+        tree, todo = set(), [pid]
+        while todo:
+            current = todo.pop()
+            tree.add(current)
+            todo.extend(children.get(current, []))
+        new = tree - stopped
+        if not new:
+            break
+        for member in new:
+            _signal(member, signal.SIGSTOP)
+        stopped |= new
+    for member in stopped:
+        _signal(member, signal.SIGKILL)
 
-    :raises PlaybookFailed: a task failed or a host was unreachable (the first one is named, ``failures``
-        has them all).
-    :raises OperationError: ansible-playbook failed otherwise, or the run timed out.
-    """
-    log.parent.mkdir(parents=True, exist_ok=True)
-    control = tempfile.mkdtemp(prefix="tripleo-cp-")  # short: ssh control sockets have a 108-byte limit
-    env = {
+
+def _environment(project: Project, control: str, fd: int) -> dict[str, str]:
+    """ansible-playbook's environment: the project's config, ssh control sockets in ``control``, and the
+    event plugin enabled (after the callbacks the caller's environment enables) writing to ``fd``."""
+    enabled = [name for name in os.environ.get("ANSIBLE_CALLBACKS_ENABLED", "").split(",") if name.strip()]
+    paths = [str(PLUGINS), *filter(None, [os.environ.get("ANSIBLE_CALLBACK_PLUGINS")])]
+    return {
         **os.environ,
         "ANSIBLE_CONFIG": str(project.directory / "ansible.cfg"),
         "ANSIBLE_SSH_CONTROL_PATH_DIR": control,
         "ANSIBLE_LOCAL_TEMP": os.path.join(control, "tmp"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(paths),
+        "ANSIBLE_CALLBACKS_ENABLED": ",".join([*enabled, _PLUGIN]),
+        _FD_VARIABLE: str(fd),
     }
-    lines: list[str] = []
-    task = ""
-    failures: list[Failure] = []
-    argv = [ansible_playbook(), project.playbook.name]
+
+
+def _argv(
+    limit: Sequence[str] | None, tags: Sequence[str], skip_tags: Sequence[str], playbook: str
+) -> list[str]:
+    argv = [ansible_playbook(), playbook]
     if limit is not None:
         argv += ["--limit", ",".join(limit)]
     if tags:
         argv += ["--tags", ",".join(tags)]
     if skip_tags:
         argv += ["--skip-tags", ",".join(skip_tags)]
+    return argv
+
+
+def _play(argv: list[str], project: Project, out: IO[bytes], events: Events, timeout: float) -> int | None:
+    """Run ansible-playbook, its output to ``out``, its events into ``events``: its exit code, or None
+    when a task ran past ``timeout`` (it and every process under it are killed then, and on any error)."""
+    control = tempfile.mkdtemp(prefix="tripleo-cp-")  # short: ssh control sockets have a 108-byte limit
+    read, write = os.pipe()
     try:
-        with open(log, "a" if append else "w") as out, subprocess.Popen(
-            argv, cwd=project.directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        ) as proc:  # fmt: skip
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                out.write(line)
-                line = line.rstrip("\n")
-                lines.append(line)
-                if match := _TASK.match(line):
-                    task = match["task"]
-                    if progress:
-                        progress(task)
-                elif match := _FATAL.match(line):
-                    failures.append(_failure(match["host"], task, match["detail"]))
-            code = proc.wait(timeout=timeout)
+        # ansible-playbook stays in our process group: a deploy killed with its group takes it along
+        proc = subprocess.Popen(argv, cwd=project.directory, env=_environment(project, control, write),
+                                stdout=out, stderr=subprocess.STDOUT, pass_fds=(write,))  # fmt: skip
+        os.close(write)
+        write = -1
+        try:
+            finished = _follow(proc, read, events, timeout)
+        finally:
+            if proc.poll() is None:
+                _kill_tree(proc.pid)
+            code = proc.wait()
+        return code if finished else None
     finally:
+        os.close(read)
+        if write >= 0:
+            os.close(write)
         shutil.rmtree(control, ignore_errors=True)
-    recap = parse_recap(lines)
-    if code != 0 or failures:
-        if failures:
-            first = failures[0]
+
+
+def _timed_out(events: Events, timeout: float) -> tuple[str, list[Failure]]:
+    """What a run killed at its timeout failed with: a line naming the hosts the task hung on, and one
+    failure each."""
+    said = f"no result after {timeout:g} s"
+    hung = sorted(events.running.items())
+    if not hung:
+        return f"config download timed out: {said} (last task {events.task!r})", []
+    tasks = ", ".join(sorted({repr(task) for _, task in hung}))
+    text = f"config download timed out on {', '.join(host for host, _ in hung)}, task {tasks}: {said}"
+    return text, [Failure(host, task, f"timed out: {said}") for host, task in hung]
+
+
+def run_playbook(
+    project: Project,
+    log: Path,
+    progress: Callable[[str], None] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    limit: Sequence[str] | None = None,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
+    append: bool = False,
+) -> dict[str, HostRecap]:
+    """Run the project's playbook (on the hosts of ``limit`` only, when given; only the tasks of ``tags``,
+    none of ``skip_tags``, when given); the output goes to ``log`` (after what it holds, with ``append``);
+    ``progress`` gets each task's name as it starts. Each task may run ``timeout`` seconds on all its hosts.
+
+    :returns: the recap, by host.
+    :raises PlaybookFailed: a task failed or a host was unreachable (the first one is named, ``failures``
+        has them all), or a task ran past ``timeout`` (the hosts it hung on are named; nothing of the run
+        is left running on the undercloud).
+    :raises OperationError: ansible-playbook failed otherwise.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if not append:
+        log.write_bytes(b"")
+    events = Events(progress)
+    argv = _argv(limit, tags, skip_tags, project.playbook.name)
+    with open(log, "ab") as out:
+        code = _play(argv, project, out, events, timeout)
+        if code is None:
+            text, failures = _timed_out(events, timeout)
+            out.write(f"\ntripleo: {text}: ansible-playbook and every process under it killed\n".encode())
+            raise PlaybookFailed(f"{text} (log: {log})", failures)
+    if code != 0 or events.failures:
+        if events.failures:
+            first = events.failures[0]
             raise PlaybookFailed(
                 f"config download failed on {first.host}, task {first.task!r}: {first.message} (log: {log})",
-                failures,
+                events.failures,
             )
         raise OperationError(f"ansible-playbook exited {code} (log: {log})")
-    return recap
+    return events.recap

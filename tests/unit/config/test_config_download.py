@@ -14,7 +14,6 @@ import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
 from tripleo.config.download import PLAYBOOK, Host, late_tags, write_project
-from tripleo.config.runner import HostRecap, _message, parse_recap
 from tripleo.errors import OperationError
 
 CONFIG = [{"type": "interface", "name": "eth0", "addresses": [{"ip_netmask": "192.168.24.10/24"}]}]
@@ -90,28 +89,6 @@ def test_the_agent_runs_with_a_plain_python_and_only_its_own_modules(tmp_path: P
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["network: no changes", '{"changed": false}']
-
-
-RECAP = """\
-PLAY RECAP *********************************************************************
-compute-0.lab     : ok=6    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
-controller-0.lab  : ok=3    changed=2    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
-"""
-
-
-def test_recap_and_failure_messages_are_translated() -> None:
-    assert parse_recap(RECAP.splitlines()) == {
-        "compute-0.lab": HostRecap("compute-0.lab", 6, 0, 0, 0),
-        "controller-0.lab": HostRecap("controller-0.lab", 3, 2, 0, 1),
-    }
-    assert _message('{"changed": false, "msg": "non-zero return code", "rc": 2}') == "non-zero return code"
-    assert _message('{"stderr": "ERROR: nic9 unknown\\nmore"}') == "ERROR: nic9 unknown"
-    assert _message('{"stderr": "starting\\nfailed!"}') == "failed!"
-    assert (
-        _message('{"msg": "non-zero return code", "stderr": "Error: no tripleo::role"}')
-        == "Error: no tripleo::role"
-    )
-    assert _message("Failed to connect to the host via ssh") == "Failed to connect to the host via ssh"
 
 
 def test_deploy_steps_run_puppet_on_every_node_step_by_step(tmp_path: Path) -> None:
