@@ -17,7 +17,7 @@ what a failure means. Errors::
 
     OperationError           (tripleo.errors)
     ├── the client could not be started (``ssh`` or ``ip`` missing), put or get failed
-    └── ShellTimeout         the command did not finish in time (the process is killed)
+    └── ShellTimeout         the command did not finish in time (the client and all it started are killed)
 
 Messages name the node and the program, never the whole command (a command may carry a secret).
 """
@@ -25,8 +25,12 @@ Messages name the node and the program, never the whole command (a command may c
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
+import os
+import re
 import shlex
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -55,6 +59,7 @@ Command = str | Sequence[str]
 # never prompt; a node reinstalled under the same address has a new host key, which is not recorded
 SSH_OPTIONS = ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "BatchMode=yes", "LogLevel=ERROR")
 _PART = ".tripleo-part"
+_WORD = re.compile(r"[\w./+-]+")
 
 
 @dataclass(frozen=True)
@@ -123,8 +128,10 @@ def _text(command: Command) -> str:
 
 
 def _program(command: Command) -> str:
+    """What a message calls the command: its program, or "a shell command" when the line starts otherwise."""
     words = command.split() if isinstance(command, str) else list(command)
-    return words[0] if words else "(nothing)"
+    first = words[0] if words else ""
+    return first if _WORD.fullmatch(first) else "a shell command"
 
 
 def _reason(result: Result) -> str:
@@ -150,6 +157,12 @@ def _source_bytes(source: Path | bytes) -> bytes:
         raise OperationError(f"cannot read {source}: {exc.strerror}") from exc
 
 
+def _kill_session(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 class _ProcessShell(abc.ABC):
     """A shell reached through a local client process (``ssh``, ``ip netns exec``)."""
 
@@ -162,22 +175,28 @@ class _ProcessShell(abc.ABC):
         """The local argv that runs ``command`` on the node."""
 
     def _exec(self, command: Command, stdin: bytes | None, timeout: float) -> tuple[int, bytes, bytes]:
+        """Run the client in a session of its own, so that a timeout kills it and all it started."""
         argv = self.argv(command)
         LOG.debug("%s: running %s", self.name, _program(command))
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 argv,
-                input=stdin,
-                stdin=subprocess.DEVNULL if stdin is None else None,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
+                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired as exc:
-            raise ShellTimeout(self.name, _program(command), timeout) from exc
         except OSError as exc:
             raise OperationError(f"{self.name}: cannot run {argv[0]}: {exc.strerror}") from exc
-        return proc.returncode, proc.stdout, proc.stderr
+        with proc:
+            try:
+                out, err = proc.communicate(stdin, timeout=timeout)
+            except BaseException as exc:  # the timeout, or an interrupt: nothing of it is left running
+                _kill_session(proc)
+                if isinstance(exc, subprocess.TimeoutExpired):
+                    raise ShellTimeout(self.name, _program(command), timeout) from exc
+                raise
+        return proc.returncode, out, err
 
     def run(self, command: Command, *, stdin: str | bytes | None = None, timeout: float = 60.0) -> Result:
         data = stdin.encode() if isinstance(stdin, str) else stdin

@@ -141,6 +141,28 @@ def test_a_command_past_its_timeout_is_killed_and_named(shims: Path) -> None:
     assert (caught.value.shell, caught.value.program, caught.value.timeout) == ("192.0.2.5", "sleep", 0.5)
     assert "s3cr3t" not in str(caught.value)  # the command itself is never in the message
     assert isinstance(caught.value, OperationError)
+    with pytest.raises(ShellTimeout, match=r"^netns n: a shell command did not finish within 0\.3 s$"):
+        NetnsShell("n").run("x=$(sleep 30)", timeout=0.3)  # a line that starts with no program
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"  # a zombie waiting for its reaper is gone too
+
+
+def test_a_timeout_leaves_nothing_running(shims: Path, tmp_path: Path) -> None:
+    """The client and what it started go together (the lab's namespace shells start children)."""
+    pidfile = tmp_path / "pid"
+    with pytest.raises(ShellTimeout):
+        NetnsShell("n").run(f"sleep 30 & echo $! > {pidfile}; wait", timeout=0.5)
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(pid)
 
 
 def test_a_missing_client_is_an_operation_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tripleo.config.digests import UnitInputs, acting_steps, plan, query, unit_digests
 from tripleo.config.roledata import Service
+from tripleo.nodeshell import Call, FakeShell, Result, ShellTimeout
 
 MODULES = Path(__file__).resolve().parents[3] / "templates" / "puppet" / "modules"
 ALL = frozenset(range(1, 6))
@@ -94,3 +95,40 @@ def test_a_node_that_does_not_answer_is_none(tmp_path: Path) -> None:
     # 127.0.0.1 on a port nothing listens on would be ssh's port 22: an address of the loopback net that no
     # sshd answers instead (nothing leaves the host)
     assert query({"h": "127.0.0.9"}, key, timeout=2) == {"h": None}
+
+
+# what every node is asked, byte for byte: each record of /var/lib/tripleo/applied as "<unit> <digest>"
+ASK = (
+    "cd /var/lib/tripleo/applied 2>/dev/null && "
+    'for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done; true'
+)
+
+# address -> (the node's answer to ASK, what query makes of it)
+NODES: dict[str, tuple[Result | ShellTimeout, dict[str, str] | None]] = {
+    "192.0.2.10": (Result(0, "network n1\nstep1 a1\nstep3 c1\n"),
+                   {"network": "n1", "step1": "a1", "step3": "c1"}),
+    "192.0.2.11": (Result(0, ""), {}),  # a new node: nothing applied, every unit runs
+    "192.0.2.12": (Result(0, "step1 a1\n  \njunk\nstep2 b1 \n"), {"step1": "a1", "step2": "b1"}),
+    "192.0.2.13": (Result(255, "", "ssh: connect to host 192.0.2.13 port 22: No route to host\n"), None),
+    "192.0.2.14": (ShellTimeout("192.0.2.14", "cd", 7), None),  # connected, then hung
+}  # fmt: skip
+
+
+def test_query_asks_each_node_once_and_reads_its_records() -> None:
+    shells = {address: FakeShell(address, {ASK: answer}) for address, (answer, _) in NODES.items()}
+    hosts = {f"h{i}": address for i, address in enumerate(NODES)}
+    applied = query(hosts, Path("/unused/key"), timeout=2, connect=shells.__getitem__)
+    assert applied == {f"h{i}": expected for i, (_, expected) in enumerate(NODES.values())}
+    # one round trip per node, the connect timeout plus five seconds for the answer
+    assert all(shell.calls == [Call(ASK, None, 7)] for shell in shells.values())
+    assert query({}, Path("/unused/key"), connect=shells.__getitem__) == {}
+
+
+def test_what_query_reads_is_what_plan_compares() -> None:
+    wanted = {"h0": {"network": "n1", "step1": "a1", "step3": "c2"}, "h1": {"network": "n1"}}
+    shells = {"192.0.2.10": FakeShell(answers={ASK: NODES["192.0.2.10"][0]}),
+              "192.0.2.13": FakeShell(answers={ASK: NODES["192.0.2.13"][0]})}  # fmt: skip
+    applied = query({"h0": "192.0.2.10", "h1": "192.0.2.13"}, Path("/k"), connect=shells.__getitem__)
+    plans = plan(wanted, applied)
+    assert (plans["h0"].run, plans["h0"].reasons) == (["step3"], {"step3": "changed"})
+    assert (plans["h1"].run, plans["h1"].reasons) == (["network"], {"network": "the node did not answer"})
