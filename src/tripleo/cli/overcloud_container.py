@@ -19,11 +19,11 @@ def container() -> None:
 @format_options
 def list_cmd(stack: str, fmt: str, columns: tuple[str, ...]) -> None:
     """Each node's containers: image, status, health (the checks tripleo runs), start and config hash."""
-    from tripleo.cli.overcloud_deploy import _service
+    from tripleo.cli.stack import stack_service
     from tripleo.workflows.containers import container_list
-    from tripleo.workflows.overcloud import status
+    from tripleo.workflows.record import status
 
-    hosts = status(_service(), stack)["hosts"]
+    hosts = status(stack_service(), stack)["hosts"]
     emit_list(container_list(hosts), COLUMNS, fmt, columns)
 
 

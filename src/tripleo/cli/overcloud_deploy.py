@@ -41,7 +41,7 @@ _HOST_COLUMNS = ["name", "role", "node", "ctlplane", "addresses", "services"]
 
 
 def _service() -> Any:
-    from tripleo.cli.stack import _service as stack_service
+    from tripleo.cli.stack import stack_service
 
     return stack_service()
 
@@ -87,7 +87,9 @@ def deploy_cmd(
     from tripleo.engine import parse_parameter_args
     from tripleo.resources.service import Options
     from tripleo.storage import open_database
-    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, deploy, host_summary
+    from tripleo.workflows.overcloud import deploy
+    from tripleo.workflows.record import host_summary
+    from tripleo.workflows.request import DEFAULT_TEMPLATES, DeployRequest
 
     say = progress_printer()
     request = DeployRequest(
@@ -148,7 +150,7 @@ def _dry_run(request: Any, fmt: str) -> None:
 )
 def failures_cmd(stack: str, fmt: str) -> None:
     """The last deploy's failed hosts: the task and the tail of its output (Puppet's, for a step)."""
-    from tripleo.workflows.overcloud import failures
+    from tripleo.workflows.record import failures
 
     data = failures(_service(), stack)
     if fmt == "json":
@@ -175,7 +177,7 @@ def _host_row(summary: dict[str, Any]) -> dict[str, Any]:
 @format_options
 def status_cmd(stack: str, fmt: str, columns: tuple[str, ...]) -> None:
     """The overcloud's stack state, its hosts with their addresses per network, and the VIPs."""
-    from tripleo.workflows.overcloud import status
+    from tripleo.workflows.record import status
 
     data = status(_service(), stack)
     if fmt in ("json", "yaml"):
@@ -226,7 +228,7 @@ def validate_templates(
 ) -> None:  # fmt: skip
     """Render the plan and check every role's services offline (nothing else changes): a row per service."""
     from tripleo.engine import parse_parameter_args
-    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES, DeployRequest, check_layouts, prepare_request
+    from tripleo.workflows.request import DEFAULT_TEMPLATES, DeployRequest, check_layouts, prepare_request
     from tripleo.workflows.services import network_plan, prepare
 
     request = DeployRequest(

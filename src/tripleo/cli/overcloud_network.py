@@ -108,7 +108,7 @@ def _fail_if_invalid(report: Report) -> None:
 def _load(environments: Sequence[str], roles_file: Path | None, network_data: Path | None) -> Prepared:
     """The checked plan (rendered in a scratch directory), whose network plan takes each role's services
     and their ports from the project's service templates (:func:`tripleo.workflows.services.network_plan`)."""
-    from tripleo.workflows.overcloud import DEFAULT_TEMPLATES
+    from tripleo.workflows.request import DEFAULT_TEMPLATES
     from tripleo.workflows.services import scratch_prepare
 
     return scratch_prepare(DEFAULT_TEMPLATES, environments, roles_file=roles_file, networks_file=network_data)

@@ -135,7 +135,8 @@ def run_options(func: F) -> F:
     return func
 
 
-def _service() -> Any:
+def stack_service() -> Any:
+    """The stack service on the state database, with the lab's provisioner for servers."""
     from tripleo.resources.service import StackService
     from tripleo.storage import open_database
 
@@ -194,7 +195,7 @@ def create(
 ) -> None:
     """Create stack NAME (run it again after a failure or a crash: it resumes)."""
     params = _engine().parse_parameter_args(parameters)
-    outcome = _service().create(
+    outcome = stack_service().create(
         name, template, environments, params, _options(backend, workers, resource_timeout, timeout)
     )
     _report(outcome)
@@ -228,7 +229,7 @@ def update(
         click.echo(f"Stack {name} UPDATE_COMPLETE ({NO_CHANGES}): nothing to do in 0.00 s")
         return
     opts = _options(backend, workers, resource_timeout, timeout)
-    outcome = _service().update(name, template, environments, params, opts, dry_run=dry_run)
+    outcome = stack_service().update(name, template, environments, params, opts, dry_run=dry_run)
     if dry_run:
         rows = [{"resource": path, "action": action} for path, action in outcome.plan]
         emit_list(rows, ["resource", "action"], fmt, columns)
@@ -241,7 +242,7 @@ def update(
 @run_options
 def delete(name: str, backend: str, workers: int, resource_timeout: float, timeout: float) -> None:
     """Delete stack NAME and every resource it made."""
-    _report(_service().delete(name, _options(backend, workers, resource_timeout, timeout)))
+    _report(stack_service().delete(name, _options(backend, workers, resource_timeout, timeout)))
 
 
 _STACK_COLUMNS = ["name", "id", "status", "backend", "created_at", "updated_at"]
@@ -267,7 +268,7 @@ def _stack_row(row: Any) -> dict[str, Any]:
 @format_options
 def list_(fmt: str, columns: tuple[str, ...]) -> None:
     """List stacks."""
-    emit_list([_stack_row(r) for r in _service().stacks()], _STACK_COLUMNS, fmt, columns)
+    emit_list([_stack_row(r) for r in stack_service().stacks()], _STACK_COLUMNS, fmt, columns)
 
 
 @stack.command("show")
@@ -277,7 +278,7 @@ def show(name: str, fmt: str, columns: tuple[str, ...]) -> None:
     """Show one stack."""
     from tripleo.resources.secrets import mask
 
-    service = _service()
+    service = stack_service()
     row = mask(_stack_row(service.get(name)), service.secrets(name))  # hidden parameters print as ******
     row["resource_count"] = service.resource_count(row["id"])
     emit_one(row, fmt, columns)
@@ -302,7 +303,7 @@ def resource_list(name: str, nested_depth: int, fmt: str, columns: tuple[str, ..
             "resource_status": f"{r.action}_{r.status}",
             "updated_time": r.updated_at.isoformat(timespec="seconds"),
         }
-        for r in _service().resources(name, nested_depth)
+        for r in stack_service().resources(name, nested_depth)
     ]
     cols = ["resource_name", "physical_resource_id", "resource_type", "resource_status", "updated_time"]
     emit_list(rows, cols, fmt, columns)
@@ -326,7 +327,7 @@ def event_list(name: str, fmt: str, columns: tuple[str, ...]) -> None:
             "resource_status_reason": e.reason,
             "physical_resource_id": e.physical_id,
         }
-        for e in _service().events(name)
+        for e in stack_service().events(name)
     ]
     emit_list(rows, ["time", "resource_name", "resource_status", "resource_status_reason"], fmt, columns)
 
@@ -348,7 +349,7 @@ def output_show(
     from tripleo.errors import UsageError
     from tripleo.resources.secrets import mask
 
-    service = _service()
+    service = stack_service()
     outputs = mask(service.get(name).outputs or {}, service.secrets(name))  # hidden values print as ******
     if show_all or output_name is None:
         if not show_all:

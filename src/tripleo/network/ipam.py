@@ -13,7 +13,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tripleo.errors import InputError, OperationError
-from tripleo.network.model import IPAddress, Network, Pool
+from tripleo.network.model import CTLPLANE, IPAddress, Network, Pool
 from tripleo.storage import Database
 from tripleo.storage.network_models import (
     NetIPAllocation,
@@ -34,11 +34,13 @@ from tripleo.storage.network_models import (
 __all__ = [
     "PoolExhaustedError",
     "PortRecord",
+    "StackAllocator",
     "allocate_port",
     "allocate_vip",
     "ensure_network",
     "list_ports",
     "release_port",
+    "release_stack_addresses",
     "sync_networks",
 ]
 
@@ -345,3 +347,44 @@ def list_ports(db: Database, network: str | None = None, owner: str | None = Non
         query = query.where(NetPortRow.owner == owner)
     with db.transaction() as session:
         return [_record(n, s, p, a) for n, s, p, a in session.execute(query)]
+
+
+class StackAllocator:
+    """The IPAM for one stack's nodes: ctlplane addresses are the servers' own; the rest are owned by
+    ``<stack>/<node>`` (and VIPs named ``<stack>/<network>_virtual_ip``) so delete can find them.
+    The networks are already in the IPAM (deploy syncs them before the stack runs).
+
+    :param ctlplane: each node's ctlplane address (the server's), by node name.
+    """
+
+    def __init__(self, db: Database, stack: str, ctlplane: Mapping[str, str]):
+        self.db, self.stack, self.ctlplane = db, stack, ctlplane
+
+    def allocate(self, network: Network, owner: str, name: str, fixed: str | None) -> IPAddress:
+        """The address of ``owner`` (a node, or ``vip``) on ``network`` (idempotent, as the IPAM is).
+
+        :raises PoolExhaustedError: the network's pools are full.
+        :raises OperationError: ``fixed`` is held by another port.
+        """
+        if network.name == CTLPLANE and owner in self.ctlplane:
+            return ipaddress.ip_address(self.ctlplane[owner])
+        if owner == VIP_OWNER:
+            port = allocate_vip(self.db, network.name, name=f"{self.stack}/{name}", fixed_ip=fixed)
+        else:
+            port = allocate_port(
+                self.db, network.name, owner=f"{self.stack}/{owner}", name=name, fixed_ip=fixed
+            )
+        return ipaddress.ip_address(port.ip)
+
+
+def release_stack_addresses(db: Database, stack: str, keep: Sequence[str] = (), vips: bool = True) -> int:
+    """Free the addresses ``stack`` took for its nodes (all but those of ``keep``) and, with ``vips``, its
+    VIPs; returns how many were freed. A deploy that scaled a role down frees the departed nodes' addresses.
+    """
+    prefix, kept = f"{stack}/", {f"{stack}/{node}" for node in keep}
+    freed = 0
+    for port in list_ports(db):
+        departed = port.owner.startswith(prefix) and port.owner not in kept
+        if departed or (vips and port.kind == "vip" and port.name.startswith(prefix)):
+            freed += release_port(db, port.id)
+    return freed

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +36,7 @@ __all__ = [
     "MemoryAllocator",
     "NodeResult",
     "Report",
+    "allocate_vips",
     "resolved_config",
     "validate",
     "write_plan",
@@ -134,12 +135,22 @@ def _allocate(
             addr = allocator.allocate(net, spec.name, net.name_lower, fixed)
             result.addresses[net.name] = ipaddress.ip_interface(f"{addr}/{net.cidr.prefixlen}")
         results.append(result)
+    return results, allocate_vips(plan, allocator, skip=failed)
+
+
+def allocate_vips(plan: Plan, allocator: Allocator, skip: Collection[str] = ()) -> dict[str, IPAddress]:
+    """The VIP of each enabled network that needs one (a network of the primary role), by network name: the
+    plan's fixed VIP when it sets one, else the allocator's pick (``<network>_virtual_ip``, owner ``vip``).
+
+    :param skip: networks left out (their checks failed).
+    :raises OperationError: the allocator has no address left.
+    """
     vips: dict[str, IPAddress] = {}
     for net in plan.enabled():
-        if net.name not in failed and needs_vip(plan, net):
+        if net.name not in skip and needs_vip(plan, net):
             fixed = (plan.vips.get(net.name) or (None,))[0]
             vips[net.name] = allocator.allocate(net, "vip", f"{net.name_lower}_virtual_ip", fixed)
-    return results, vips
+    return vips
 
 
 def _context(plan: Plan, result: NodeResult) -> NodeContext:

@@ -13,17 +13,19 @@ if TYPE_CHECKING:
     from tripleo.storage.base import Base
     from tripleo.storage.db import Database, open_database
     from tripleo.storage.locks import LockedError, LockRow, acquire, held, release
-    from tripleo.storage.paths import tripleo_home, write_private_text
+    from tripleo.storage.paths import StackPaths, stack_paths, tripleo_home, write_private_text
 
 __all__ = [
     "Base",
     "Database",
     "LockRow",
     "LockedError",
+    "StackPaths",
     "acquire",
     "held",
     "open_database",
     "release",
+    "stack_paths",
     "tripleo_home",
     "write_private_text",
 ]
@@ -38,6 +40,8 @@ _HOME = {
     "acquire": "locks",
     "held": "locks",
     "release": "locks",
+    "StackPaths": "paths",
+    "stack_paths": "paths",
     "tripleo_home": "paths",
     "write_private_text": "paths",
 }

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["database_file", "tripleo_home", "write_private_text"]
+__all__ = ["StackPaths", "database_file", "stack_paths", "tripleo_home", "write_private_text"]
 
 
 def tripleo_home(create: bool = True) -> Path:
@@ -14,6 +15,32 @@ def tripleo_home(create: bool = True) -> Path:
     if create:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
+
+
+@dataclass(frozen=True)
+class StackPaths:
+    """Where an overcloud stack's files live under ``$TRIPLEO_HOME``: what a deploy writes there, a dry run
+    compares with and a delete removes."""
+
+    project: Path  # config-download/<stack>: the Ansible project config download writes
+    record: Path  # config-download/<stack>.json: what the stack's deploys did
+    network: Path  # network/<stack>: the network plan (``validate network`` reads it)
+    log: Path  # logs/<stack>-deploy.log: Ansible's output
+    plan: Path  # plans/<stack>: the rendered templates and the generated passwords
+    overcloudrc: Path  # the admin's credentials: ``overcloudrc`` for the stack overcloud, else ``<stack>rc``
+
+
+def stack_paths(stack: str) -> StackPaths:
+    """The files of ``stack`` (``$TRIPLEO_HOME`` is created on first use; the files are not)."""
+    home = tripleo_home()
+    return StackPaths(
+        project=home / "config-download" / stack,
+        record=home / "config-download" / f"{stack}.json",
+        network=home / "network" / stack,
+        log=home / "logs" / f"{stack}-deploy.log",
+        plan=home / "plans" / stack,
+        overcloudrc=home / ("overcloudrc" if stack == "overcloud" else f"{stack}rc"),
+    )
 
 
 def database_file(create: bool = True) -> Path | None:

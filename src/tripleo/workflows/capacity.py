@@ -21,8 +21,12 @@ from tripleo.baremetal.profiles import RoleCount
 from tripleo.baremetal.scheduler import unfit_reason
 from tripleo.errors import InputError
 from tripleo.network.environment import Plan
+from tripleo.resources.service import StackService
+from tripleo.storage import Database
 
-__all__ = ["Placed", "check_capacity", "needs"]
+__all__ = ["SERVER_TYPE", "Placed", "check_capacity", "needs", "preflight", "server_slot"]
+
+SERVER_TYPE = "OS::Nova::Server"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,15 @@ class Placed:
     role: str
     index: int
     node_uuid: str
+
+
+def server_slot(path: str) -> tuple[str, int] | None:
+    """The role and index of a server from its resource path (``<Role>/<index>/...``, as the stack's role
+    groups name them); None for a path of another shape."""
+    parts = path.split("/")
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
 
 
 def needs(plan: Plan) -> list[RoleCount]:
@@ -92,3 +105,24 @@ def check_capacity(need: Sequence[RoleCount], servers: Sequence[Placed], nodes: 
                 path=f"{rn.role}Count",
             )
         taken.update(n.uuid for n in fits[: max(wanted, 0)])
+
+
+def preflight(service: StackService, db: Database, stack: str, plan: Plan) -> None:
+    """The capacity pre-flight of a deploy of ``plan``, from the stack's servers (none before the stack
+    exists) and the enrolled nodes; changes nothing.
+
+    :raises InputError: a role is short of nodes (see :func:`check_capacity`).
+    """
+    from tripleo.baremetal import Conductor
+
+    try:
+        rows = service.resources(stack, nested_depth=64)
+    except InputError:
+        rows = []  # no stack yet
+    placed = []
+    for row in rows:
+        slot = server_slot(row.path)
+        node_uuid = str((row.data or {}).get("node_uuid") or "")
+        if row.implementation == SERVER_TYPE and row.action != "DELETE" and node_uuid and slot is not None:
+            placed.append(Placed(slot[0], slot[1], node_uuid))
+    check_capacity(needs(plan), placed, Conductor(db).nodes())

@@ -26,7 +26,7 @@ from tripleo.errors import InputError, OperationError
 from tripleo.nodeshell import NodeShell, SshShell
 from tripleo.resources.provisioned import ssh_key
 from tripleo.storage.paths import tripleo_home
-from tripleo.workflows.overcloud import DEFAULT_TEMPLATES
+from tripleo.workflows.request import DEFAULT_TEMPLATES
 
 __all__ = [
     "Built",

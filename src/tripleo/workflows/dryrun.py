@@ -33,18 +33,10 @@ from tripleo.errors import InputError, OperationError
 from tripleo.network import sync_networks
 from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import StackService
-from tripleo.storage import Database, tripleo_home
+from tripleo.storage import Database, stack_paths
 from tripleo.workflows.configplan import config_plan, host_diff, plan_rows
-from tripleo.workflows.overcloud import (
-    _VIP_PARAMETER,
-    DeployRequest,
-    _home_paths,
-    _project_args,
-    _render,
-    _vips_first,
-    check_request,
-    vips_of,
-)
+from tripleo.workflows.hosts import render, vips_of
+from tripleo.workflows.request import DeployRequest, check_request, project_args, stack_parameters
 from tripleo.workflows.services import network_plan, prepare
 
 __all__ = ["DeployPlan", "plan_deploy"]
@@ -101,7 +93,7 @@ def plan_deploy(service: StackService, db: Database, req: DeployRequest) -> Depl
 
 
 def _plan(service: StackService, db: Database, req: DeployRequest, scratch: Path) -> DeployPlan:
-    kept = tripleo_home() / "plans" / req.stack / "passwords.yaml"  # the plan's passwords, not new ones
+    kept = stack_paths(req.stack).plan / "passwords.yaml"  # the plan's passwords, not new ones
     if kept.exists():
         (scratch / "plan").mkdir(mode=0o700)
         shutil.copy2(kept, scratch / "plan" / "passwords.yaml")
@@ -110,7 +102,7 @@ def _plan(service: StackService, db: Database, req: DeployRequest, scratch: Path
     base = network_plan(prepared)
     copy = _copy_database(db, scratch / "state.sqlite")
     sync_networks(copy, base.enabled())
-    params = {**prepared.parameters, _VIP_PARAMETER: _vips_first(copy, req.stack, base)}
+    params = stack_parameters(copy, req.stack, prepared, base)
     template, envs = str(prepared.plan.template), list(prepared.environments)
     outcome = service.update(req.stack, template, envs, params, req.options, dry_run=True)
     result = DeployPlan(req.stack, True, list(outcome.plan), dict(outcome.counts))
@@ -118,10 +110,10 @@ def _plan(service: StackService, db: Database, req: DeployRequest, scratch: Path
         result.notes.append(f"the stack update would fail: {outcome.reason}")
         return result
     outputs: Mapping[str, Any] = known_or_none(outcome.outputs) or {}
-    hosts, report, roles = _render(service, copy, req, prepared, base, lambda _: None, outputs=outputs,
-                                   network_dir=scratch / "network")  # fmt: skip
+    hosts, report, roles = render(service, copy, req, prepared, base, lambda _: None, outputs=outputs,
+                                  network_dir=scratch / "network")  # fmt: skip
     project = write_project(scratch / "project", req.stack, hosts, vips=vips_of(report),
-                            **_project_args(prepared, base))  # fmt: skip
+                            **project_args(prepared, base))  # fmt: skip
     result.config = config_plan(project, hosts, roles, ssh_key()[0], force=req.force, limit=req.limit)
     _add_diffs(result, service, req.stack, project.directory, roles, prepared.plan.passwords)
     return result
@@ -129,7 +121,7 @@ def _plan(service: StackService, db: Database, req: DeployRequest, scratch: Path
 
 def _add_diffs(result: DeployPlan, service: StackService, stack: str, new: Path,
                roles: Mapping[str, RoleData], passwords: Path) -> None:  # fmt: skip
-    old = _home_paths(stack)[0]
+    old = stack_paths(stack).project
     # the stack's secrets and the plan's passwords (a new service's is generated in the scratch plan)
     planned = (boundedyaml.safe_load(passwords.read_text()) or {}).get("parameter_defaults") or {}
     secrets = sorted(service.secrets(stack) | {str(v) for v in planned.values()})

@@ -34,7 +34,7 @@ import yaml
 from tripleo import boundedyaml
 from tripleo.config.download import swap_into_place
 from tripleo.errors import InputError
-from tripleo.storage import tripleo_home, write_private_text
+from tripleo.storage import stack_paths, write_private_text
 
 __all__ = ["RenderedPlan", "generate_passwords", "load_roles", "render_plan", "source_of"]
 
@@ -130,7 +130,7 @@ def render_plan(
     roles_file = (roles_file or templates / "roles_data.yaml").resolve()
     networks_file = (networks_file or templates / "network_data.yaml").resolve()
     context = {"roles": load_roles(roles_file), "networks": _read_list(networks_file, "network data")}
-    plan_dir = plan_dir or tripleo_home() / "plans" / stack
+    plan_dir = plan_dir or stack_paths(stack).plan
     plan_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     out, scratch = plan_dir / "templates", plan_dir / ".templates.new"  # .templates.old: swap_into_place
     shutil.rmtree(scratch, ignore_errors=True)

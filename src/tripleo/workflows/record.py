@@ -18,18 +18,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tripleo.config import Host
+from tripleo.config.roledata import RoleData
 from tripleo.errors import OperationError
-from tripleo.storage import Database, LockedError, tripleo_home
+from tripleo.resources.service import StackService
+from tripleo.storage import Database, LockedError, stack_paths
 from tripleo.storage.locks import acquire, live_holder, release
+from tripleo.workflows.request import DeployResult
 
 __all__ = [
     "COMPLETE",
     "FAILED",
     "IN_PROGRESS",
+    "WRITTEN",
     "DeployRecord",
     "deploy_lock",
+    "failures",
+    "forget",
+    "host_summary",
     "lock_name",
     "read",
+    "record_fields",
+    "status",
+    "status_notes",
     "summary_path",
 ]
 
@@ -38,7 +49,7 @@ WRITTEN = "CONFIG_DOWNLOAD_WRITTEN"
 
 
 def summary_path(stack: str) -> Path:
-    return tripleo_home() / "config-download" / f"{stack}.json"
+    return stack_paths(stack).record
 
 
 def lock_name(stack: str) -> str:
@@ -125,4 +136,88 @@ def read(db: Database, stack: str) -> dict[str, Any]:
 
 
 def forget(stack: str) -> None:
+    """Drop the stack's record (the stack is deleted)."""
     summary_path(stack).unlink(missing_ok=True)
+
+
+def status_notes(roles: Mapping[str, RoleData], hosts: Sequence[Host]) -> list[str]:
+    """What status should say about the shape of the deployment (single primaries)."""
+    notes = []
+    for role in roles.values():
+        count = sum(1 for h in hosts if h.role == role.role)
+        for svc in role.services:
+            if svc.bootstrap_only and count > 1:
+                first = next(h.name for h in hosts if h.role == role.role and svc.name in h.services)
+                notes.append(f"{svc.name}: a single primary on {first} (not clustered across {count} nodes)")
+    return notes
+
+
+def host_summary(host: Host) -> dict[str, Any]:
+    """What status shows of a host (its hieradata, which holds passwords, stays out)."""
+    return {
+        "name": host.name,
+        "role": host.role,
+        "node": host.node,
+        "ctlplane": host.ctlplane,
+        "addresses": dict(host.addresses),
+        "services": list(host.services),
+    }
+
+
+def record_fields(result: DeployResult) -> dict[str, Any]:
+    """What the record keeps of a finished deploy."""
+    return {
+        "stack": result.stack,
+        "hosts": [host_summary(h) for h in result.hosts],
+        "vips": result.vips,
+        "endpoints": result.endpoints,
+        "notes": result.notes,
+        "overcloudrc": str(result.overcloudrc) if result.overcloudrc else None,
+        "project": str(result.project),
+        "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
+        "config_plan": {h: {"run": hp.run, "skipped": hp.skipped} for h, hp in result.plan.items()},
+    }
+
+
+def status(service: StackService, stack: str) -> dict[str, Any]:
+    """The stack's state and, once deployed, each host with its role, node and addresses, and the VIPs;
+    a deploy that was killed shows as ``DEPLOY_FAILED`` "interrupted at <phase>".
+
+    :raises InputError: no such stack.
+    """
+    row = service.get(stack)
+    out: dict[str, Any] = {
+        "stack": stack,
+        "stack_status": f"{row.action}_{row.status}",
+        "reason": row.reason,
+        "deployment_status": "NOT_DEPLOYED",
+        "hosts": [],
+        "vips": {},
+    }
+    saved = read(service.db, stack)
+    if saved:
+        out.update(
+            deployment_status=saved.get("status"),
+            deployment_reason=saved.get("reason", ""),
+            phase=saved.get("phase", ""),
+            hosts=saved.get("hosts", []),
+            vips=saved.get("vips", {}),
+            endpoints=saved.get("endpoints", {}),
+            notes=saved.get("notes", []),
+            overcloudrc=saved.get("overcloudrc"),
+            project=saved.get("project"),
+            finished_at=saved.get("finished_at"),
+            config_plan=saved.get("config_plan", {}),
+        )
+    return out
+
+
+def failures(service: StackService, stack: str) -> dict[str, Any]:
+    """The last deploy's status and every failed host with its task and the tail of its output.
+
+    :raises InputError: no such stack.
+    """
+    service.get(stack)
+    saved = read(service.db, stack)
+    return {"stack": stack, "deployment_status": saved.get("status", "NOT_DEPLOYED"),
+            "reason": saved.get("reason", ""), "failures": list(saved.get("failures") or [])}  # fmt: skip

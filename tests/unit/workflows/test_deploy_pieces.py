@@ -8,7 +8,8 @@ from typing import Any
 
 from tripleo.network.environment import NodeSpec, load_plan
 from tripleo.network.netenv import NodeResult
-from tripleo.workflows.overcloud import Server, _host_entries, _with_vips
+from tripleo.network.vips import with_vips
+from tripleo.workflows.hosts import Server, host_entries
 
 CONFIG = [
     {
@@ -35,11 +36,11 @@ def test_vips_join_the_device_with_the_address_on_their_network() -> None:
         "External": ipaddress.ip_interface("10.0.0.4/24"),
     }
     vips = {"External": ipaddress.ip_address("10.0.0.5"), "InternalApi": ipaddress.ip_address("172.16.2.7")}
-    out = _with_vips(CONFIG, addresses, vips)
+    out = with_vips(CONFIG, addresses, vips)
     assert out[0]["addresses"] == [{"ip_netmask": "192.168.24.10/24"}]  # no ctlplane VIP asked for
     assert out[1]["members"][0]["addresses"] == [{"ip_netmask": "10.0.0.4/24"}, {"ip_netmask": "10.0.0.5/32"}]
     assert CONFIG[1]["members"][0]["addresses"] == [{"ip_netmask": "10.0.0.4/24"}]  # the input is untouched
-    v6 = _with_vips(
+    v6 = with_vips(
         [{"type": "interface", "name": "eth1", "addresses": [{"ip_netmask": "fd00::4/64"}]}],
         {"External": ipaddress.ip_interface("fd00::4/64")},
         {"External": ipaddress.ip_address("fd00::5")},
@@ -57,7 +58,7 @@ def test_host_entries_name_every_node_on_every_network() -> None:
             "InternalApi": ipaddress.ip_interface("172.16.2.6/24"),
         },
     )
-    assert _host_entries(plan, [server], {"node-0": result}) == [
+    assert host_entries(plan, [server], {"node-0": result}) == [
         "172.16.2.6 controller-0.internalapi.overcloud.lab controller-0.internalapi",
         "192.168.24.10 controller-0.overcloud.lab controller-0",
     ]
@@ -65,8 +66,8 @@ def test_host_entries_name_every_node_on_every_network() -> None:
 
 def test_addresses_of_departed_nodes_are_freed_and_the_rest_kept(tmp_path: Any) -> None:
     from tripleo.network import allocate_port, allocate_vip, ensure_network, list_ports
+    from tripleo.network.ipam import release_stack_addresses
     from tripleo.storage import Database
-    from tripleo.workflows.overcloud import release_addresses
 
     db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     db.upgrade()
@@ -76,11 +77,11 @@ def test_addresses_of_departed_nodes_are_freed_and_the_rest_kept(tmp_path: Any) 
     allocate_port(db, "InternalApi", owner="other/node-2", name="internal_api")  # another stack's
     allocate_vip(db, "InternalApi", name="overcloud/internal_api_virtual_ip")
     # scaled down: node-2 left; its address goes, the VIP stays
-    assert release_addresses(db, "overcloud", keep=["node-0", "node-1"], vips=False) == 1
+    assert release_stack_addresses(db, "overcloud", keep=["node-0", "node-1"], vips=False) == 1
     owners = sorted(p.owner for p in list_ports(db) if p.kind != "vip")
     assert owners == ["other/node-2", "overcloud/node-0", "overcloud/node-1"]
     # delete: every address and VIP of the stack, nothing of the other stack
-    assert release_addresses(db, "overcloud") == 3
+    assert release_stack_addresses(db, "overcloud") == 3
     assert [p.owner for p in list_ports(db)] == ["other/node-2"]
 
 
