@@ -114,3 +114,45 @@ def test_departed_hosts_are_the_names_no_node_carries_any_more() -> None:
         "c-1.old.lab": [{"compute_service": "nova-compute"}],
         "c-2.old.lab": [],
     }
+
+
+def test_a_servers_role_and_index_come_from_its_resource_path() -> None:
+    from tripleo.workflows.capacity import server_slot
+
+    assert server_slot("Compute/2/NovaCompute") == ("Compute", 2)
+    assert server_slot("Controller/0") == ("Controller", 0)
+    assert server_slot("Compute/x/NovaCompute") is None and server_slot("Networks") is None
+
+
+def test_a_stacks_files_under_tripleo_home(tmp_path: Any, monkeypatch: Any) -> None:
+    from tripleo.storage import stack_paths
+
+    monkeypatch.setenv("TRIPLEO_HOME", str(tmp_path))
+    paths = stack_paths("overcloud")
+    assert (paths.project, paths.record) == (
+        tmp_path / "config-download/overcloud",
+        tmp_path / "config-download/overcloud.json",
+    )
+    assert (paths.network, paths.log) == (
+        tmp_path / "network/overcloud",
+        tmp_path / "logs/overcloud-deploy.log",
+    )
+    assert (paths.plan, paths.overcloudrc) == (tmp_path / "plans/overcloud", tmp_path / "overcloudrc")
+    assert stack_paths("edge").overcloudrc == tmp_path / "edgerc"
+
+
+def test_stack_vips_are_taken_once_under_the_stack_name(tmp_path: Any) -> None:
+    from tripleo.network import list_ports, sync_networks
+    from tripleo.network.checks import needs_vip
+    from tripleo.network.vips import stack_vips
+    from tripleo.storage import Database
+
+    plan = load_plan(nodes=[NodeSpec("node-0", "Controller", 0)])
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    db.upgrade()
+    sync_networks(db, plan.enabled())
+    vips = stack_vips(db, "overcloud", plan)
+    assert set(vips) == {n.name_lower for n in plan.enabled() if needs_vip(plan, n)} != set()
+    assert stack_vips(db, "overcloud", plan) == vips  # idempotent: a re-deploy keeps its VIPs
+    held = {p.name: p.ip for p in list_ports(db) if p.kind == "vip"}
+    assert held == {f"overcloud/{lower}_virtual_ip": ip for lower, ip in vips.items()}
