@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -42,41 +42,48 @@ def _pick(columns: Sequence[str], wanted: Sequence[str]) -> list[str]:
     return list(wanted) if wanted else list(columns)
 
 
+def _emit_whole(data: Any, fmt: str) -> bool:
+    """Print ``data`` whole as JSON or YAML; False for the formats the caller prints row by row."""
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, sort_keys=False))
+    elif fmt == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), nl=False)
+    else:
+        return False
+    return True
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    table = prettytable.PrettyTable(list(header))
+    table.align = "l"
+    for row in rows:
+        table.add_row(list(row))
+    return table.get_string()
+
+
 def emit_list(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str, wanted: Sequence[str] = ()
 ) -> None:
     """Print a list of rows in the chosen format."""
     cols = _pick(columns, wanted)
     data = [{c: row.get(c) for c in cols} for row in rows]
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2, sort_keys=False))
-    elif fmt == "yaml":
-        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), nl=False)
-    elif fmt == "value":
+    if _emit_whole(data, fmt):
+        return
+    if fmt == "value":
         for row in data:
             click.echo(" ".join(_cell(row[c]) for c in cols))
     else:
-        table = prettytable.PrettyTable(cols)
-        table.align = "l"
-        for row in data:
-            table.add_row([_cell(row[c]) for c in cols])
-        click.echo(table.get_string())
+        click.echo(_table(cols, ([_cell(row[c]) for c in cols] for row in data)))
 
 
 def emit_one(item: Mapping[str, Any], fmt: str, wanted: Sequence[str] = ()) -> None:
     """Print one object (field/value pairs) in the chosen format."""
     cols = _pick(list(item), wanted)
     data = {c: item[c] for c in cols}
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2, sort_keys=False))
-    elif fmt == "yaml":
-        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), nl=False)
-    elif fmt == "value":
+    if _emit_whole(data, fmt):
+        return
+    if fmt == "value":
         for c in cols:
             click.echo(_cell(data[c]))
     else:
-        table = prettytable.PrettyTable(["Field", "Value"])
-        table.align = "l"
-        for c in cols:
-            table.add_row([c, _cell(data[c])])
-        click.echo(table.get_string())
+        click.echo(_table(["Field", "Value"], ([c, _cell(data[c])] for c in cols)))

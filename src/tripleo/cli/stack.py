@@ -61,6 +61,31 @@ def _tree(
     return mask(summary, secrets)  # resolved properties and outputs may carry hidden values
 
 
+def _emit_tree(summary: Any, fmt: str, columns: tuple[str, ...], preview: bool) -> None:
+    """Print ``_tree``'s summary: the whole of it as JSON or YAML, else the resources (with their resolved
+    properties and then the outputs in a preview; the counts after a validate)."""
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2, default=str if preview else None))
+        return
+    if fmt == "yaml":
+        data = json.loads(json.dumps(summary, default=str)) if preview else summary
+        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+        return
+    shown = (
+        ["path", "type", "implementation", "properties"] if preview else ["path", "type", "implementation"]
+    )
+    emit_list(summary["resources"], shown, fmt, columns)
+    if preview:
+        for name, value in summary["outputs"].items():
+            click.echo(f"output {name}: {json.dumps(value, default=str)}")
+        return
+    click.echo(
+        f"valid: {summary['resource_count']} resources, {summary['nested_stack_count']} nested stacks, "
+        f"depth {summary['max_depth']}",
+        err=fmt == "value",
+    )
+
+
 @stack.command("validate")
 @template_options
 @format_options
@@ -74,18 +99,7 @@ def validate(
 ) -> None:
     """Parse, merge, validate and expand the whole nested tree without touching anything."""
     summary = _tree(template, environments, parameters, preview=False, strict=strict)
-    if fmt == "json":
-        click.echo(json.dumps(summary, indent=2))
-        return
-    if fmt == "yaml":
-        click.echo(yaml.safe_dump(summary, sort_keys=False), nl=False)
-        return
-    emit_list(summary["resources"], ["path", "type", "implementation"], fmt, columns)
-    click.echo(
-        f"valid: {summary['resource_count']} resources, {summary['nested_stack_count']} nested stacks, "
-        f"depth {summary['max_depth']}",
-        err=fmt == "value",
-    )
+    _emit_tree(summary, fmt, columns, preview=False)
 
 
 @stack.command("preview")
@@ -101,15 +115,7 @@ def preview(
 ) -> None:
     """As validate, plus every resource's resolved properties and every output that can be computed."""
     summary = _tree(template, environments, parameters, preview=True, strict=strict)
-    if fmt == "json":
-        click.echo(json.dumps(summary, indent=2, default=str))
-        return
-    if fmt == "yaml":
-        click.echo(yaml.safe_dump(json.loads(json.dumps(summary, default=str)), sort_keys=False), nl=False)
-        return
-    emit_list(summary["resources"], ["path", "type", "implementation", "properties"], fmt, columns)
-    for name, value in summary["outputs"].items():
-        click.echo(f"output {name}: {json.dumps(value, default=str)}")
+    _emit_tree(summary, fmt, columns, preview=True)
 
 
 def run_options(func: F) -> F:
