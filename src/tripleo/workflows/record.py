@@ -6,6 +6,8 @@ told who holds it) and writes its phase into the record before it starts each on
 ``DEPLOY_COMPLETE`` or ``DEPLOY_FAILED``; a deploy killed on the way (SIGKILL leaves no chance to write) is
 read back as ``DEPLOY_FAILED`` "interrupted at <phase>" once its lock holder is gone. The hosts, VIPs and
 endpoints of the last deploy that got that far stay in the record, so status keeps showing them.
+
+``overcloud status`` and ``overcloud failures`` read it (:func:`status`, :func:`failures`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ WRITTEN = "CONFIG_DOWNLOAD_WRITTEN"
 
 
 def summary_path(stack: str) -> Path:
+    """The stack's record: ``$TRIPLEO_HOME/config-download/<stack>.json``."""
     return stack_paths(stack).record
 
 

@@ -48,6 +48,8 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class DeployRequest:
+    """What ``overcloud deploy`` is asked: the stack, its templates and inputs, and how far to go."""
+
     stack: str = "overcloud"
     templates: Path = DEFAULT_TEMPLATES
     environments: tuple[str, ...] = ()
@@ -62,6 +64,9 @@ class DeployRequest:
 
 @dataclass
 class DeployResult:
+    """What a deploy did: its hosts, VIPs, project, the Ansible recap, the catalog's endpoints, the config
+    plan it ran and how long each phase took (kept in the deploy record: :mod:`tripleo.workflows.record`)."""
+
     stack: str
     status: str
     hosts: list[Host]
