@@ -30,14 +30,19 @@ def _opened(session: requests.Session, url: str) -> int:
 class ReuseProbe:
     """Runs :data:`GAPS` against Keystone's public endpoint ``auth_url`` (…/v3) in a thread."""
 
-    auth_url: str
+    auth_url: str  # overcloudrc's OS_AUTH_URL (the endpoint, without /v3)
     user: str
-    password: str
-    project: str
+    password: str = field(repr=False)
+    project: str = ""
     failures: list[str] = field(default_factory=list)
     not_reused: list[float] = field(default_factory=list)
     requests: int = 0
     _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Keystone's v3 API."""
+        return self.auth_url.rstrip("/").removesuffix("/v3") + "/v3"
 
     def _token(self, session: requests.Session) -> str:
         body = {
@@ -52,7 +57,9 @@ class ReuseProbe:
             }
         }
         answer = self._send(session, "POST", body=body)
-        return answer.headers["X-Subject-Token"] if answer is not None else ""
+        if answer is None or answer.status_code != 201:
+            raise AssertionError(f"no token: {answer.status_code if answer is not None else 'no answer'}")
+        return str(answer.headers["X-Subject-Token"])
 
     def _send(
         self,
@@ -64,7 +71,7 @@ class ReuseProbe:
         self.requests += 1
         try:
             answer = session.request(
-                method, f"{self.auth_url}/auth/tokens", headers=headers, json=body, timeout=30
+                method, f"{self.url}/auth/tokens", headers=headers, json=body, timeout=30
             )
         except requests.ConnectionError as exc:
             self.failures.append(f"{method}: {exc}")
@@ -76,20 +83,31 @@ class ReuseProbe:
     def _run(self) -> None:
         session = requests.Session()
         try:
-            mine = self._token(session)
-            check = {"X-Auth-Token": mine, "X-Subject-Token": mine}
-            for gap in GAPS:
-                for _ in range(BURST):
-                    other = self._token(session)
-                    self._send(session, "DELETE", {"X-Auth-Token": mine, "X-Subject-Token": other})
-                    self._send(session, "HEAD", check)
-                opened = _opened(session, self.auth_url)
-                time.sleep(gap)
-                self._send(session, "HEAD", check)
-                if _opened(session, self.auth_url) != opened:
-                    self.not_reused.append(gap)
+            self._gaps(session)
+        except Exception as exc:  # the test reads it: an exception would end with the thread
+            self.failures.append(f"the probe stopped: {type(exc).__name__}: {exc}")
         finally:
             session.close()
+
+    def _gaps(self, session: requests.Session) -> None:
+        mine = self._token(session)
+        check = {"X-Auth-Token": mine, "X-Subject-Token": mine}
+        for gap in GAPS:
+            for _ in range(BURST):
+                other = self._token(session)
+                self._expect(
+                    self._send(session, "DELETE", {"X-Auth-Token": mine, "X-Subject-Token": other}), 204
+                )
+                self._expect(self._send(session, "HEAD", check), 200)
+            opened = _opened(session, self.url)
+            time.sleep(gap)
+            self._expect(self._send(session, "HEAD", check), 200)
+            if _opened(session, self.url) != opened:
+                self.not_reused.append(gap)
+
+    def _expect(self, answer: requests.Response | None, status: int) -> None:
+        if answer is not None and answer.status_code != status:
+            self.failures.append(f"{answer.request.method}: {answer.status_code}, not {status}")
 
     def start(self) -> ReuseProbe:
         self._thread = threading.Thread(target=self._run, name="vip-reuse-probe", daemon=True)
