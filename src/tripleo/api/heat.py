@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import load_only
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,8 +32,7 @@ from tripleo.boundedyaml import heat_load
 from tripleo.engine.template.confine import confined, confining
 from tripleo.errors import TripleoError
 from tripleo.resources.secrets import mask
-from tripleo.resources.service import Options, StackService
-from tripleo.storage.stack_models import StackFilesRow, StackRow
+from tripleo.resources.service import Options, StackRecord, StackService
 
 __all__ = ["HeatContext", "heat_app", "heat_error"]
 
@@ -94,7 +91,7 @@ class HeatContext:
     workers: int = 8
     _secrets: dict[str, set[str]] = field(default_factory=dict)
 
-    def secrets(self, row: StackRow) -> set[str]:
+    def secrets(self, row: StackRecord) -> set[str]:
         """The stack service's secrets of a stack (what output must mask), remembered per stack inputs:
         finding them parses every file of the stack."""
         key = json.dumps([row.id, row.files_id, row.parameters, row.generated], sort_keys=True, default=str)
@@ -156,22 +153,18 @@ def _base(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}/v1/{PROJECT}"
 
 
-def _find(ctx: HeatContext, ident: str) -> StackRow:
+def _find(ctx: HeatContext, ident: str) -> StackRecord:
     """A stack by name or id.
 
     :raises ApiError: 404 StackNotFound.
     """
-    try:
-        return ctx.service.get(ident)
-    except TripleoError:
-        pass
-    for row in _summaries(ctx):
-        if row.id == ident:
-            return ctx.service.get(row.name)
-    raise ApiError(404, f"The Stack ({ident}) could not be found.", "StackNotFound")
+    found = ctx.service.find(ident)
+    if found is None:
+        raise ApiError(404, f"The Stack ({ident}) could not be found.", "StackNotFound")
+    return found
 
 
-def _stack(ctx: HeatContext, request: Request) -> StackRow:
+def _stack(ctx: HeatContext, request: Request) -> StackRecord:
     """The stack ``/stacks/{name}/{id}`` names (both must match)."""
     name, sid = request.path_params["name"], request.path_params["sid"]
     row = _find(ctx, name)
@@ -235,17 +228,9 @@ def _template_doc(text: str) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _stored_files(ctx: HeatContext, row: StackRow) -> dict[str, str]:
-    """Every file the stack was built from, as stored with it (path -> text)."""
-    with ctx.service.db.transaction() as session:
-        blob = session.get(StackFilesRow, row.files_id) if row.files_id is not None else None
-        files = dict(blob.files or {}) if blob is not None else {}
-    return {k: v for k, v in files.items() if isinstance(v, str)}
-
-
-def _stored_template(ctx: HeatContext, row: StackRow) -> dict[str, Any]:
+def _stored_template(ctx: HeatContext, row: StackRecord) -> dict[str, Any]:
     """The stack's top template as stored with the stack (empty when it is not there)."""
-    text = _stored_files(ctx, row).get(row.template)
+    text = ctx.service.files(row).get(row.template)
     return _template_doc(text) if isinstance(text, str) else {}
 
 
@@ -263,21 +248,11 @@ def _descriptions(doc: dict[str, Any]) -> tuple[str, dict[str, str]]:
 # -- stacks ----------------------------------------------------------------------------------------------
 
 
-def _summaries(ctx: HeatContext) -> list[StackRow]:
-    """Every stack as :meth:`StackService.stacks` orders them, with only the columns a listing shows
-    (decoding every stack's outputs and parameters would triple the time of a list of 100)."""
-    columns = (StackRow.id, StackRow.name, StackRow.action, StackRow.status, StackRow.reason,
-               StackRow.created_at, StackRow.updated_at)  # fmt: skip
-    with ctx.service.db.transaction() as session:
-        query = select(StackRow).options(load_only(*columns)).order_by(StackRow.created_at)
-        return list(session.scalars(query))
-
-
 def list_stacks(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
     """Newest first, as Heat lists them (``sort_dir=asc`` for oldest first); ``stack_name`` filters,
     ``marker`` (a stack id) and ``limit`` page."""
     base = _base(request)
-    rows = _summaries(ctx)
+    rows = ctx.service.summaries()
     order = request.query_params.get("sort_dir", "desc").lower()
     if order not in ("asc", "desc"):
         raise ApiError(400, f'query parameter sort_dir="{order}": expected asc or desc')
@@ -309,7 +284,7 @@ def create_stack(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Re
     _unsupported(body)
     if body.get("template") is None:
         raise ApiError(400, 'field "template" is required')
-    existing = next((r for r in _summaries(ctx) if r.name == name), None)
+    existing = next((r for r in ctx.service.summaries() if r.name == name), None)
     # as the stack service: a create that failed or was cut short (its process died) resumes; the claim
     # below refuses one that runs or waits for a worker (409 StackExists, as any taken name)
     if existing is not None and (existing.action != "CREATE" or existing.status == "COMPLETE"):
@@ -400,7 +375,7 @@ def template_show(ctx: HeatContext, request: Request, body: dict[str, Any]) -> R
 def environment_show(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Response:
     """The stack's environments merged in order (top-level keys; hidden values masked)."""
     row = _stack(ctx, request)
-    files = _stored_files(ctx, row)
+    files = ctx.service.files(row)
     merged: dict[str, Any] = {"parameters": {}, "parameter_defaults": {}, "resource_registry": {}}
     for path in row.environments:
         doc = _template_doc(files.get(path, ""))
@@ -430,7 +405,7 @@ def files_show(ctx: HeatContext, request: Request, body: dict[str, Any]) -> Resp
     row = _stack(ctx, request)
     skip = {row.template, *row.environments}
     out = {}
-    for path, text in _stored_files(ctx, row).items():
+    for path, text in ctx.service.files(row).items():
         if path in skip:
             continue
         url = _as_sent(path)

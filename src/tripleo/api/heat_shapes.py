@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tripleo.storage.stack_models import EventRow, ResourceRow, StackRow
+from tripleo.resources.records import StackEvent, StackResource, StackSummary
 
 __all__ = [
     "Links",
@@ -62,7 +62,7 @@ class Links:
         return f"{self.base}/stacks/{name}/{sid}"
 
 
-def stack_ids(resources: Iterable[ResourceRow]) -> dict[str, str]:
+def stack_ids(resources: Iterable[StackResource]) -> dict[str, str]:
     """path -> physical id of every resource among ``resources`` that owns a nested stack in them."""
     rows = list(resources)
     owners = {r.stack_path for r in rows if r.stack_path}
@@ -77,7 +77,7 @@ def _leaf(path: str) -> str:
     return path.rpartition("/")[2]
 
 
-def stack_summary(row: StackRow, base: str, description: str = "") -> dict[str, Any]:
+def stack_summary(row: StackSummary, base: str, description: str = "") -> dict[str, Any]:
     """A ``GET /stacks`` entry."""
     created, updated = stamp(row.created_at), stamp(row.updated_at)
     return {
@@ -110,7 +110,7 @@ def output_entries(outputs: Mapping[str, Any], descriptions: Mapping[str, str]) 
 
 
 def stack_body(
-    row: StackRow,
+    row: StackSummary,
     base: str,
     parameters: Mapping[str, Any],
     outputs: list[dict[str, Any]] | None,
@@ -139,7 +139,7 @@ def stack_body(
 
 
 def resource_body(
-    res: ResourceRow, links: Links, parents: set[str], required_by: list[str]
+    res: StackResource, links: Links, parents: set[str], required_by: list[str]
 ) -> dict[str, Any]:
     """One resource as ``GET .../resources`` lists it; ``parents`` are the paths that own a nested stack."""
     stack_path = _parent(res.path)
@@ -167,7 +167,7 @@ def resource_body(
     return body
 
 
-def required_by(resources: Iterable[ResourceRow]) -> dict[str, list[str]]:
+def required_by(resources: Iterable[StackResource]) -> dict[str, list[str]]:
     """path -> the names of the resources in the same stack that require it."""
     out: dict[str, list[str]] = {}
     for res in resources:
@@ -177,7 +177,7 @@ def required_by(resources: Iterable[ResourceRow]) -> dict[str, list[str]]:
     return out
 
 
-def event_body(event: EventRow, links: Links, nested: bool) -> dict[str, Any]:
+def event_body(event: StackEvent, links: Links, nested: bool) -> dict[str, Any]:
     """One event; an event of the stack itself (path "") is named after the stack, as Heat's are."""
     stack_path = _parent(event.path)
     name = _leaf(event.path) if event.path else links.name

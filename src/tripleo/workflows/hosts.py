@@ -22,9 +22,8 @@ from tripleo.network.ipam import StackAllocator, release_stack_addresses
 from tripleo.network.model import CTLPLANE
 from tripleo.network.netenv import NodeResult, Report, resolved_config, validate, write_plan
 from tripleo.network.vips import with_vips
-from tripleo.resources.service import StackService
+from tripleo.resources.service import StackResource, StackService
 from tripleo.storage import Database, stack_paths
-from tripleo.storage.stack_models import ResourceRow
 from tripleo.workflows.capacity import SERVER_TYPE, server_slot
 from tripleo.workflows.containers import host_container_steps, image_resolver
 from tripleo.workflows.nic_heat import HeatNicRenderer
@@ -48,7 +47,7 @@ class Server:
     ctlplane: str
 
 
-def servers(rows: Sequence[ResourceRow], db: Database, roles: set[str]) -> list[Server]:
+def servers(rows: Sequence[StackResource], db: Database, roles: set[str]) -> list[Server]:
     """The stack's complete servers (from its resource rows), by role and index, each with its node.
 
     :raises OperationError: a server's path is not ``<Role>/<index>/...`` with a role of roles_data.
