@@ -8,6 +8,12 @@ it is there), where an alias is the same node object again, so the graph is as s
 graph is measured here with each node's expanded size counted once per use, and refused past the limits,
 before the constructor turns it into dicts and lists. Every reader of YAML in tripleo loads through this
 module (``docs/decisions.md`` says why the limits are what they are).
+
+libyaml (PyYAML's C parser) refuses some documents PyYAML's pure-Python parser takes:
+tripleo-heat-templates of Train and Ussuri, which the Heat of those releases loaded, have flow mappings
+such as ``HOSTNAME: {get_attr:[Controller, name]}``, no space after the colon. A document libyaml refuses
+is composed again by the pure parser (slower, but only for those documents), with the same bounds and the
+same constructor; when both refuse it, the pure parser's error is the one reported.
 """
 
 from __future__ import annotations
@@ -26,11 +32,21 @@ class HeatLoader(SafeLoader):  # type: ignore[misc]
     """Safe loader that keeps ``2015-04-30`` a string, as Heat's template loader does."""
 
 
+class _PureHeatLoader(yaml.SafeLoader):
+    """:class:`HeatLoader` with PyYAML's pure-Python parser, for what libyaml refuses."""
+
+
 def _as_string(loader: Any, node: Any) -> str:
     return str(node.value)
 
 
 HeatLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_string)
+_PureHeatLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_string)
+
+# each libyaml loader and the pure-Python one that composes again what it refuses (none without libyaml)
+_PURE: dict[type[Any], type[Any]] = (
+    {SafeLoader: yaml.SafeLoader, HeatLoader: _PureHeatLoader} if SafeLoader is not yaml.SafeLoader else {}
+)
 
 
 @dataclass(frozen=True)
@@ -127,12 +143,36 @@ class _Measure:
             pending.extend((kid, depth + 1, False) for kid in reversed(kids))
 
 
+def _compose(text: str | bytes, loader_class: type[Any]) -> tuple[Any, yaml.Node | None]:
+    """The loader and the node graph of ``text``: libyaml's when it takes the document, else the pure
+    parser's (the loader is returned to construct with and be disposed of by the caller).
+
+    :raises yaml.YAMLError: the pure parser's error, when both refuse the document.
+    """
+    loader = loader_class(text)
+    try:
+        return loader, loader.get_single_node()
+    except yaml.YAMLError:
+        loader.dispose()
+        if loader_class not in _PURE:
+            raise
+    except BaseException:
+        loader.dispose()
+        raise
+    loader = _PURE[loader_class](text)
+    try:
+        return loader, loader.get_single_node()
+    except BaseException:
+        loader.dispose()
+        raise
+
+
 def _load(text: str | bytes, loader_class: type[Any], limits: Limits) -> Any:
     if len(text) > limits.max_bytes:
         raise YamlLimitError(problem=f"YAML document larger than {limits.max_bytes} bytes")
-    loader = loader_class(text)
+    loader = None
     try:
-        node = loader.get_single_node()
+        loader, node = _compose(text, loader_class)
         if node is None:
             return None
         _Measure(limits).walk(node)
@@ -140,7 +180,8 @@ def _load(text: str | bytes, loader_class: type[Any], limits: Limits) -> Any:
     except RecursionError:
         raise YamlLimitError(problem=f"YAML nested deeper than {limits.max_depth} levels") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def safe_load(text: str | bytes, *, limits: Limits = LIMITS) -> Any:
