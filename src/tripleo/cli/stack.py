@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import yaml
 
 from tripleo.cli.output import emit_list, emit_one, format_options
+
+if TYPE_CHECKING:
+    from tripleo.resources.service import StackRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -254,7 +257,7 @@ def delete(name: str, backend: str, workers: int, resource_timeout: float, timeo
 _STACK_COLUMNS = ["name", "id", "status", "backend", "created_at", "updated_at"]
 
 
-def _stack_row(row: Any) -> dict[str, Any]:
+def _stack_row(row: StackRecord) -> dict[str, Any]:
     return {
         "name": row.name,
         "id": row.id,
