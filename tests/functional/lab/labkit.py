@@ -87,7 +87,9 @@ def lab_names(name: str = "tl") -> dict[str, list[str]]:
     return {
         "netns": [n for n in netns if n.startswith(prefix)],
         # index and name: a link made again has a new index; its state flags (a bridge's carrier) come and go
-        "links": [": ".join(ln.split(": ")[:2]) for ln in links if ln.split(": ")[1].startswith(prefix)],
+        "links": [
+            ": ".join(ln.split(": ")[:2]) + ":" for ln in links if ln.split(": ")[1].startswith(prefix)
+        ],
         "nft": [t for t in nft if t.split()[-1] == name],
         "mounts": [m for m in mounts if prefix in m or "/lab/nodes/" in m],
     }
