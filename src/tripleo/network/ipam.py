@@ -32,6 +32,7 @@ from tripleo.storage.network_models import (
 )
 
 __all__ = [
+    "PlannedAllocator",
     "PoolExhaustedError",
     "PortRecord",
     "StackAllocator",
@@ -178,7 +179,8 @@ def _record(network: NetNetworkRow, subnet: NetSubnetRow, port: NetPortRow, addr
     )
 
 
-def _free(cidr: str, pools: Sequence[NetPoolRow], used: set[int], gateway: str | None) -> Iterator[IPAddress]:
+def _free(cidr: str, pools: Sequence[NetPoolRow | Pool], used: set[int],
+          gateway: str | None) -> Iterator[IPAddress]:  # fmt: skip
     """Free pool addresses in order (never the network, broadcast or gateway address)."""
     net = ipaddress.ip_network(cidr)
     reserved = {int(net.network_address)}
@@ -375,6 +377,86 @@ class StackAllocator:
                 self.db, network.name, owner=f"{self.stack}/{owner}", name=name, fixed_ip=fixed
             )
         return ipaddress.ip_address(port.ip)
+
+
+class PlannedAllocator:
+    """What :class:`StackAllocator` would hand out, decided from the IPAM as it is and kept in memory: a dry
+    run's IPAM. The same decisions: a port that exists keeps its address, a fixed address must be free, else
+    the first free pool address; the networks are the plan's (as ``sync_networks`` would make them).
+
+    :raises OperationError: a network's subnet would change while ports use it (as ``ensure_network``).
+    """
+
+    def __init__(self, db: Database, stack: str, networks: Sequence[Network]) -> None:
+        self.stack = stack
+        self.ctlplane: dict[str, str] = {}  # each server's own, by node (set once the servers are known)
+        self.networks = {n.name: n for n in networks if n.enabled}
+        query = (
+            select(
+                NetNetworkRow.name,
+                NetSubnetRow.cidr,
+                NetPortRow.owner,
+                NetPortRow.name,
+                NetIPAllocation.address,
+            )
+            .join(NetPortRow, NetPortRow.network_id == NetNetworkRow.id)
+            .join(NetIPAllocation, NetIPAllocation.port_id == NetPortRow.id)
+            .join(NetSubnetRow, NetSubnetRow.id == NetIPAllocation.subnet_id)
+        )
+        self.held: dict[tuple[str, str, str], str] = {}  # (network, owner, port name) -> address
+        with db.transaction() as session:
+            for network, cidr, owner, name, address in session.execute(query):
+                wanted = self.networks.get(network)
+                if wanted is not None and str(wanted.subnet.cidr) != cidr:
+                    raise OperationError(
+                        f"network {network}: cannot change {cidr} to {wanted.subnet.cidr} while ports use it"
+                    )
+                self.held[(network, owner, name)] = address
+
+    def depart(self, keep: Sequence[str]) -> int:
+        """Forget the stack's node addresses but those of ``keep`` (what a deploy frees for the nodes that
+        left the stack); returns how many."""
+        prefix, kept = f"{self.stack}/", {f"{self.stack}/{node}" for node in keep}
+        gone = [k for k in self.held if k[1].startswith(prefix) and k[1] not in kept]
+        for key in gone:
+            del self.held[key]
+        return len(gone)
+
+    def allocate(self, network: Network, owner: str, name: str, fixed: str | None) -> IPAddress:
+        """The address :meth:`StackAllocator.allocate` would return (remembered for the next asks)."""
+        if network.name == CTLPLANE and owner in self.ctlplane:
+            return ipaddress.ip_address(self.ctlplane[owner])
+        key = (network.name, VIP_OWNER, f"{self.stack}/{name}") if owner == VIP_OWNER else \
+            (network.name, f"{self.stack}/{owner}", name)  # fmt: skip
+        held = self.held.get(key)
+        if held is not None:
+            if fixed and ipaddress.ip_address(fixed) != ipaddress.ip_address(held):
+                raise OperationError(
+                    f"network {network.name}: {key[1]} port {key[2]} already has {held}, not {fixed}"
+                )
+            return ipaddress.ip_address(held)
+        if fixed:
+            address = ipaddress.ip_address(fixed)
+            holder = next(
+                (k for k, a in self.held.items() if k[0] == network.name and a == str(address)), None
+            )
+            if holder is not None:
+                raise OperationError(
+                    f"network {network.name}: {address} is already held by {holder[1]} port {holder[2]}"
+                )
+        else:
+            taken = {int(ipaddress.ip_address(a)) for k, a in self.held.items() if k[0] == network.name}
+            sub = network.subnet
+            gateway = str(sub.gateway) if sub.gateway else None
+            found = next(_free(str(sub.cidr), sub.pools, taken, gateway), None)
+            if found is None:
+                raise PoolExhaustedError(
+                    f"network {network.name}: no free address left in its allocation pools for {key[1]} "
+                    f"port {key[2]}"
+                )
+            address = found
+        self.held[key] = str(address)
+        return address
 
 
 def release_stack_addresses(db: Database, stack: str, keep: Sequence[str] = (), vips: bool = True) -> int:

@@ -13,20 +13,21 @@ from typing import Any
 from tripleo.network.environment import Plan
 from tripleo.network.ipam import StackAllocator
 from tripleo.network.model import IPAddress
-from tripleo.network.netenv import allocate_vips
+from tripleo.network.netenv import Allocator, allocate_vips
 from tripleo.storage import Database
 
 __all__ = ["stack_vips", "with_vips"]
 
 
-def stack_vips(db: Database, stack: str, plan: Plan) -> dict[str, str]:
-    """The VIPs of ``stack``, allocated before the stack (idempotent): name_lower -> address.
+def stack_vips(db: Database, stack: str, plan: Plan, allocator: Allocator | None = None) -> dict[str, str]:
+    """The VIPs of ``stack``, allocated before the stack (idempotent): name_lower -> address (``allocator``:
+    another than the stack's IPAM, e.g. a dry run's :class:`~tripleo.network.ipam.PlannedAllocator`).
 
     :raises PoolExhaustedError: a network's pools are full.
     :raises OperationError: a fixed VIP is held by another port.
     """
     lower = {n.name: n.name_lower for n in plan.enabled()}
-    vips = allocate_vips(plan, StackAllocator(db, stack, {}))
+    vips = allocate_vips(plan, allocator or StackAllocator(db, stack, {}))
     return {lower[name]: str(address) for name, address in vips.items()}
 
 

@@ -4,7 +4,8 @@ The same code as a deploy, pointed away from every state it would change:
 
 - the checks and the capacity pre-flight run in a scratch plan, as a deploy's do;
 - the plan is rendered into a scratch directory (the generated passwords are the stack's own);
-- the IPAM work (networks, VIPs, the nodes' addresses) runs on a copy of the SQLite state database;
+- the IPAM's decisions (VIPs, the nodes' addresses) are made in memory from the IPAM as it is
+  (:class:`~tripleo.network.ipam.PlannedAllocator`): no database is written, whichever it is;
 - the stack update runs as the engine's dry run: each resource path added, updated, replaced or deleted,
   and the outputs it will produce (the services' role_data), from which the nodes' files are written into
   a scratch project;
@@ -17,7 +18,6 @@ secrets masked.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,8 +29,8 @@ from tripleo.config import write_project
 from tripleo.config.digests import HostPlan
 from tripleo.config.roledata import RoleData
 from tripleo.engine.functions.base import known_or_none
-from tripleo.errors import InputError, OperationError
-from tripleo.network import sync_networks
+from tripleo.errors import InputError
+from tripleo.network.ipam import PlannedAllocator
 from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import StackService
 from tripleo.storage import Database, stack_paths
@@ -64,19 +64,6 @@ class DeployPlan:
         }
 
 
-def _copy_database(db: Database, target: Path) -> Database:
-    """A copy of the state database to work on (SQLite's online backup: consistent while others write).
-
-    :raises OperationError: the state is not in SQLite.
-    """
-    url = str(db.url)
-    if not url.startswith("sqlite:///"):
-        raise OperationError("--dry-run works on a copy of the SQLite state database; this one is not SQLite")
-    with sqlite3.connect(url[len("sqlite:///") :]) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    return Database(f"sqlite:///{target}")
-
-
 def plan_deploy(service: StackService, db: Database, req: DeployRequest) -> DeployPlan:
     """What ``deploy`` with ``req`` would do (see the module docstring).
 
@@ -100,9 +87,8 @@ def _plan(service: StackService, db: Database, req: DeployRequest, scratch: Path
     prepared = prepare(req.templates, req.stack, req.environments, req.parameters, roles_file=req.roles_file,
                        networks_file=req.network_data, plan_dir=scratch / "plan")  # fmt: skip
     base = network_plan(prepared)
-    copy = _copy_database(db, scratch / "state.sqlite")
-    sync_networks(copy, base.enabled())
-    params = stack_parameters(copy, req.stack, prepared, base)
+    ipam = PlannedAllocator(db, req.stack, base.enabled())
+    params = stack_parameters(db, req.stack, prepared, base, ipam)
     template, envs = str(prepared.plan.template), list(prepared.environments)
     outcome = service.update(req.stack, template, envs, params, req.options, dry_run=True)
     result = DeployPlan(req.stack, True, list(outcome.plan), dict(outcome.counts))
@@ -110,8 +96,8 @@ def _plan(service: StackService, db: Database, req: DeployRequest, scratch: Path
         result.notes.append(f"the stack update would fail: {outcome.reason}")
         return result
     outputs: Mapping[str, Any] = known_or_none(outcome.outputs) or {}
-    hosts, report, roles = render(service, copy, req, prepared, base, lambda _: None, outputs=outputs,
-                                  network_dir=scratch / "network")  # fmt: skip
+    hosts, report, roles = render(service, db, req, prepared, base, lambda _: None, outputs=outputs,
+                                  network_dir=scratch / "network", planned=ipam)  # fmt: skip
     project = write_project(scratch / "project", req.stack, hosts, vips=vips_of(report),
                             **project_args(prepared, base))  # fmt: skip
     result.config = config_plan(project, hosts, roles, ssh_key()[0], force=req.force, limit=req.limit)

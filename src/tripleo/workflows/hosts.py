@@ -18,9 +18,9 @@ from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, node_hi
 from tripleo.config.roledata import RoleData, parse_role_data
 from tripleo.errors import OperationError
 from tripleo.network.environment import Plan
-from tripleo.network.ipam import StackAllocator, release_stack_addresses
+from tripleo.network.ipam import PlannedAllocator, StackAllocator, release_stack_addresses
 from tripleo.network.model import CTLPLANE
-from tripleo.network.netenv import NodeResult, Report, resolved_config, validate, write_plan
+from tripleo.network.netenv import Allocator, NodeResult, Report, resolved_config, validate, write_plan
 from tripleo.network.vips import with_vips
 from tripleo.resources.service import StackResource, StackService
 from tripleo.storage import Database, stack_paths
@@ -153,11 +153,12 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
 
 
 def render(service: StackService, db: Database, req: DeployRequest, prepared: Prepared, base: Plan,
-           progress: Progress, outputs: Mapping[str, Any] | None = None,
-           network_dir: Path | None = None) -> tuple[list[Host], Report, dict[str, RoleData]]:  # fmt: skip
-    """Phase 3 and the project's hosts: the nodes' networks, hieradata and Puppet from the completed stack
-    (from ``outputs`` when given: a dry run's, with the network plan written into ``network_dir``); the
-    addresses of nodes that left the stack are freed.
+           progress: Progress, outputs: Mapping[str, Any] | None = None, network_dir: Path | None = None,
+           planned: PlannedAllocator | None = None
+           ) -> tuple[list[Host], Report, dict[str, RoleData]]:  # fmt: skip
+    """Phase 3 and the project's hosts: the nodes' networks, hieradata and Puppet from the completed stack;
+    the addresses of nodes that left the stack are freed. A dry run gives the ``outputs`` its stack would
+    have, a ``network_dir`` for the network plan and ``planned``, its IPAM (nothing is written to the IPAM).
 
     :returns: the hosts, the network report (addresses, VIPs) and the services' role_data by role.
     :raises OperationError: the nodes' network checks failed, or a server's path is not a role's.
@@ -167,10 +168,16 @@ def render(service: StackService, db: Database, req: DeployRequest, prepared: Pr
     found = servers(rows, db, {r.name for r in base.roles})
     wiring = lab_wiring([s.node for s in found])
     plan = network_plan(prepared, wired_specs(base, [(s.node, s.role, s.index) for s in found], wiring))
-    departed = release_stack_addresses(db, req.stack, keep=[s.node for s in found], vips=False)
+    kept, ctlplane = [s.node for s in found], {s.node: s.ctlplane for s in found}
+    allocator: Allocator
+    if planned is not None:
+        departed = planned.depart(kept)
+        planned.ctlplane, allocator = ctlplane, planned
+    else:
+        departed = release_stack_addresses(db, req.stack, keep=kept, vips=False)
+        allocator = StackAllocator(db, req.stack, ctlplane)
     if departed:
         progress(f"freed {departed} addresses of nodes that left the stack")
-    allocator = StackAllocator(db, req.stack, {s.node: s.ctlplane for s in found})
     report = validate(plan, HeatNicRenderer(req.environments), allocator)
     fail_on(report, "rendering the nodes' networks")
     network_dir = network_dir or stack_paths(req.stack).network

@@ -110,7 +110,7 @@ def _deploy(service: StackService, db: Database, req: DeployRequest, progress: P
     record.enter("stack")
     sync_networks(db, base.enabled())
     params = stack_parameters(db, req.stack, prepared, base)
-    _run_stack(service, req, prepared, params, progress)
+    stack_plan = _run_stack(service, req, prepared, params, progress)
     seconds["stack"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -123,6 +123,7 @@ def _deploy(service: StackService, db: Database, req: DeployRequest, progress: P
     progress(f"config download: {project.directory}")
     seconds["render"] = time.perf_counter() - mark
     done = DeployResult(req.stack, COMPLETE, hosts, vips_of(report), project.directory, {}, seconds)
+    done.stack_plan = stack_plan
     done.notes = status_notes(roles, hosts)
     if req.config_download and hosts:
         _configure(done, project, paths.log, roles, req, progress, record)
@@ -132,7 +133,8 @@ def _deploy(service: StackService, db: Database, req: DeployRequest, progress: P
 
 
 def _run_stack(service: StackService, req: DeployRequest, prepared: Prepared, params: dict[str, Any],
-               progress: Progress) -> None:  # fmt: skip
+               progress: Progress) -> list[tuple[str, str]]:  # fmt: skip
+    """Create or update the stack; returns what changed (resource path, action), as a dry run plans it."""
     try:
         row = service.get(req.stack)
         # a create that failed or was killed resumes as a create; a created stack is updated
@@ -146,6 +148,7 @@ def _run_stack(service: StackService, req: DeployRequest, prepared: Prepared, pa
     else:
         outcome = service.create(req.stack, template, envs, params, req.options)
     progress(f"stack {req.stack} {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else ""))
+    return list(outcome.plan)
 
 
 def _phase_of(task: str) -> str | None:

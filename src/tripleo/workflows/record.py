@@ -179,6 +179,7 @@ def record_fields(result: DeployResult) -> dict[str, Any]:
         "project": str(result.project),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
         "config_plan": {h: {"run": hp.run, "skipped": hp.skipped} for h, hp in result.plan.items()},
+        "stack_plan": [{"resource": p, "action": a} for p, a in sorted(result.stack_plan)],
     }
 
 
@@ -211,6 +212,7 @@ def status(service: StackService, stack: str) -> dict[str, Any]:
             project=saved.get("project"),
             finished_at=saved.get("finished_at"),
             config_plan=saved.get("config_plan", {}),
+            stack_plan=saved.get("stack_plan", []),
         )
     return out
 

@@ -16,6 +16,7 @@ from tripleo.config import Host, HostRecap
 from tripleo.config.digests import HostPlan
 from tripleo.errors import InputError, OperationError
 from tripleo.network.environment import Plan
+from tripleo.network.ipam import PlannedAllocator
 from tripleo.network.netenv import Report, validate
 from tripleo.network.vips import stack_vips
 from tripleo.resources.provisioned import ssh_key
@@ -78,6 +79,7 @@ class DeployResult:
     overcloudrc: Path | None = None
     notes: list[str] = field(default_factory=list)
     plan: dict[str, HostPlan] = field(default_factory=dict)  # the config plan (per host: units run/skipped)
+    stack_plan: list[tuple[str, str]] = field(default_factory=list)  # what the stack changed: (path, action)
 
 
 def prepare_request(req: DeployRequest, scratch: bool = False) -> Prepared:
@@ -151,13 +153,14 @@ def check_request(service: StackService, db: Database, req: DeployRequest) -> Pl
     return checked
 
 
-def stack_parameters(db: Database, stack: str, prepared: Prepared, base: Plan) -> dict[str, Any]:
+def stack_parameters(db: Database, stack: str, prepared: Prepared, base: Plan,
+                     planned: PlannedAllocator | None = None) -> dict[str, Any]:  # fmt: skip
     """The parameters the stack runs with: the plan's, and the VIPs (allocated now, before the stack, so
-    its endpoints are known; see :mod:`tripleo.network.vips`).
+    its endpoints are known; see :mod:`tripleo.network.vips`; ``planned``: a dry run's, decided only).
 
     :raises OperationError: no address is left for a VIP, or its fixed address is taken.
     """
-    return {**prepared.parameters, _VIP_PARAMETER: stack_vips(db, stack, base)}
+    return {**prepared.parameters, _VIP_PARAMETER: stack_vips(db, stack, base, planned)}
 
 
 def project_args(prepared: Prepared, base: Plan) -> dict[str, Any]:
