@@ -74,10 +74,17 @@ def _service() -> Any:
 )
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Stack timeout (minutes).")
+@click.option(
+    "--step-timeout",
+    type=click.FloatRange(1, 86400),
+    default=1800.0,
+    show_default=True,
+    help="Seconds one config-download task (a deploy step on all its hosts) may run before the deploy fails.",
+)
 def deploy_cmd(
     stack: str, templates: Path | None, environments: tuple[str, ...], parameters: tuple[str, ...],
     roles_file: Path | None, network_data: Path | None, stack_only: bool, dry_run: bool, force: bool,
-    limit: tuple[str, ...], fmt: str, workers: int, timeout: float,
+    limit: tuple[str, ...], fmt: str, workers: int, timeout: float, step_timeout: float,
 ) -> None:  # fmt: skip
     """Deploy the overcloud on available nodes: stack, networks, config download (re-run: it converges).
 
@@ -103,6 +110,7 @@ def deploy_cmd(
         config_download=not stack_only,
         force=force,
         limit=tuple(name for item in limit for name in item.split(",") if name),
+        step_timeout=step_timeout,
     )
     if dry_run:
         _dry_run(request, fmt)

@@ -161,6 +161,9 @@ _UNPACK = (
     f"&& cp {_MODULES_TAR_ON_NODE} {_MODULES_TAR_ON_NODE}.unpacked && echo unpacked; }}"
 )
 _STEP_LOCK = "/run/tripleo-steps.lock"
+DEFAULT_TIMEOUT = 1800.0  # seconds a task (a deploy step, on all its hosts) may run
+STEP_TIMEOUT_VARIABLE = "tripleo_step_timeout"  # the seconds a step's processes may run on a node
+NODE_GRACE = 10  # seconds past the task's timeout before a node ends the step's processes itself
 _PUPPET = (
     "puppet apply --detailed-exitcodes --color=false --logdest console "
     f"--modulepath /etc/puppet/modules:{_VENDOR} --hiera_config /etc/puppet/hiera.yaml {_MANIFEST}"
@@ -195,6 +198,13 @@ def _record(unit: str) -> str:
     return f"mkdir -p {APPLIED_DIR} && printf %s {digest} > {target}.new && mv {target}.new {target}"
 
 
+def _node_timeout() -> str:
+    """``timeout``, as the step's prefix on the node: Puppet and everything it started end (TERM, then KILL
+    5 s later) once the run's step timeout and a grace have passed (:mod:`tripleo.config.runner`)."""
+    default = int(DEFAULT_TIMEOUT) + NODE_GRACE
+    return f"timeout -k 5 {{{{ {STEP_TIMEOUT_VARIABLE} | default({default}) | int }}}}"
+
+
 def _step_task(step: int) -> dict[str, Any]:
     unit = step_unit(step)
     # --detailed-exitcodes: 0 nothing changed, 2 changes applied, 4/6 failures; the step's digest is recorded
@@ -203,7 +213,7 @@ def _step_task(step: int) -> dict[str, Any]:
     return {
         "name": f"Step {step}: puppet apply",
         # one step at a time on a node: a step left running by a killed deploy ends before the next starts
-        "ansible.builtin.shell": f"exec 9>{_STEP_LOCK}; flock 9; {_PUPPET}; rc=$?; "
+        "ansible.builtin.shell": f"exec 9>{_STEP_LOCK}; flock 9; {_node_timeout()} {_PUPPET}; rc=$?; "
         f"if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then {_containers(step)}; fi; "
         f"if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then {record}; fi; exit $rc",
         "environment": {"FACTER_tripleo_step": str(step)},

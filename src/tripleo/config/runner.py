@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from tripleo.config.download import Project
+from tripleo.config.download import DEFAULT_TIMEOUT, NODE_GRACE, STEP_TIMEOUT_VARIABLE, Project
 from tripleo.errors import OperationError
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 1800.0  # seconds a task (a deploy step, on all its hosts) may run
 PLUGINS = Path(__file__).with_name("callback_plugins")
 _PLUGIN = "tripleo_events"
 _FD_VARIABLE = "TRIPLEO_ANSIBLE_EVENTS_FD"  # the plugin's FD_VARIABLE (importing it would import Ansible)
@@ -295,9 +294,12 @@ def _environment(project: Project, control: str, fd: int) -> dict[str, str]:
 
 
 def _argv(
-    limit: Sequence[str] | None, tags: Sequence[str], skip_tags: Sequence[str], playbook: str
+    limit: Sequence[str] | None, tags: Sequence[str], skip_tags: Sequence[str], playbook: str, timeout: float
 ) -> list[str]:
-    argv = [ansible_playbook(), playbook]
+    # the nodes end a step's own processes a little after the undercloud gave up on it (a Puppet that hung
+    # would hold the node's step lock, and the next deploy's steps would wait for it)
+    node_timeout = int(timeout) + NODE_GRACE
+    argv = [ansible_playbook(), playbook, "-e", f"{STEP_TIMEOUT_VARIABLE}={node_timeout}"]
     if limit is not None:
         argv += ["--limit", ",".join(limit)]
     if tags:
@@ -368,7 +370,7 @@ def run_playbook(
     if not append:
         log.write_bytes(b"")
     events = Events(progress)
-    argv = _argv(limit, tags, skip_tags, project.playbook.name)
+    argv = _argv(limit, tags, skip_tags, project.playbook.name, timeout)
     with open(log, "ab") as out:
         code = _play(argv, project, out, events, timeout)
         if code is None:

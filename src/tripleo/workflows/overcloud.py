@@ -181,7 +181,7 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
         progress(f"ansible: {task}")
 
     if busy:
-        done.recap = run_playbook(project, log, on_task, limit=busy, skip_tags=late)
+        done.recap = run_playbook(project, log, on_task, req.step_timeout, limit=busy, skip_tags=late)
     record.enter("catalog")
     digest = catalog_digest(roles, done.hosts)
     if busy or req.force or record.data.get("catalog_digest") != digest:
@@ -191,7 +191,7 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
         done.endpoints = dict(record.data.get("endpoints") or {})
         progress("catalog: unchanged, nothing ran")
     if late_busy:
-        later = run_playbook(project, log, on_task, limit=late_busy, tags=late, append=True)
+        later = run_playbook(project, log, on_task, req.step_timeout, limit=late_busy, tags=late, append=True)
         done.recap = _merged(done.recap, later)
     admin = overcloud_admin(roles)
     if admin is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from tripleo.config import Host, HostRecap
 from tripleo.config.digests import HostPlan
+from tripleo.config.runner import DEFAULT_TIMEOUT
 from tripleo.errors import InputError, OperationError
 from tripleo.network.environment import Plan
 from tripleo.network.ipam import PlannedAllocator
@@ -61,6 +62,7 @@ class DeployRequest:
     config_download: bool = True  # False: stop after writing the project (``--stack-only`` runs nothing)
     force: bool = False  # run every unit on the hosts of the plan, whatever their digests say
     limit: tuple[str, ...] = ()  # the hosts (names or nodes) config download runs on; the others are left
+    step_timeout: float = DEFAULT_TIMEOUT  # seconds one Ansible task (a step on all its hosts) may run
 
 
 @dataclass

@@ -342,6 +342,11 @@ def test_dry_run_names_the_one_step_a_keystone_parameter_reaches(deployed: Deplo
         home, controller["ctlplane"], "grep -E '^(\\[token\\]|expiration=)' /etc/keystone/keystone.conf"
     )
     assert "expiration=7200" in conf.split("[token]")[-1]  # [token] expiration, the last section named
+    # issue 23: the plan the dry run printed is the plan the deploy ran: the same stack actions and units
+    status = json.loads(run(home, "overcloud", "status", "-f", "json").stdout)
+    assert sorted((h, u) for h, p in status["config_plan"].items() for u in p["run"]) == runs
+    done_stack = sorted((r["resource"], r["action"]) for r in status["stack_plan"])
+    assert done_stack == sorted((r["resource"], r["action"]) for r in planned["stack_plan"])
 
 
 def test_a_reused_connection_to_the_public_vip_survives_idle_gaps(deployed: Deployed) -> None:
@@ -439,6 +444,65 @@ def test_a_failed_step_is_named_by_overcloud_failures(deployed: Deployed, tmp_pa
     assert any("echo: told to fail (EchoFail)" in line for line in failure["tail"])
     text = run(home, "overcloud", "failures").stdout
     assert f"{controller}: task 'Step 2: puppet apply'" in text
+
+
+def _left(marker: str) -> list[str]:
+    """The command lines of live processes started with ``marker`` in their environment, but ssh's connection
+    masters (ControlPersist: they end by themselves once idle, as Ansible means them to)."""
+    left = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            if marker.encode() in (proc / "environ").read_bytes():
+                line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if not line.startswith("ssh: "):
+                    left.append(line)
+        except OSError:
+            continue
+    return left
+
+
+def test_a_hung_step_fails_at_the_step_timeout_naming_host_and_task(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    """Issue 23: a Puppet step that hangs (the echo service sleeps: EchoHang) fails the deploy at
+    --step-timeout, naming the host and the task; nothing of the run is left on the undercloud, and the node
+    ends the step's processes itself a little later, so the next deploy's steps do not wait for them."""
+    home = deployed.home
+    _renamed(deployed)
+    hang = tmp_path / "hang.yaml"
+    hang.write_text("parameter_defaults:\n  EchoHang: 900\n")
+    marker = f"tripleo-hang-{os.getpid()}-{time.time_ns()}"
+    env = {**os.environ, "TRIPLEO_HOME": str(home), "TRIPLEO_TEST_RUN": marker}
+    env.pop("TRIPLEO_DB_URL", None)
+    args = [
+        "overcloud",
+        "deploy",
+        *deployed.env_args,
+        *ECHO_ARGS,
+        *RENAMED,
+        "-e",
+        str(hang),
+        "--step-timeout",
+        "20",
+    ]
+    failed = subprocess.run([TRIPLEO, *args], env=env, capture_output=True, text=True, timeout=600)
+    controller = deployed.controller["name"].replace(".overcloud.", ".renamed.")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    said = f"config download timed out on {controller}, task 'Step 2: puppet apply': no result after 20 s"
+    assert said in failed.stderr
+    deadline = time.monotonic() + 5
+    while _left(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _left(marker) == []
+    report = json.loads(run(home, "overcloud", "failures", "-f", "json").stdout)
+    assert [(f["host"], f["task"]) for f in report["failures"]] == [(controller, "Step 2: puppet apply")]
+    address = deployed.controller["ctlplane"]
+    deadline = time.monotonic() + 60  # the step's own timeout on the node: 20 s and a grace of 10 s
+    while "sleep 900" in ssh(home, address, "ps -eo args") and time.monotonic() < deadline:
+        time.sleep(2)
+    assert "sleep 900" not in ssh(home, address, "ps -eo args")
 
 
 def _stack_updated(home: Path) -> str:

@@ -5,9 +5,16 @@ class echo::profile (
   Integer $port,
   Integer $step = Integer($facts['tripleo_step']),
   Boolean $fail = false,
+  Integer $hang = 0,
 ) {
   if $step >= 2 and $fail {
     fail('echo: told to fail (EchoFail)')
+  }
+  if $step >= 2 and $hang > 0 {
+    exec { 'echo hangs':
+      command => "/bin/sleep ${hang}",
+      timeout => 0,
+    }
   }
   if $step >= 2 {
     file { '/var/lib/tripleo/echo-server':
