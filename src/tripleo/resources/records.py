@@ -7,16 +7,36 @@ network's ``PortRecord`` do for theirs.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Self
 
 from tripleo.storage.stack_models import EventRow, ResourceRow, StackRow
 
 __all__ = ["StackEvent", "StackRecord", "StackResource", "StackSummary"]
 
 
+def _adapted(kind: str, value: Any) -> Any:
+    """A row's column as a record field declared ``kind``: text never None, JSON columns copied."""
+    if kind == "str":
+        return value or ""
+    if kind.startswith("dict["):
+        return dict(value or {})
+    if kind.startswith("list["):
+        return list(value or [])
+    return value
+
+
+class _FromRow:
+    """A frozen record made from the storage row whose columns carry the record's field names."""
+
+    @classmethod
+    def from_row(cls, row: StackRow | ResourceRow | EventRow) -> Self:
+        values = {f.name: _adapted(str(f.type), getattr(row, f.name)) for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class StackSummary:
+class StackSummary(_FromRow):
     """What a listing of stacks shows: identity, state and times (no parameters, outputs or files)."""
 
     id: str
@@ -26,18 +46,6 @@ class StackSummary:
     reason: str
     created_at: dt.datetime
     updated_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: StackRow) -> StackSummary:
-        return cls(
-            id=row.id,
-            name=row.name,
-            action=row.action,
-            status=row.status,
-            reason=row.reason or "",
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
 
 
 @dataclass(frozen=True)
@@ -57,26 +65,6 @@ class StackRecord(StackSummary):
     backend: str
     files_id: int | None
 
-    @classmethod
-    def from_row(cls, row: StackRow) -> StackRecord:
-        return cls(
-            id=row.id,
-            name=row.name,
-            action=row.action,
-            status=row.status,
-            reason=row.reason or "",
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            template=row.template,
-            environments=list(row.environments or []),
-            parameters=dict(row.parameters or {}),
-            outputs=dict(row.outputs or {}),
-            generated=dict(row.generated or {}),
-            inputs_hash=row.inputs_hash or "",
-            backend=row.backend,
-            files_id=row.files_id,
-        )
-
     def inputs(self) -> dict[str, Any]:
         """The fields :func:`tripleo.resources.unchanged.same_inputs` compares."""
         return {
@@ -90,7 +78,7 @@ class StackRecord(StackSummary):
 
 
 @dataclass(frozen=True)
-class StackResource:
+class StackResource(_FromRow):
     """One resource of a stack tree, named by its path (``Compute/0/Server``); ``stack_path`` is the path
     of the nested stack it belongs to ("" for the root)."""
 
@@ -108,27 +96,9 @@ class StackResource:
     requires: list[str]
     updated_at: dt.datetime
 
-    @classmethod
-    def from_row(cls, row: ResourceRow) -> StackResource:
-        return cls(
-            path=row.path,
-            stack_path=row.stack_path,
-            name=row.name,
-            type=row.type,
-            implementation=row.implementation,
-            action=row.action,
-            status=row.status,
-            reason=row.reason or "",
-            physical_id=row.physical_id or "",
-            attributes=dict(row.attributes or {}),
-            data=dict(row.data or {}),
-            requires=list(row.requires or []),
-            updated_at=row.updated_at,
-        )
-
 
 @dataclass(frozen=True)
-class StackEvent:
+class StackEvent(_FromRow):
     """One state change of a resource (path) or of the stack itself (path "")."""
 
     id: int
@@ -138,15 +108,3 @@ class StackEvent:
     status: str
     reason: str
     physical_id: str
-
-    @classmethod
-    def from_row(cls, row: EventRow) -> StackEvent:
-        return cls(
-            id=row.id,
-            time=row.time,
-            path=row.path,
-            action=row.action,
-            status=row.status,
-            reason=row.reason or "",
-            physical_id=row.physical_id or "",
-        )

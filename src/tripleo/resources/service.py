@@ -19,13 +19,14 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import Session, load_only
 
 from tripleo.engine.state import Event, ResourceRecord
 from tripleo.errors import InputError, OperationError
@@ -352,12 +353,7 @@ class StackService:
         digest = _digest(files, parameters, opts.backend)
         if current.inputs_hash == digest and current.status == "COMPLETE":
             return self._no_changes(current, opts)
-        owner = uuid.uuid4().hex
-        with acting_as(owner), claiming(self.db, [_lock(name)], "stack update") as session:
-            row = session.get(StackRow, current.id)
-            if row is None:
-                raise InputError(f'stack "{name}" not found')
-            self._interrupted(session, row)
+        with self._claiming(current, "stack update") as (session, row, owner):
             row.generated = generated
             self._stamp(session, row, "UPDATE", template, environments, parameters, files, opts)
         return Claim(name, current.id, "UPDATE", opts, owner, top, digest)
@@ -378,16 +374,27 @@ class StackService:
         """
         current = self.get(name)
         opts = Options(**{**opts.__dict__, "backend": current.backend})
-        owner = uuid.uuid4().hex
-        with acting_as(owner), claiming(self.db, [_lock(name)], "stack delete") as session:
-            row = session.get(StackRow, current.id)
-            if row is None:
-                raise InputError(f'stack "{name}" not found')
-            self._interrupted(session, row)
+        with self._claiming(current, "stack delete") as (session, row, owner):
             row.action, row.status, row.reason = "DELETE", "IN_PROGRESS", ""
             if opts.stack_events:
                 _event(session, row.id, "DELETE", "IN_PROGRESS", "Stack DELETE started")
         return Claim(name, current.id, "DELETE", opts, owner)
+
+    @contextmanager
+    def _claiming(self, current: StackRecord, what: str) -> Iterator[tuple[Session, StackRow, str]]:
+        """The stack's lock taken by a new owner and its row, in one transaction (an operation a killed
+        process left IN_PROGRESS is marked interrupted first); yields the session, the row and the owner.
+
+        :raises InputError: the stack is gone.
+        :raises LockedError: another operation holds the stack.
+        """
+        owner = uuid.uuid4().hex
+        with acting_as(owner), claiming(self.db, [_lock(current.name)], what) as session:
+            row = session.get(StackRow, current.id)
+            if row is None:
+                raise InputError(f'stack "{current.name}" not found')
+            self._interrupted(session, row)
+            yield session, row, owner
 
     def run(self, claim: Claim) -> Outcome:
         """Do a claimed operation, then release the stack's lock; an unexpected error marks the stack FAILED.
