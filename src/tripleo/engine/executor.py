@@ -19,7 +19,6 @@ import hashlib
 import json
 import queue
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tripleo.engine.live import GroupLive, NativeLive, NestedLive
+from tripleo.engine.plan import REPLACED, UNCHANGED, Action, Desired, choose
 from tripleo.engine.stack import Resource, Stack
 from tripleo.engine.state import (
     COMPLETE,
@@ -393,14 +393,19 @@ class Executor:
     ) -> None:
         plugin = self.plugins.plugin(res.impl.native or "")
         stored, failed = self._recover(res, stored)
-        choice = self._choose(res, props, stored, failed, plugin)
-        if choice is None:
+        chosen = self._choose(res, props, stored, failed, plugin)
+        if chosen.label == UNCHANGED:
             assert stored is not None
             run.stack.live[res.name] = NativeLive(stored.physical_id, stored.attributes)
-            self.result.counts["unchanged"] += 1
+            self.result.counts[UNCHANGED] += 1
             self._done(run, res)
             return
-        action, physical_id, label, old_props = choice
+        action, physical_id, label, old_props = (
+            chosen.verb,
+            chosen.physical_id,
+            chosen.label,
+            chosen.old_properties,
+        )
         self.result.plan.append((res.path, label))
         run.changed = True
         if self.dry_run:
@@ -430,31 +435,25 @@ class Executor:
         stored: ResourceRecord | None,
         failed: ResourceRecord | None,
         plugin: Plugin,
-    ) -> tuple[str, str, str, dict[str, Any] | None] | None:
-        """What to do with a native resource: None when it is unchanged, else (action, physical id, plan
-        label, old properties to hand the update, None meaning the stored ones)."""
-        if stored is not None and stored.status == COMPLETE and stored.action != "DELETE":
-            if stored.type == res.type and stored.props_hash == props_digest(props, self._memo):
-                self._drop_failed(failed)
-                return None
+    ) -> Action:
+        """The resource's action (:func:`tripleo.engine.plan.choose`), and what deciding it leaves behind: a
+        failed replacement is dropped when the original stays; a replaced original is kept aside."""
+        desired = Desired(res.type, res.impl.display, props_digest(props, self._memo))
+
+        def updatable() -> bool:
             # fetched on demand and not kept: a tree's stored properties can be large, and thousands of
             # queued updates holding them was most of a large update's memory (the action reads them again)
-            same_type = stored.type == res.type and stored.implementation == res.impl.display
-            if same_type and plugin.can_update(_changed_keys(self._old_properties(stored), props)):
-                self._drop_failed(failed)
-                return "UPDATE", stored.physical_id, "updated in place", None
-            # a replacement tried before keeps its id: what it reserved is found again, not taken twice
-            physical_id = failed.physical_id if failed is not None else str(uuid.uuid4())
+            assert stored is not None
+            return plugin.can_update(_changed_keys(self._old_properties(stored), props))
+
+        action = choose(desired, stored, failed, updatable)
+        if action.label != REPLACED:
+            self._drop_failed(failed)
+        elif stored is not None:
             old_copy = self._moved(stored, stored.path + _OLD)
             self._save(old_copy, event=False)
             self.stored[old_copy.path] = old_copy
-            return "CREATE", physical_id, "replaced", None
-        if stored is not None and stored.action == "UPDATE" and stored.status != COMPLETE:
-            # an update in place that failed or was killed: run it again (its old properties are gone)
-            return "UPDATE", stored.physical_id, "updated in place", {}
-        # new, or a create that failed or was interrupted: reuse the id chosen before (idempotent)
-        physical_id = stored.physical_id if stored is not None and stored.physical_id else str(uuid.uuid4())
-        return "CREATE", physical_id, "added", None
+        return action
 
     def _predict(
         self,
