@@ -22,6 +22,7 @@ from tripleo import boundedyaml
 from tripleo.baremetal.drivers import DRIVERS, DriverSpec
 from tripleo.baremetal.node import MAC_RE, format_capabilities, parse_capabilities
 from tripleo.errors import InputError, TripleoError
+from tripleo.fields import Collector, Field, Reader
 
 __all__ = ["ImportProblems", "NodeSpec", "PortSpec", "check_existing", "load_nodes", "parse_nodes", "probe"]
 
@@ -43,6 +44,7 @@ _NODE_KEYS = {
 }
 _DRIVER_KEYS = {key for spec in DRIVERS.values() for key in spec.fields}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,254}$")
+_NONBLANK = re.compile(r"\s*\S")
 
 
 class ImportProblems(InputError):
@@ -101,42 +103,17 @@ def load_nodes(path: Path) -> list[NodeSpec]:
     return parse_nodes(data, file=str(path))
 
 
-class _Check:
-    """Collects problems with the file and the path of each."""
-
-    def __init__(self, file: str | None) -> None:
-        self.file = file
-        self.problems: list[InputError] = []
-
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append(InputError(message, file=self.file, path=path))
-
-    def integer(self, value: Any, path: str, low: int, high: int) -> int | None:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(path, f"expected an integer from {low} to {high}, got {value!r}")
-            return None
-        return value
-
-    def text(self, value: Any, path: str) -> str | None:
-        if not isinstance(value, str) or not value.strip():
-            self.fail(path, f"expected a non-empty string, got {value!r}")
-            return None
-        return value
-
-
 def parse_nodes(data: Any, file: str | None = None) -> list[NodeSpec]:
     """Check parsed node data: ``{"nodes": [...]}`` or a bare list.
 
     :raises ImportProblems: every problem found.
     """
-    check = _Check(file)
+    check = Collector(file)
     entries = data.get("nodes") if isinstance(data, Mapping) else data
-    if isinstance(data, Mapping) and set(data) - {"nodes"}:
-        check.fail(sorted(set(data) - {"nodes"})[0], "unknown key (expected: nodes)")
+    if isinstance(data, Mapping) and (unknown := sorted(check.unknown(data, {"nodes"}))):
+        check.note(unknown[0], "unknown key (expected: nodes)")
     if not isinstance(entries, list) or not entries:
-        check.fail("nodes", "expected a non-empty list of nodes")
+        check.note("nodes", "expected a non-empty list of nodes")
         raise ImportProblems(check.problems)
     specs = [spec for i, raw in enumerate(entries) if (spec := _node(check, raw, f"nodes.{i}")) is not None]
     _duplicates(check, specs)
@@ -145,119 +122,121 @@ def parse_nodes(data: Any, file: str | None = None) -> list[NodeSpec]:
     return specs
 
 
-def _node(check: _Check, raw: Any, path: str) -> NodeSpec | None:
-    if not isinstance(raw, Mapping):
-        check.fail(path, f"expected a mapping, got {type(raw).__name__}")
+def _node(check: Collector, raw: Any, path: str) -> NodeSpec | None:
+    node = check.attempt(check.mapping, raw, path)
+    if node is None:
         return None
     before = len(check.problems)
-    pm_type = raw.get("pm_type", "ipmi")
-    driver = PM_TYPES.get(pm_type) if isinstance(pm_type, str) else None
-    if driver is None:
-        check.fail(f"{path}.pm_type", f"unknown pm_type {pm_type!r} (expected one of: {', '.join(PM_TYPES)})")
-    for key in raw:
-        if key not in _NODE_KEYS and key not in _DRIVER_KEYS:
-            check.fail(f"{path}.{key}", "unknown field")
-    info = _driver_info(check, raw, path, DRIVERS[driver]) if driver else {}
-    name = raw.get("name")
-    if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
-        check.fail(f"{path}.name", f"expected letters, digits, '.', '-', '_' or '~', got {name!r}")
-    node_uuid = raw.get("uuid")
+    driver = check.attempt(
+        check.one_of, node.get("pm_type", "ipmi"), f"{path}.pm_type", PM_TYPES, what="pm_type"
+    )
+    for key in check.unknown(node, _NODE_KEYS | _DRIVER_KEYS):
+        check.note(f"{path}.{key}", "unknown field")
+    info = _driver_info(check, node, path, DRIVERS[driver]) if driver else {}
+    name = node.get("name")
+    if name is not None:
+        letters = f"expected letters, digits, '.', '-', '_' or '~', got {name!r}"
+        check.attempt(check.text, name, f"{path}.name", _NAME_RE, message=letters)
+    node_uuid = node.get("uuid")
     if node_uuid is not None:
         try:
             node_uuid = str(uuidlib.UUID(str(node_uuid)))
         except ValueError:
-            check.fail(f"{path}.uuid", f"expected a UUID, got {node_uuid!r}")
-    properties = _properties(check, raw, path)
-    ports = _ports(check, raw, path)
+            check.note(f"{path}.uuid", f"expected a UUID, got {node_uuid!r}")
+    properties = {
+        key: value
+        for key, field in _PROPERTIES.items()
+        if (value := check.attempt(field.read, check, node, path)) is not None
+    }
+    ports = _ports(check, node, path)
     if len(check.problems) > before or driver is None:
         return None
     return NodeSpec(path, name, node_uuid, driver, info, properties, ports)
 
 
-def _driver_info(check: _Check, raw: Mapping[str, Any], path: str, spec: DriverSpec) -> dict[str, Any]:
+def _driver_info(check: Collector, raw: Mapping[str, Any], path: str, spec: DriverSpec) -> dict[str, Any]:
     info: dict[str, Any] = {}
     for key in spec.required:
         if raw.get(key) in (None, ""):
-            check.fail(f"{path}.{key}", f"missing (the {spec.name} driver needs it)")
+            check.note(f"{path}.{key}", f"missing (the {spec.name} driver needs it)")
     for key in _DRIVER_KEYS:
         if key not in raw:
             continue
+        where = f"{path}.{key}"
         if key not in spec.fields:
-            check.fail(f"{path}.{key}", f"not used by pm_type {spec.name}")
+            check.note(where, f"not used by pm_type {spec.name}")
         elif key == "pm_port":
-            info[key] = check.integer(raw[key], f"{path}.{key}", 1, 65535)
+            info[key] = check.attempt(check.integer, raw[key], where, 1, 65535, digits=True)
         elif key == "redfish_verify_ca":
-            if not isinstance(raw[key], bool):
-                check.fail(f"{path}.{key}", f"expected true or false, got {raw[key]!r}")
-            info[key] = raw[key]
+            info[key] = check.attempt(check.boolean, raw[key], where)
         elif raw[key] is not None:
-            info[key] = check.text(raw[key], f"{path}.{key}")
+            info[key] = check.attempt(_nonblank, check, raw[key], where)
     return info
 
 
-def _properties(check: _Check, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    for key, prop, high in (
-        ("cpu", "cpus", 4096),
-        ("memory", "memory_mb", 1 << 30),
-        ("disk", "local_gb", 1 << 24),
-    ):
-        if raw.get(key) is not None:
-            props[prop] = check.integer(raw[key], f"{path}.{key}", 1, high)
-    if raw.get("arch") is not None:
-        props["cpu_arch"] = check.text(raw["arch"], f"{path}.arch")
-    if raw.get("capabilities") is not None:
-        caps = raw["capabilities"]
-        if not isinstance(caps, (str, Mapping)):
-            check.fail(f"{path}.capabilities", f"expected 'key:value,...', got {caps!r}")
-        else:
-            try:
-                props["capabilities"] = format_capabilities(parse_capabilities(caps))
-            except ValueError as exc:
-                check.fail(f"{path}.capabilities", str(exc))
-    if raw.get("root_device") is not None:
-        if isinstance(raw["root_device"], Mapping):
-            props["root_device"] = dict(raw["root_device"])
-        else:
-            check.fail(f"{path}.root_device", "expected a mapping of hints (e.g. {name: /dev/sda})")
-    if raw.get("resource_class") is not None:
-        props["resource_class"] = check.text(raw["resource_class"], f"{path}.resource_class")
-    return props
+def _count(high: int) -> Callable[[Reader, Any, str], int]:
+    """A count from 1 to ``high``, quoted or not."""
+    return lambda r, value, path: r.integer(value, path, 1, high, digits=True)
 
 
-def _mac(check: _Check, value: Any, path: str) -> str | None:
+def _nonblank(r: Reader, value: Any, path: str) -> str:
+    return r.text(value, path, _NONBLANK, message=f"expected a non-empty string, got {value!r}")
+
+
+def _capabilities(r: Reader, value: Any, path: str) -> str:
+    if not isinstance(value, str | Mapping):
+        raise r.fail(path, f"expected 'key:value,...', got {value!r}")
+    try:
+        return format_capabilities(parse_capabilities(value))
+    except ValueError as exc:
+        raise r.fail(path, str(exc)) from None
+
+
+def _hints(r: Reader, value: Any, path: str) -> dict[str, Any]:
+    return dict(r.mapping(value, path, message="expected a mapping of hints (e.g. {name: /dev/sda})"))
+
+
+# Ironic property <- the node file's field
+_PROPERTIES: dict[str, Field[Any]] = {
+    "cpus": Field("cpu", _count(4096), default=None),
+    "memory_mb": Field("memory", _count(1 << 30), default=None),
+    "local_gb": Field("disk", _count(1 << 24), default=None),
+    "cpu_arch": Field("arch", _nonblank, default=None),
+    "capabilities": Field("capabilities", _capabilities, default=None),
+    "root_device": Field("root_device", _hints, default=None),
+    "resource_class": Field("resource_class", _nonblank, default=None),
+}
+
+
+def _mac(check: Collector, value: Any, path: str) -> str | None:
     mac = value.strip().lower().replace("-", ":") if isinstance(value, str) else None
     if mac is None or not MAC_RE.match(mac):
-        check.fail(path, f"expected a MAC address such as 52:54:00:12:34:56, got {value!r}")
+        check.note(path, f"expected a MAC address such as 52:54:00:12:34:56, got {value!r}")
         return None
     if int(mac[:2], 16) & 1:
-        check.fail(path, f"{mac} is a multicast address: a NIC has a unicast MAC")
+        check.note(path, f"{mac} is a multicast address: a NIC has a unicast MAC")
         return None
     return mac
 
 
-def _ports(check: _Check, raw: Mapping[str, Any], path: str) -> tuple[PortSpec, ...]:
+def _ports(check: Collector, raw: Mapping[str, Any], path: str) -> tuple[PortSpec, ...]:
     ports: dict[str, PortSpec] = {}
-    macs = raw.get("mac", [])
-    if not isinstance(macs, list):
-        check.fail(f"{path}.mac", f"expected a list of MAC addresses, got {macs!r}")
-        macs = []
-    for i, value in enumerate(macs):
+    listed = raw.get("mac", [])
+    wrong = f"expected a list of MAC addresses, got {listed!r}"
+    for i, value in enumerate(check.attempt(check.seq, listed, f"{path}.mac", message=wrong) or ()):
         mac = _mac(check, value, f"{path}.mac.{i}")
         if mac:
             ports.setdefault(mac, PortSpec(mac, pxe_enabled=i == 0))
-    entries = raw.get("ports", [])
-    if not isinstance(entries, list):
-        check.fail(f"{path}.ports", f"expected a list of {{address: MAC}}, got {entries!r}")
-        entries = []
-    for i, entry in enumerate(entries):
+    listed = raw.get("ports", [])
+    wrong = f"expected a list of {{address: MAC}}, got {listed!r}"
+    for i, entry in enumerate(check.attempt(check.seq, listed, f"{path}.ports", message=wrong) or ()):
         where = f"{path}.ports.{i}"
         if not isinstance(entry, Mapping) or "address" not in entry:
-            check.fail(where, "expected a mapping with an address (and optionally physical_network)")
+            check.note(where, "expected a mapping with an address (and optionally physical_network)")
             continue
-        unknown = set(entry) - {"address", "physical_network", "pxe_enabled"}
+        unknown = sorted(check.unknown(entry, {"address", "physical_network", "pxe_enabled"}))
         if unknown:
-            check.fail(f"{where}.{sorted(unknown)[0]}", "unknown field")
+            check.note(f"{where}.{unknown[0]}", "unknown field")
         mac = _mac(check, entry["address"], f"{where}.address")
         if mac:
             pxe = ports[mac].pxe_enabled if mac in ports else bool(entry.get("pxe_enabled", not ports))
@@ -265,21 +244,21 @@ def _ports(check: _Check, raw: Mapping[str, Any], path: str) -> tuple[PortSpec, 
     return tuple(ports.values())
 
 
-def _duplicates(check: _Check, specs: Iterable[NodeSpec]) -> None:
+def _duplicates(check: Collector, specs: Iterable[NodeSpec]) -> None:
     names: dict[str, str] = {}
     macs: dict[str, str] = {}
     bmcs: dict[tuple[str, ...], str] = {}
     for spec in specs:
         if spec.name is not None:
             if spec.name in names:
-                check.fail(f"{spec.path}.name", f"duplicate name {spec.name!r} (also {names[spec.name]})")
+                check.note(f"{spec.path}.name", f"duplicate name {spec.name!r} (also {names[spec.name]})")
             names.setdefault(spec.name, spec.path)
         for port in spec.ports:
             if port.address in macs and macs[port.address] != spec.path:
-                check.fail(f"{spec.path}.mac", f"duplicate MAC {port.address} (also {macs[port.address]})")
+                check.note(f"{spec.path}.mac", f"duplicate MAC {port.address} (also {macs[port.address]})")
             macs.setdefault(port.address, spec.path)
         if spec.bmc in bmcs:
-            check.fail(f"{spec.path}.pm_addr", f"duplicate BMC {_bmc_text(spec)} (also {bmcs[spec.bmc]})")
+            check.note(f"{spec.path}.pm_addr", f"duplicate BMC {_bmc_text(spec)} (also {bmcs[spec.bmc]})")
         bmcs.setdefault(spec.bmc, spec.path)
 
 

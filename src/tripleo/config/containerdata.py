@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tripleo.errors import InputError
+from tripleo.fields import Reader
 
 __all__ = ["CONTAINER_KEYS", "ContainerService", "parse_container", "resolve_images", "step_files"]
 
@@ -54,40 +55,31 @@ class ContainerService:
         return {self.config_image, *(str(c["image"]) for s in self.steps.values() for c in s.values())}
 
 
-def _fail(service: str, message: str, file: str, path: str) -> InputError:
-    return InputError(f"service {service}: {message}", file=file, path=f"{_AT}.{path}")
-
-
-def _mapping(value: Any, service: str, file: str, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(service, f"expected a mapping, got {value!r}", file, path)
-    return value
-
-
-def _unknown(data: Mapping[str, Any], allowed: frozenset[str], service: str, file: str, path: str) -> None:
-    for key in data:
-        if key not in allowed:
-            raise _fail(service, f"unknown key {key!r} (expected {', '.join(sorted(allowed))})", file,
-                        f"{path}.{key}")  # fmt: skip
-
-
-def _container(name: str, value: Any, service: str, file: str, path: str) -> Mapping[str, Any]:
-    spec = _mapping(value, service, file, path)
-    _unknown(spec, CONTAINER_KEYS, service, file, path)
-    if not isinstance(spec.get("image"), str) or not spec["image"]:
-        raise _fail(service, f"container {name} has no image", file, f"{path}.image")
-    volumes = spec.get("volumes", [])
-    if not (isinstance(volumes, list) and all(isinstance(v, str) for v in volumes)):
-        raise _fail(service, "volumes must be a list of strings", file, f"{path}.volumes")
+def _container(r: Reader, name: str, value: Any, path: str) -> Mapping[str, Any]:
+    spec = r.mapping(value, path)
+    r.keys(spec, path, CONTAINER_KEYS)
+    r.text(spec.get("image"), f"{path}.image", empty=False, message=f"container {name} has no image")
+    r.texts(spec.get("volumes", []), f"{path}.volumes", message="volumes must be a list of strings")
     for key in ("environment", "healthcheck"):
         if key in spec:
-            _mapping(spec[key], service, file, f"{path}.{key}")
-    if not isinstance(spec.get("detach", True), bool):
-        raise _fail(service, "detach must be true or false", file, f"{path}.detach")
-    order = spec.get("start_order", 0)
-    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
-        raise _fail(service, "start_order must be a whole number from 0", file, f"{path}.start_order")
+            r.mapping(spec[key], f"{path}.{key}")
+    r.boolean(spec.get("detach", True), f"{path}.detach", message="detach must be true or false")
+    order = "start_order must be a whole number from 0"
+    r.integer(spec.get("start_order", 0), f"{path}.start_order", 0, message=order)
     return spec
+
+
+def _steps(r: Reader, docker_config: Any) -> dict[int, dict[str, Mapping[str, Any]]]:
+    steps: dict[int, dict[str, Mapping[str, Any]]] = {}
+    for key, containers in r.mapping(docker_config, "docker_config").items():
+        at = f"docker_config.{key}"
+        match = _STEP.match(str(key))
+        if match is None:
+            raise r.fail(at, f"{key!r} is not a step (step_1 .. step_5)")
+        for name, spec in r.mapping(containers or {}, at).items():
+            r.text(name, f"{at}.{name}", _NAME, message=f"{name!r} is not a container name")
+            steps.setdefault(int(match.group(1)), {})[name] = _container(r, name, spec, f"{at}.{name}")
+    return steps
 
 
 def parse_container(data: Mapping[str, Any], service: str, file: str) -> ContainerService | None:
@@ -97,31 +89,21 @@ def parse_container(data: Mapping[str, Any], service: str, file: str) -> Contain
     """
     if data.get("docker_config") is None:
         return None
-    puppet = _mapping(data.get("puppet_config") or {}, service, file, "puppet_config")
-    _unknown(puppet, _PUPPET_KEYS, service, file, "puppet_config")
-    steps: dict[int, dict[str, Mapping[str, Any]]] = {}
-    for key, containers in _mapping(data["docker_config"], service, file, "docker_config").items():
-        match = _STEP.match(str(key))
-        if match is None:
-            raise _fail(service, f"{key!r} is not a step (step_1 .. step_5)", file, f"docker_config.{key}")
-        at = f"docker_config.{key}"
-        for name, spec in _mapping(containers or {}, service, file, at).items():
-            if not isinstance(name, str) or not _NAME.match(name):
-                raise _fail(service, f"{name!r} is not a container name", file, f"{at}.{name}")
-            steps.setdefault(int(match.group(1)), {})[name] = _container(
-                name, spec, service, file, f"{at}.{name}"
-            )
+    r = Reader(file, at=_AT, prefix=f"service {service}: ")
+    puppet = r.mapping(data.get("puppet_config") or {}, "puppet_config")
+    r.keys(puppet, "puppet_config", _PUPPET_KEYS)
+    steps = _steps(r, data["docker_config"])
     kolla: dict[str, Mapping[str, Any]] = {}
-    for path, spec in _mapping(data.get("kolla_config") or {}, service, file, "kolla_config").items():
-        entry = _mapping(spec, service, file, f"kolla_config.{path}")
-        _unknown(entry, _KOLLA_KEYS, service, file, f"kolla_config.{path}")
+    for path, spec in r.mapping(data.get("kolla_config") or {}, "kolla_config").items():
+        entry = r.mapping(spec, f"kolla_config.{path}")
+        r.keys(entry, f"kolla_config.{path}", _KOLLA_KEYS)
         if not str(path).startswith("/var/lib/kolla/config_files/") or not entry.get("command"):
             message = "a kolla config is /var/lib/kolla/config_files/<name>.json with a command"
-            raise _fail(service, message, file, f"kolla_config.{path}")
+            raise r.fail(f"kolla_config.{path}", message)
         kolla[str(path)] = entry
     volume, image = str(puppet.get("config_volume") or ""), str(puppet.get("config_image") or "")
     if bool(volume) != bool(image):
-        raise _fail(service, "puppet_config needs both config_volume and config_image", file, "puppet_config")
+        raise r.fail("puppet_config", "puppet_config needs both config_volume and config_image")
     step_config, tags = str(puppet.get("step_config") or ""), str(puppet.get("puppet_tags") or "")
     return ContainerService(volume, image, step_config, tags, kolla, steps)
 

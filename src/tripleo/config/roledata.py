@@ -37,6 +37,7 @@ from typing import Any
 
 from tripleo.config.containerdata import ContainerService, parse_container
 from tripleo.errors import InputError
+from tripleo.fields import Reader
 
 __all__ = [
     "Frontend",
@@ -110,124 +111,91 @@ class RoleData:
         return tuple(s.name for s in self.services)
 
 
-def _ports(value: Any, file: str, path: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InputError(f"expected a list of ports, got {value!r}", file=file, path=path)
+def _ports(r: Reader, value: Any, path: str) -> list[str]:
     out = []
-    for i, port in enumerate(value):
+    for i, port in enumerate(r.seq(value, path) if value is not None else ()):
         text = str(port)
         low, _, high = text.partition("-")
         if not (low.isdigit() and (not high or high.isdigit())) or not 0 < int(low) < 65536:
-            raise InputError(f"{port!r} is not a port or a port range", file=file, path=f"{path}.{i}")
+            raise r.fail(f"{path}.{i}", f"{port!r} is not a port or a port range")
         out.append(text)
     return out
 
 
-def _firewall(value: Any, file: str) -> tuple[tuple[str, str, str, int], ...]:
-    at = f"{_AT}.firewall_rules"
+def _firewall(r: Reader, value: Any) -> tuple[tuple[str, str, str, int], ...]:
+    at = "firewall_rules"
     if value in (None, []):
         return ()
-    if not isinstance(value, list):
-        raise InputError(f"expected a list of {{network, tcp, udp}}, got {value!r}", file=file, path=at)
     out = []
-    for i, rule in enumerate(value):
-        if not isinstance(rule, Mapping) or not isinstance(rule.get("network"), str) or not rule["network"]:
-            raise InputError(f"a firewall rule needs a network, got {rule!r}", file=file, path=f"{at}.{i}")
+    for i, raw in enumerate(r.seq(value, at)):
+        needs = f"a firewall rule needs a network, got {raw!r}"
+        rule = r.mapping(raw, f"{at}.{i}", message=needs)
+        network = r.text(rule.get("network"), f"{at}.{i}", empty=False, message=needs)
         for proto in ("tcp", "udp"):
-            for port in _ports(rule.get(proto), file, f"{at}.{i}.{proto}"):
-                out.append((str(rule["network"]), proto, port, i))
+            for port in _ports(r, rule.get(proto), f"{at}.{i}.{proto}"):
+                out.append((network, proto, port, i))
     return tuple(out)
 
 
-def _port(value: Any, file: str, path: str) -> int:
-    if isinstance(value, bool) or not str(value).isdigit() or not 0 < int(value) < 65536:
-        raise InputError(f"{value!r} is not a port", file=file, path=path)
-    return int(value)
+def _port(r: Reader, value: Any, path: str) -> int:
+    number = int(value) if isinstance(value, str) and value.isdecimal() else value
+    return r.integer(number, path, 1, 65535, message=f"{value!r} is not a port")
 
 
-def _frontends(value: Any, file: str) -> tuple[Frontend, ...]:
-    at = f"{_AT}.haproxy"
+def _frontend(r: Reader, raw: Any, where: str) -> Frontend:
+    item = r.mapping(raw, where, message="a frontend needs a name")
+    name = r.text(item.get("name"), where, message="a frontend needs a name")
+    unlisted = f"frontend {name}: networks must list networks"
+    nets = r.texts(item.get("networks"), where, empty=False, message=unlisted)
+    if not nets:
+        raise r.fail(where, unlisted)
+    missing = f"frontend {name}: backend_network is missing"
+    backend = r.text(item.get("backend_network"), where, empty=False, message=missing)
+    port = _port(r, item.get("port"), f"{where}.port")
+    return Frontend(
+        name=name,
+        port=port,
+        networks=nets,
+        backend_network=backend,
+        backend_port=_port(r, item.get("backend_port", port), f"{where}.backend_port"),
+        mode=str(item.get("mode") or "tcp"),
+        backup=item.get("backup") is True,
+    )
+
+
+def _frontends(r: Reader, value: Any) -> tuple[Frontend, ...]:
     if value in (None, []):
         return ()
-    if not isinstance(value, list):
-        raise InputError(f"expected a list of frontends, got {value!r}", file=file, path=at)
-    out = []
-    for i, item in enumerate(value):
-        where = f"{at}.{i}"
-        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-            raise InputError("a frontend needs a name", file=file, path=where)
-        nets = item.get("networks")
-        if not isinstance(nets, list) or not nets or not all(isinstance(n, str) and n for n in nets):
-            raise InputError(f"frontend {item['name']}: networks must list networks", file=file, path=where)
-        backend = item.get("backend_network")
-        if not isinstance(backend, str) or not backend:
-            raise InputError(
-                f"frontend {item['name']}: backend_network is missing", file=file, path=f"{where}"
-            )
-        port = _port(item.get("port"), file, f"{where}.port")
-        out.append(
-            Frontend(
-                name=item["name"],
-                port=port,
-                networks=tuple(nets),
-                backend_network=backend,
-                backend_port=_port(item.get("backend_port", port), file, f"{where}.backend_port"),
-                mode=str(item.get("mode") or "tcp"),
-                backup=item.get("backup") is True,
-            )
-        )
-    return tuple(out)
+    return tuple(_frontend(r, item, f"haproxy.{i}") for i, item in enumerate(r.seq(value, "haproxy")))
 
 
-def _patterns(value: Any, file: str, key: str) -> tuple[str, ...]:
+def _needs(r: Reader, value: Any) -> tuple[HostNeed, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise InputError(f"{key} must be a list of device names or patterns, got {value!r}", file=file,
-                         path=f"{_AT}.{key}")  # fmt: skip
-    return tuple(value)
-
-
-def _needs(value: Any, file: str) -> tuple[HostNeed, ...]:
-    at = f"{_AT}.host_needs"
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise InputError(f"host_needs must be a list, got {value!r}", file=file, path=at)
     out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, Mapping) or not isinstance(item.get("parameter"), str):
-            raise InputError("a host need names its parameter", file=file, path=f"{at}.{i}")
+    for i, raw in enumerate(r.seq(value, "host_needs")):
+        where = f"host_needs.{i}"
+        item = r.mapping(raw, where, message="a host need names its parameter")
+        parameter = r.text(item.get("parameter"), where, message="a host need names its parameter")
         lists = {}
         for key in ("network_types", "interfaces"):
             got = item.get(key) or []
             if isinstance(got, str):
                 got = [v for v in got.split(",") if v]
-            if not isinstance(got, list) or not all(isinstance(v, str) for v in got):
-                raise InputError(
-                    f"{key} must be a list of names, got {got!r}", file=file, path=f"{at}.{i}.{key}"
-                )
-            lists[key] = tuple(got)
-        out.append(HostNeed(item["parameter"], lists["network_types"], lists["interfaces"]))
+            lists[key] = r.texts(got, f"{where}.{key}")
+        out.append(HostNeed(parameter, lists["network_types"], lists["interfaces"]))
     return tuple(out)
 
 
-def _entries(value: Any, file: str, key: str) -> tuple[Mapping[str, Any], ...]:
+def _entries(r: Reader, value: Any, key: str) -> tuple[Mapping[str, Any], ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-        raise InputError(f"{key} must be a list of mappings, got {value!r}", file=file, path=f"{_AT}.{key}")
-    return tuple(value)
+    wrong = f"{key} must be a list of mappings, got {value!r}"
+    return tuple(r.mapping(entry, key, message=wrong) for entry in r.seq(value, key, message=wrong))
 
 
-def _mapping(value: Any, file: str, key: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InputError(f"{key} must be a mapping, got {value!r}", file=file, path=f"{_AT}.{key}")
-    return value
+def _mapping(r: Reader, value: Any, key: str) -> Mapping[str, Any]:
+    return {} if value is None else r.mapping(value, key)
 
 
 def parse_service(data: Any, role: str, file: str = "") -> Service:
@@ -235,29 +203,28 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
 
     :raises InputError: a missing service_name or a value of the wrong shape (file and YAML path).
     """
-    if not isinstance(data, Mapping):
-        raise InputError(f"role_data must be a mapping, got {data!r}", file=file, path=_AT)
-    name = data.get("service_name")
-    if not isinstance(name, str) or not name:
-        raise InputError("role_data has no service_name", file=file, path=f"{_AT}.service_name")
-    step = data.get("step_config") or ""
-    if not isinstance(step, str):
-        raise InputError("step_config must be a string", file=file, path=f"{_AT}.step_config")
+    r = Reader(file, at=_AT)
+    data = r.mapping(data, "")
+    name = r.text(
+        data.get("service_name"), "service_name", empty=False, message="role_data has no service_name"
+    )
+    step = r.text(data.get("step_config") or "", "step_config", message="step_config must be a string")
+    bridged = data.get("firewall_bridged")
     return Service(
         name=name,
         role=role,
         file=file,
-        config_settings=_mapping(data.get("config_settings"), file, "config_settings"),
+        config_settings=_mapping(r, data.get("config_settings"), "config_settings"),
         step_config=step,
-        firewall=_firewall(data.get("firewall_rules"), file),
-        frontends=_frontends(data.get("haproxy"), file),
-        keystone_resources=_mapping(data.get("keystone_resources"), file, "keystone_resources"),
+        firewall=_firewall(r, data.get("firewall_rules")),
+        frontends=_frontends(r, data.get("haproxy")),
+        keystone_resources=_mapping(r, data.get("keystone_resources"), "keystone_resources"),
         bootstrap_only=data.get("bootstrap_only") is True,
         load_balancer=data.get("load_balancer") is True,
-        admin=_mapping(data.get("admin"), file, "admin"),
-        bridged=_patterns(data.get("firewall_bridged"), file, "firewall_bridged"),
-        needs=_needs(data.get("host_needs"), file),
-        scale_down=_entries(data.get("scale_down"), file, "scale_down"),
+        admin=_mapping(r, data.get("admin"), "admin"),
+        bridged=() if bridged is None else r.texts(bridged, "firewall_bridged", empty=False),
+        needs=_needs(r, data.get("host_needs")),
+        scale_down=_entries(r, data.get("scale_down"), "scale_down"),
         container=parse_container(data, name, file),
     )
 
@@ -267,14 +234,13 @@ def parse_role_data(output: Any) -> dict[str, RoleData]:
 
     :raises InputError: the output is not of the aggregated shape.
     """
-    if not isinstance(output, Mapping):
-        raise InputError("the stack has no RoleData output (role -> role_data)", path="outputs.RoleData")
+    r = Reader(at="outputs.RoleData")
+    output = r.mapping(output, "", message="the stack has no RoleData output (role -> role_data)")
     out = {}
     for role, data in output.items():
         if data is None:
             continue
-        if not isinstance(data, Mapping):
-            raise InputError(f"role {role}: role_data must be a mapping", path=f"outputs.RoleData.{role}")
+        data = r.mapping(data, str(role), message=f"role {role}: role_data must be a mapping")
         services = tuple(parse_service(s, str(role)) for s in data.get("services") or [])
         settings: dict[str, Any] = {}
         for service in services:
