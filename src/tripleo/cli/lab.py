@@ -28,21 +28,41 @@ def lab() -> None:
     help="Lab config (YAML: networks, nodes).",
 )
 @click.option(
-    "--nodes", type=int, help="Number of nodes in the default lab (node-0 controller, rest compute)."
+    "--nodes",
+    type=int,
+    help="Number of nodes in the default lab (node-0 of the controller role, the rest of the compute role).",
 )
 @click.option(
     "--controllers",
     type=click.IntRange(1),
     default=1,
     show_default=True,
-    help="How many of the default lab's nodes are controllers (profile:control), from node-0.",
+    help="How many of the default lab's nodes take the controller role (roles_data tag), from node-0.",
+)
+@click.option(
+    "--networks-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="network_data.yaml the default lab's networks come from (default: the project's).",
+)
+@click.option(
+    "--roles-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="roles_data.yaml the default lab's nodes are wired from: the role tagged controller, then the one "
+    "tagged compute (default: the project's).",
 )
 @click.option(
     "--name",
     help="The lab's name: the prefix of its bridges, namespaces, veths, nftables table and daemon "
     "(default: tl, or a --config file's name). Labs with different names run side by side.",
 )
-def up(config_file: Path | None, nodes: int | None, controllers: int, name: str | None) -> None:
+def up(
+    config_file: Path | None,
+    nodes: int | None,
+    controllers: int,
+    networks_file: Path | None,
+    roles_file: Path | None,
+    name: str | None,
+) -> None:
     """Create the lab's networks and nodes (powered off) and start their BMCs.
 
     Writes $TRIPLEO_HOME/lab/instackenv.json for `overcloud node import` and network-environment.yaml (its
@@ -53,7 +73,12 @@ def up(config_file: Path | None, nodes: int | None, controllers: int, name: str 
         raise UsageError("--config and --nodes exclude each other")
     if config_file is not None and controllers != 1:
         raise UsageError("--config and --controllers exclude each other")
-    config = load_config(config_file) if config_file is not None else default_config(nodes or 3, controllers)
+    if config_file is not None and (networks_file or roles_file):
+        raise UsageError("--config excludes --networks-file and --roles-file")
+    if config_file is not None:
+        config = load_config(config_file)
+    else:
+        config = default_config(nodes or 3, controllers, networks_file=networks_file, roles_file=roles_file)
     if name is not None:
         config = config.named(name)
     the_lab = Lab()

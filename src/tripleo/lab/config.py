@@ -9,7 +9,8 @@ fit), a node's host-side veth is ``<prefix><node index>-<nic index>`` (a digit a
 collides with a bridge), a node's network namespace is ``<prefix><node>``. Two labs with different names
 live side by side: :func:`shifted` moves the default lab's subnets and BMC ports out of another's way.
 
-A config file (every key optional but ``nodes``; ``networks`` defaults to TripleO's seven)::
+A config file (every key optional but ``nodes``; ``networks`` defaults to those of the project's
+network_data.yaml, as the ``--nodes N`` default lab's, :mod:`tripleo.lab.layout`)::
 
     networks:
       - {name: ctlplane, cidr: 192.168.24.0/24, host_address: 192.168.24.1}
@@ -35,6 +36,10 @@ import yaml
 
 from tripleo import boundedyaml
 from tripleo.errors import InputError
+from tripleo.lab import layout
+from tripleo.lab.layout import CTLPLANE
+from tripleo.lab.layout import MAX_NICS as _MAX_NICS
+from tripleo.lab.layout import NETWORK_NAME as _NET_NAME
 
 __all__ = [
     "CTLPLANE",
@@ -52,15 +57,12 @@ __all__ = [
 
 DEFAULT_NAME = "tl"
 PREFIX = f"{DEFAULT_NAME}-"  # the default lab's
-CTLPLANE = "ctlplane"
 LAB_NAME = re.compile(r"^[a-z][a-z0-9]{0,4}$")
 _IFNAMSIZ = 15
-_NET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,11}$")
 _NODE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _MAX_NODES = 200
 _UUID_NAMESPACE = uuid.UUID("0c5d7e4a-3f0b-5a55-9d0e-747269706c65")
-_MAX_NICS = 16
 
 
 @dataclass(frozen=True)
@@ -191,18 +193,12 @@ class LabConfig:
         }
 
 
-DEFAULT_NETWORKS: tuple[NetworkSpec, ...] = (
-    NetworkSpec(CTLPLANE, "192.168.24.0/24", "192.168.24.1"),
-    NetworkSpec("external", "10.0.0.0/24", "10.0.0.1"),
-    NetworkSpec("internal_api", "172.16.2.0/24"),
-    NetworkSpec("storage", "172.16.1.0/24"),
-    NetworkSpec("storage_mgmt", "172.16.3.0/24"),
-    NetworkSpec("tenant", "172.16.0.0/24"),
-    NetworkSpec("management", "10.0.1.0/24"),
-)
-# TripleO's default roles: a Controller joins every network, a Compute ctlplane + internal_api/tenant/storage.
-_CONTROLLER_NETS = tuple(n.name for n in DEFAULT_NETWORKS)
-_COMPUTE_NETS = (CTLPLANE, "internal_api", "tenant", "storage")
+def _network_specs(segments: Sequence[layout.Segment]) -> tuple[NetworkSpec, ...]:
+    return tuple(NetworkSpec(s.name, s.cidr, s.host_address) for s in segments)
+
+
+# A config file's networks when it lists none: the project's network_data.yaml, read once.
+DEFAULT_NETWORKS: tuple[NetworkSpec, ...] = _network_specs(layout.load_segments())
 
 
 def default_mac(node_index: int, nic_index: int) -> str:
@@ -210,26 +206,33 @@ def default_mac(node_index: int, nic_index: int) -> str:
     return f"52:54:00:24:{node_index:02x}:{nic_index:02x}"
 
 
-def default_config(nodes: int, controllers: int = 1) -> LabConfig:
-    """The ``--nodes N`` lab: the seven TripleO networks; the first ``controllers`` nodes controllers
-    (profile:control), the rest computes."""
+def default_config(
+    nodes: int, controllers: int = 1, *, networks_file: Path | None = None, roles_file: Path | None = None
+) -> LabConfig:
+    """The ``--nodes N`` lab as network_data.yaml and roles_data.yaml shape it (the project's unless given):
+    a lab network per network_data network; the first ``controllers`` nodes of the role tagged
+    ``controller``, the rest of the role tagged ``compute``, each wired and profiled as its role
+    (:mod:`tripleo.lab.layout` has the rules).
+
+    :raises InputError: a count out of range, or either file unreadable or invalid (with its YAML path).
+    """
     if not 1 <= nodes <= _MAX_NODES:
         raise InputError(f"--nodes {nodes}: expected 1 to {_MAX_NODES}")
     if not 1 <= controllers <= nodes:
         raise InputError(f"--controllers {controllers}: expected 1 to --nodes ({nodes})")
+    shape = layout.load_layout(networks_file, roles_file)
     specs = []
     for i in range(nodes):
-        control = i < controllers
-        nets = _CONTROLLER_NETS if control else _COMPUTE_NETS
+        role = shape.controller if i < controllers else shape.compute
         specs.append(
             NodeSpec(
                 name=f"node-{i}",
-                networks=nets,
-                macs=tuple(default_mac(i, k) for k in range(len(nets))),
-                profile="control" if control else "compute",
+                networks=role.networks,
+                macs=tuple(default_mac(i, k) for k in range(len(role.networks))),
+                profile=role.profile,
             )
         )
-    return LabConfig(networks=DEFAULT_NETWORKS, nodes=tuple(specs))
+    return LabConfig(networks=_network_specs(shape.segments), nodes=tuple(specs))
 
 
 _SHIFT = 10  # a shifted lab's subnets move by this many /24s per step, its BMC ports by 100

@@ -145,5 +145,6 @@ def test_public_api_is_complete() -> None:
         "daemon",
         "nodeinit",
         "guestimage",
+        "layout",
     }
     assert public - modules - {"annotations"} == set(tripleo.lab.__all__)
