@@ -199,8 +199,9 @@ def _record(unit: str) -> str:
 
 
 def _node_timeout() -> str:
-    """``timeout``, as the step's prefix on the node: Puppet and everything it started end (TERM, then KILL
-    5 s later) once the run's step timeout and a grace have passed (:mod:`tripleo.config.runner`)."""
+    """``timeout``, as the step's prefix on the node: Puppet ends (TERM, then KILL 5 s later) once the run's
+    step timeout and a grace have passed (:mod:`tripleo.config.runner`), and with it the step and its hold
+    on the node's step lock. A command Puppet started in a session of its own (an ``exec``) ends by itself."""
     default = int(DEFAULT_TIMEOUT) + NODE_GRACE
     return f"timeout -k 5 {{{{ {STEP_TIMEOUT_VARIABLE} | default({default}) | int }}}}"
 

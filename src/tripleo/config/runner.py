@@ -9,7 +9,8 @@ each Ansible event to its handler; an event it does not name is ignored.
 
 Each task has ``timeout`` seconds from its start (a deploy step is one task on all its hosts): past that the
 runner stops ansible-playbook and every process under it, kills them, and fails naming the hosts that had
-started the task and sent no result.
+started the task and sent no result. The nodes end a step's Puppet themselves a grace later (the playbook's
+``tripleo_step_timeout``), so a hung Puppet does not hold a node's step lock for the next run.
 """
 
 from __future__ import annotations
@@ -296,7 +297,7 @@ def _environment(project: Project, control: str, fd: int) -> dict[str, str]:
 def _argv(
     limit: Sequence[str] | None, tags: Sequence[str], skip_tags: Sequence[str], playbook: str, timeout: float
 ) -> list[str]:
-    # the nodes end a step's own processes a little after the undercloud gave up on it (a Puppet that hung
+    # the nodes end a step's Puppet a little after the undercloud gave up on it (a Puppet that hung
     # would hold the node's step lock, and the next deploy's steps would wait for it)
     node_timeout = int(timeout) + NODE_GRACE
     argv = [ansible_playbook(), playbook, "-e", f"{STEP_TIMEOUT_VARIABLE}={node_timeout}"]

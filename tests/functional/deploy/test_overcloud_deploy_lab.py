@@ -468,7 +468,7 @@ def test_a_hung_step_fails_at_the_step_timeout_naming_host_and_task(
 ) -> None:
     """Issue 23: a Puppet step that hangs (the echo service sleeps: EchoHang) fails the deploy at
     --step-timeout, naming the host and the task; nothing of the run is left on the undercloud, and the node
-    ends the step's processes itself a little later, so the next deploy's steps do not wait for them."""
+    ends the step's Puppet itself a little later, so the next deploy's steps do not wait for it."""
     home = deployed.home
     _renamed(deployed)
     hang = tmp_path / "hang.yaml"
@@ -498,11 +498,14 @@ def test_a_hung_step_fails_at_the_step_timeout_naming_host_and_task(
     assert _left(marker) == []
     report = json.loads(run(home, "overcloud", "failures", "-f", "json").stdout)
     assert [(f["host"], f["task"]) for f in report["failures"]] == [(controller, "Step 2: puppet apply")]
-    address = deployed.controller["ctlplane"]
-    deadline = time.monotonic() + 60  # the step's own timeout on the node: 20 s and a grace of 10 s
-    while "sleep 900" in ssh(home, address, "ps -eo args") and time.monotonic() < deadline:
+    # the node ends the step's Puppet itself (20 s and a grace of 10 s) and with it the step's hold on the
+    # node's step lock, so the next deploy's steps do not wait (Puppet runs an exec in a session of its own:
+    # that sleep ends by itself, as it would under TripleO)
+    address, free = deployed.controller["ctlplane"], "flock -n /run/tripleo-steps.lock echo free; true"
+    deadline = time.monotonic() + 60
+    while ssh(home, address, free).strip() != "free" and time.monotonic() < deadline:
         time.sleep(2)
-    assert "sleep 900" not in ssh(home, address, "ps -eo args")
+    assert ssh(home, address, free).strip() == "free"
 
 
 def _stack_updated(home: Path) -> str:
