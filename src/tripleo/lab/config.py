@@ -27,7 +27,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import yaml
 
 from tripleo import boundedyaml
 from tripleo.errors import InputError
+from tripleo.fields import Reader
 from tripleo.lab import layout
 from tripleo.lab.layout import CTLPLANE
 from tripleo.lab.layout import MAX_NICS as _MAX_NICS
@@ -50,6 +51,7 @@ __all__ = [
     "NetworkSpec",
     "NodeSpec",
     "default_config",
+    "default_networks",
     "load_config",
     "parse_config",
     "shifted",
@@ -197,8 +199,12 @@ def _network_specs(segments: Sequence[layout.Segment]) -> tuple[NetworkSpec, ...
     return tuple(NetworkSpec(s.name, s.cidr, s.host_address) for s in segments)
 
 
-# A config file's networks when it lists none: the project's network_data.yaml, read once.
-DEFAULT_NETWORKS: tuple[NetworkSpec, ...] = _network_specs(layout.load_segments())
+def default_networks() -> tuple[NetworkSpec, ...]:
+    """A config file's networks when it lists none: the project's network_data.yaml.
+
+    :raises InputError: the project's network_data.yaml is not one the lab can wire.
+    """
+    return _network_specs(layout.load_segments())
 
 
 def default_mac(node_index: int, nic_index: int) -> str:
@@ -270,52 +276,15 @@ def load_config(path: Path) -> LabConfig:
     return parse_config(data, file=str(path))
 
 
-class _Reader:
-    """Typed access to a YAML mapping with errors that carry file and path."""
-
-    def __init__(self, file: str | None) -> None:
-        self.file = file
-
-    def fail(self, path: str, message: str) -> InputError:
-        return InputError(message, file=self.file, path=path)
-
-    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
-        return value
-
-    def seq(self, value: Any, path: str) -> Sequence[Any]:
-        if not isinstance(value, list):
-            raise self.fail(path, f"expected a list, got {type(value).__name__}")
-        return value
-
-    def text(self, value: Any, path: str, pattern: re.Pattern[str] | None = None) -> str:
-        if not isinstance(value, str) or (pattern is not None and not pattern.match(value)):
-            want = f"a string matching {pattern.pattern}" if pattern else "a string"
-            raise self.fail(path, f"expected {want}, got {value!r}")
-        return value
-
-    def integer(self, value: Any, path: str, low: int, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(path, f"expected an integer from {low} to {high}, got {value!r}")
-        return value
-
-    def keys(self, data: Mapping[str, Any], path: str, allowed: set[str]) -> None:
-        for key in data:
-            if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
-                raise self.fail(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-
-
 def parse_config(data: Any, file: str | None = None) -> LabConfig:
     """Validate a lab config given as parsed YAML.
 
     :raises InputError: with the file and YAML path of the first problem.
     """
-    r = _Reader(file)
+    r = Reader(file)
     top = r.mapping(data if data is not None else {}, "")
     r.keys(top, "", {"networks", "nodes", "bmc_port_base", "bmc_user", "name"})
-    networks = _parse_networks(r, top["networks"]) if "networks" in top else DEFAULT_NETWORKS
+    networks = _parse_networks(r, top["networks"]) if "networks" in top else default_networks()
     names = [n.name for n in networks]
     raw_nodes = r.seq(top.get("nodes", []), "nodes")
     if not raw_nodes:
@@ -335,7 +304,7 @@ def parse_config(data: Any, file: str | None = None) -> LabConfig:
         raise r.fail("name", exc.message) from None
 
 
-def _unique(r: _Reader, path: str, values: list[str], what: str) -> None:
+def _unique(r: Reader, path: str, values: list[str], what: str) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
@@ -343,7 +312,7 @@ def _unique(r: _Reader, path: str, values: list[str], what: str) -> None:
         seen.add(value)
 
 
-def _parse_networks(r: _Reader, raw: Any) -> tuple[NetworkSpec, ...]:
+def _parse_networks(r: Reader, raw: Any) -> tuple[NetworkSpec, ...]:
     specs: list[NetworkSpec] = []
     for i, item in enumerate(r.seq(raw, "networks")):
         path = f"networks.{i}"
@@ -376,7 +345,7 @@ def _parse_networks(r: _Reader, raw: Any) -> tuple[NetworkSpec, ...]:
     return tuple(specs)
 
 
-def _parse_node(r: _Reader, raw: Any, index: int, networks: list[str]) -> NodeSpec:
+def _parse_node(r: Reader, raw: Any, index: int, networks: list[str]) -> NodeSpec:
     path = f"nodes.{index}"
     node = r.mapping(raw, path)
     allowed = {"name", "networks", "macs", "cpus", "memory_mb", "disk_gb", "arch", "profile"}
@@ -409,7 +378,7 @@ def _parse_node(r: _Reader, raw: Any, index: int, networks: list[str]) -> NodeSp
     )
 
 
-def _parse_macs(r: _Reader, raw: Any, path: str, node_index: int, count: int) -> tuple[str, ...]:
+def _parse_macs(r: Reader, raw: Any, path: str, node_index: int, count: int) -> tuple[str, ...]:
     if raw is None:
         return tuple(default_mac(node_index, k) for k in range(count))
     macs = [r.text(m, f"{path}.{k}").lower() for k, m in enumerate(r.seq(raw, path))]
