@@ -19,11 +19,23 @@ same constructor; when both refuse it, the pure parser's error is the one report
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["LIMITS", "HeatLoader", "Limits", "SafeLoader", "YamlLimitError", "heat_load", "safe_load"]
+from tripleo.errors import InputError
+
+__all__ = [
+    "LIMITS",
+    "HeatLoader",
+    "Limits",
+    "SafeLoader",
+    "YamlLimitError",
+    "heat_load",
+    "load_file",
+    "safe_load",
+]
 
 SafeLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -198,3 +210,18 @@ def heat_load(text: str | bytes, *, limits: Limits = LIMITS) -> Any:
     :raises yaml.YAMLError: malformed YAML, or :class:`YamlLimitError` past a limit.
     """
     return _load(text, HeatLoader, limits)
+
+
+def load_file(path: Path, what: str) -> Any:
+    """A YAML data file (roles or network data, a lab config, an image set...), as :func:`safe_load` reads
+    it, with the operator's one-line errors.
+
+    :raises InputError: ``cannot read <what>: <reason>`` or ``invalid YAML: <the parser's words>``, naming
+        the file.
+    """
+    try:
+        return safe_load(path.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {' '.join(str(exc).split())}", file=str(path)) from exc

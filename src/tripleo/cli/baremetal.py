@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from tripleo.baremetal import Conductor, Node, states
@@ -64,22 +66,21 @@ _TIMEOUT = click.option(
 )
 
 
-@power.command("on")
-@click.argument("node_ident", metavar="NODE")
-@_TIMEOUT
-def power_on(node_ident: str, power_timeout: float) -> None:
-    """Power NODE on."""
-    result = conductor(power_timeout).power(node_ident, states.POWER_ON)
-    click.echo(f"{result.label}: {result.power_state}")
+def _power_command(name: str, state: str, doc: str) -> Callable[..., None]:
+    """``baremetal node power on|off``: ask the node's BMC, print the power state it reports after."""
+
+    @power.command(name, help=doc)
+    @click.argument("node_ident", metavar="NODE")
+    @_TIMEOUT
+    def command(node_ident: str, power_timeout: float) -> None:
+        result = conductor(power_timeout).power(node_ident, state)
+        click.echo(f"{result.label}: {result.power_state}")
+
+    return command
 
 
-@power.command("off")
-@click.argument("node_ident", metavar="NODE")
-@_TIMEOUT
-def power_off(node_ident: str, power_timeout: float) -> None:
-    """Power NODE off (hard)."""
-    result = conductor(power_timeout).power(node_ident, states.POWER_OFF)
-    click.echo(f"{result.label}: {result.power_state}")
+power_on = _power_command("on", states.POWER_ON, "Power NODE on.")
+power_off = _power_command("off", states.POWER_OFF, "Power NODE off (hard).")
 
 
 @node.group()

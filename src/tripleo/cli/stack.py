@@ -89,36 +89,34 @@ def _emit_tree(summary: Any, fmt: str, columns: tuple[str, ...], preview: bool) 
     )
 
 
-@stack.command("validate")
-@template_options
-@format_options
-def validate(
-    template: str,
-    environments: tuple[str, ...],
-    parameters: tuple[str, ...],
-    strict: bool,
-    fmt: str,
-    columns: tuple[str, ...],
-) -> None:
-    """Parse, merge, validate and expand the whole nested tree without touching anything."""
-    summary = _tree(template, environments, parameters, preview=False, strict=strict)
-    _emit_tree(summary, fmt, columns, preview=False)
+def _tree_command(name: str, preview: bool, doc: str) -> Callable[..., None]:
+    """``stack validate`` and ``stack preview``: the whole nested tree, expanded, touching nothing."""
+
+    @stack.command(name, help=doc)
+    @template_options
+    @format_options
+    def command(
+        template: str,
+        environments: tuple[str, ...],
+        parameters: tuple[str, ...],
+        strict: bool,
+        fmt: str,
+        columns: tuple[str, ...],
+    ) -> None:
+        summary = _tree(template, environments, parameters, preview=preview, strict=strict)
+        _emit_tree(summary, fmt, columns, preview=preview)
+
+    return command
 
 
-@stack.command("preview")
-@template_options
-@format_options
-def preview(
-    template: str,
-    environments: tuple[str, ...],
-    parameters: tuple[str, ...],
-    strict: bool,
-    fmt: str,
-    columns: tuple[str, ...],
-) -> None:
-    """As validate, plus every resource's resolved properties and every output that can be computed."""
-    summary = _tree(template, environments, parameters, preview=True, strict=strict)
-    _emit_tree(summary, fmt, columns, preview=True)
+validate = _tree_command(
+    "validate", False, "Parse, merge, validate and expand the whole nested tree without touching anything."
+)
+preview = _tree_command(
+    "preview",
+    True,
+    "As validate, plus every resource's resolved properties and every output that can be computed.",
+)
 
 
 def run_options(func: F) -> F:

@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tripleo import boundedyaml
 from tripleo.errors import InputError, OperationError
 
@@ -100,12 +98,7 @@ def load_image_set(path: Path) -> ImageSet:
     :raises InputError: unreadable, bad YAML, or a bad entry (file and YAML path).
     """
     file = str(path)
-    try:
-        data = boundedyaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read the image set: {exc.strerror}", file=file) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", file=file) from exc
+    data = boundedyaml.load_file(path, "the image set")
     if not isinstance(data, dict):
         raise InputError("expected a mapping with namespace, suite, base and images", file=file)
     _keys(data, {"namespace", "suite", "base", "images"}, file, None)

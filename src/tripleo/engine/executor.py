@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tripleo.engine.live import GroupLive, NativeLive, NestedLive
-from tripleo.engine.plan import REPLACED, UNCHANGED, Action, Desired, choose
+from tripleo.engine.plan import REPLACED, UNCHANGED, Action, choose
 from tripleo.engine.stack import Resource, Stack
 from tripleo.engine.state import (
     COMPLETE,
@@ -438,7 +438,8 @@ class Executor:
     ) -> Action:
         """The resource's action (:func:`tripleo.engine.plan.choose`), and what deciding it leaves behind: a
         failed replacement is dropped when the original stays; a replaced original is kept aside."""
-        desired = Desired(res.type, res.impl.display, props_digest(props, self._memo))
+        desired = ResourceRecord(res.path, "", res.name, res.type, res.impl.display, res.kind,
+                                 props_hash=props_digest(props, self._memo))  # fmt: skip
 
         def updatable() -> bool:
             # fetched on demand and not kept: a tree's stored properties can be large, and thousands of

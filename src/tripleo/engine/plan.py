@@ -13,21 +13,12 @@ from typing import Any
 
 from tripleo.engine.state import COMPLETE, ResourceRecord
 
-__all__ = ["ADDED", "REPLACED", "UNCHANGED", "UPDATED", "Action", "Desired", "choose"]
+__all__ = ["ADDED", "REPLACED", "UNCHANGED", "UPDATED", "Action", "choose"]
 
 UNCHANGED = "unchanged"
 ADDED = "added"
 UPDATED = "updated in place"
 REPLACED = "replaced"
-
-
-@dataclass(frozen=True)
-class Desired:
-    """A native resource as the template wants it: its type, implementation and properties' digest."""
-
-    type: str
-    implementation: str
-    props_hash: str
 
 
 @dataclass(frozen=True)
@@ -46,13 +37,14 @@ class Action:
 
 
 def choose(
-    desired: Desired,
+    desired: ResourceRecord,
     stored: ResourceRecord | None,
     failed: ResourceRecord | None,
     updatable: Callable[[], bool],
 ) -> Action:
     """The action for one native resource.
 
+    :param desired: the resource as the template wants it (its type, implementation and ``props_hash``).
     :param stored: its record, or None when it is new.
     :param failed: a replacement that failed or was killed (its id is taken again when replacing).
     :param updatable: whether the plugin updates the changed properties in place (asked only when the

@@ -32,8 +32,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tripleo import boundedyaml
 from tripleo.errors import InputError
 from tripleo.fields import Reader
@@ -267,13 +265,7 @@ def load_config(path: Path) -> LabConfig:
 
     :raises InputError: unreadable file, bad YAML or an invalid config (with the YAML path).
     """
-    try:
-        data = boundedyaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read lab config: {exc.strerror}", file=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", file=str(path)) from exc
-    return parse_config(data, file=str(path))
+    return parse_config(boundedyaml.load_file(path, "lab config"), file=str(path))
 
 
 def parse_config(data: Any, file: str | None = None) -> LabConfig:

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tripleo import boundedyaml
 from tripleo.errors import InputError
 
@@ -101,7 +99,7 @@ def load_segments(networks_file: Path | None = None) -> tuple[Segment, ...]:
     :raises InputError: unreadable file, bad YAML or an entry the lab cannot wire (file and YAML path).
     """
     path = networks_file or TEMPLATES / "network_data.yaml"
-    return parse_segments(_read(path, "network data"), str(path))
+    return parse_segments(boundedyaml.load_file(path, "network data"), str(path))
 
 
 def load_layout(networks_file: Path | None = None, roles_file: Path | None = None) -> Layout:
@@ -111,17 +109,8 @@ def load_layout(networks_file: Path | None = None, roles_file: Path | None = Non
     """
     segments = load_segments(networks_file)
     path = roles_file or TEMPLATES / "roles_data.yaml"
-    controller, compute = parse_roles(_read(path, "roles data"), segments, str(path))
+    controller, compute = parse_roles(boundedyaml.load_file(path, "roles data"), segments, str(path))
     return Layout(segments, controller, compute)
-
-
-def _read(path: Path, what: str) -> Any:
-    try:
-        return boundedyaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", file=str(path)) from exc
 
 
 def parse_segments(data: Any, file: str | None = None) -> tuple[Segment, ...]:

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tripleo import boundedyaml
 from tripleo.errors import InputError
 
@@ -148,15 +146,6 @@ class ServicePort:
     ports: tuple[tuple[str, str], ...] = field(default=())
 
 
-def _load_yaml(path: Path, what: str) -> Any:
-    try:
-        return boundedyaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {' '.join(str(exc).split())}", file=str(path)) from exc
-
-
 def _address(value: Any, file: str | None, path: str) -> IPAddress:
     try:
         return ipaddress.ip_address(str(value))
@@ -279,7 +268,7 @@ def parse_network_data(data: Any, file: str | None = None) -> tuple[Network, ...
 def load_network_data(path: Path | None = None) -> tuple[Network, ...]:
     """Read network_data.yaml (the project's default when ``path`` is None)."""
     path = path or DEFAULTS / "network_data.yaml"
-    return parse_network_data(_load_yaml(path, "network data"), str(path))
+    return parse_network_data(boundedyaml.load_file(path, "network data"), str(path))
 
 
 def _role(entry: Any, base: Path | None, file: str | None, path: str) -> Role:
@@ -327,7 +316,7 @@ def parse_roles_data(data: Any, file: str | None = None, base: Path | None = Non
 
 def load_roles_data(path: Path | None = None) -> tuple[Role, ...]:
     path = path or DEFAULTS / "roles_data.yaml"
-    return parse_roles_data(_load_yaml(path, "roles data"), str(path), path.resolve().parent)
+    return parse_roles_data(boundedyaml.load_file(path, "roles data"), str(path), path.resolve().parent)
 
 
 def parse_services(data: Any, file: str | None = None) -> dict[str, tuple[ServicePort, ...]]:
@@ -351,7 +340,7 @@ def parse_services(data: Any, file: str | None = None) -> dict[str, tuple[Servic
 def load_services(path: Path) -> dict[str, tuple[ServicePort, ...]]:
     """A service map file (``service: [{network, tcp, udp}]``); the project's own services take theirs from
     the service templates' role_data instead (:mod:`tripleo.workflows.services`)."""
-    return parse_services(_load_yaml(path, "service map"), str(path))
+    return parse_services(boundedyaml.load_file(path, "service map"), str(path))
 
 
 def with_overrides(net: Network, **changes: Any) -> Network:

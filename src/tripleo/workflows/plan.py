@@ -57,12 +57,7 @@ class RenderedPlan:
 
 
 def _read_list(path: Path, what: str) -> list[dict[str, Any]]:
-    try:
-        data = boundedyaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {' '.join(str(exc).split())}", file=str(path)) from exc
+    data = boundedyaml.load_file(path, what)
     if not isinstance(data, list):
         raise InputError(f"{what} must be a list, got {type(data).__name__}", file=str(path))
     for i, entry in enumerate(data):

@@ -3,10 +3,8 @@ nothing, and the plugin is asked about an update in place only when the properti
 
 from __future__ import annotations
 
-from tripleo.engine.plan import ADDED, REPLACED, UNCHANGED, UPDATED, Desired, choose
+from tripleo.engine.plan import ADDED, REPLACED, UNCHANGED, UPDATED, choose
 from tripleo.engine.state import COMPLETE, FAILED, ResourceRecord
-
-WANTED = Desired("OS::Heat::Value", "OS::Heat::Value", "h2")
 
 
 def _stored(**changes: object) -> ResourceRecord:
@@ -14,6 +12,9 @@ def _stored(**changes: object) -> ResourceRecord:
                                  "implementation": "OS::Heat::Value", "kind": "native", "action": "CREATE",
                                  "status": COMPLETE, "physical_id": "id-1", "props_hash": "h1"}  # fmt: skip
     return ResourceRecord(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+WANTED = _stored(props_hash="h2")
 
 
 def _never() -> bool:
