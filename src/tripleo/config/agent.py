@@ -25,6 +25,7 @@ _OWN = (
     "__init__.py",
     "boundedyaml.py",
     "errors.py",
+    "fields.py",
     "network/__init__.py",
     "network/apply.py",
     "network/firewall.py",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tripleo import boundedyaml
-from tripleo.errors import InputError
+from tripleo.fields import Reader
 
 __all__ = [
     "CTLPLANE",
@@ -146,53 +146,53 @@ class ServicePort:
     ports: tuple[tuple[str, str], ...] = field(default=())
 
 
-def _address(value: Any, file: str | None, path: str) -> IPAddress:
+def _address(r: Reader, value: Any, path: str) -> IPAddress:
     try:
         return ipaddress.ip_address(str(value))
     except ValueError:
-        raise InputError(f"{value!r} is not an IP address", file=file, path=path) from None
+        raise r.fail(path, f"{value!r} is not an IP address") from None
 
 
-def _cidr(value: Any, file: str | None, path: str) -> IPNetwork:
+def _cidr(r: Reader, value: Any, path: str) -> IPNetwork:
     try:
         return ipaddress.ip_network(str(value), strict=True)
     except ValueError as exc:
-        raise InputError(f"{value!r} is not a network CIDR ({exc})", file=file, path=path) from None
+        raise r.fail(path, f"{value!r} is not a network CIDR ({exc})") from None
 
 
 def parse_pools(value: Any, file: str | None, path: str) -> tuple[Pool, ...]:
     """``[{start: A, end: B}, ...]`` as Pools (address syntax only; the checks judge the values)."""
-    if not isinstance(value, list):
-        raise InputError(f"expected a list of {{start, end}} mappings, got {value!r}", file=file, path=path)
+    return _pools(Reader(file), value, path)
+
+
+def _pools(r: Reader, value: Any, path: str) -> tuple[Pool, ...]:
     pools = []
-    for i, item in enumerate(value):
-        if not isinstance(item, Mapping) or "start" not in item or "end" not in item:
-            raise InputError(
-                f"expected a {{start, end}} mapping, got {item!r}", file=file, path=f"{path}.{i}"
-            )
-        start = _address(item["start"], file, f"{path}.{i}.start")
-        end = _address(item["end"], file, f"{path}.{i}.end")
-        pools.append(Pool(start, end))
+    for i, raw in enumerate(r.seq(value, path)):
+        where = f"{path}.{i}"
+        wrong = f"expected a {{start, end}} mapping, got {raw!r}"
+        item = r.mapping(raw, where, message=wrong)
+        if "start" not in item or "end" not in item:
+            raise r.fail(where, wrong)
+        start = _address(r, item["start"], f"{where}.start")
+        pools.append(Pool(start, _address(r, item["end"], f"{where}.end")))
     return tuple(pools)
 
 
-def _routes(value: Any, file: str | None, path: str) -> tuple[tuple[str, str], ...]:
+def _routes(r: Reader, value: Any, path: str) -> tuple[tuple[str, str], ...]:
     if value in (None, []):
         return ()
-    if not isinstance(value, list):
-        raise InputError(f"expected a list of routes, got {value!r}", file=file, path=path)
     out = []
-    for i, item in enumerate(value):
+    for i, item in enumerate(r.seq(value, path)):
         item = item if isinstance(item, Mapping) else {}
         dest = item.get("destination", item.get("ip_netmask"))
         hop = item.get("nexthop", item.get("next_hop"))
         if dest is None or hop is None:
-            raise InputError("a route needs destination and nexthop", file=file, path=f"{path}.{i}")
-        out.append((str(_cidr(dest, file, f"{path}.{i}.destination")), str(_address(hop, file, path))))
+            raise r.fail(f"{path}.{i}", "a route needs destination and nexthop")
+        out.append((str(_cidr(r, dest, f"{path}.{i}.destination")), str(_address(r, hop, path))))
     return tuple(out)
 
 
-def _subnet(entry: Mapping[str, Any], v6: bool, file: str | None, path: str) -> Subnet | None:
+def _subnet(r: Reader, entry: Mapping[str, Any], v6: bool, path: str) -> Subnet | None:
     key, pools, gw, routes = (
         ("ipv6_subnet", "ipv6_allocation_pools", "gateway_ipv6", "routes_ipv6")
         if v6
@@ -200,10 +200,10 @@ def _subnet(entry: Mapping[str, Any], v6: bool, file: str | None, path: str) -> 
     )
     if entry.get(key) in (None, ""):
         return None
-    cidr = _cidr(entry[key], file, f"{path}.{key}")
-    parsed = parse_pools(entry.get(pools) or [], file, f"{path}.{pools}")
-    gateway = _address(entry[gw], file, f"{path}.{gw}") if entry.get(gw) else None
-    return Subnet(cidr, parsed, gateway, _routes(entry.get(routes), file, f"{path}.{routes}"))
+    cidr = _cidr(r, entry[key], f"{path}.{key}")
+    parsed = _pools(r, entry.get(pools) or [], f"{path}.{pools}")
+    gateway = _address(r, entry[gw], f"{path}.{gw}") if entry.get(gw) else None
+    return Subnet(cidr, parsed, gateway, _routes(r, entry.get(routes), f"{path}.{routes}"))
 
 
 _NETWORK_KEYS = {
@@ -214,32 +214,35 @@ _NETWORK_KEYS = {
 }  # fmt: skip
 
 
-def _int_or_none(value: Any, low: int, high: int, file: str | None, path: str) -> int | None:
+def _number(r: Reader, value: Any, path: str, span: str) -> int | None:
+    """An integer or None; its range (``span``) is judged by the checks, which name the network."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"expected an integer {low}..{high}, got {value!r}", file=file, path=path)
-    return value
+    return r.integer(value, path, message=f"expected an integer {span}, got {value!r}")
 
 
-def _network(entry: Any, file: str | None, path: str) -> Network:
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
-        raise InputError("expected a mapping with a name", file=file, path=path)
-    unknown = sorted(set(entry) - _NETWORK_KEYS)
+def _named(r: Reader, entry: Any, path: str) -> tuple[Mapping[str, Any], str]:
+    """A network's or a role's entry and its name."""
+    item = r.mapping(entry, path, message="expected a mapping with a name")
+    return item, r.text(item.get("name"), path, message="expected a mapping with a name")
+
+
+def _network(r: Reader, entry: Any, path: str) -> Network:
+    entry, name = _named(r, entry, path)
+    unknown = sorted(r.unknown(entry, _NETWORK_KEYS))
     if unknown:
-        raise InputError(f"unknown key {unknown[0]!r} for network {entry['name']}", file=file, path=path)
-    name = entry["name"]
-    v4, v6 = _subnet(entry, False, file, path), _subnet(entry, True, file, path)
+        raise r.fail(path, f"unknown key {unknown[0]!r} for network {name}")
+    v4, v6 = _subnet(r, entry, False, path), _subnet(r, entry, True, path)
     if v4 is None and v6 is None:
-        raise InputError(f"network {name} has neither ip_subnet nor ipv6_subnet", file=file, path=path)
-    mtu = _int_or_none(entry.get("mtu", 1500), 68, 65535, file, f"{path}.mtu")
+        raise r.fail(path, f"network {name} has neither ip_subnet nor ipv6_subnet")
+    mtu = _number(r, entry.get("mtu", 1500), f"{path}.mtu", "68..65535")
     return Network(
         name=name,
         name_lower=str(entry.get("name_lower") or name.lower()),
         v4=v4,
         v6=v6,
         ipv6=bool(entry.get("ipv6", False)) or v4 is None,
-        vlan=_int_or_none(entry.get("vlan"), 1, 4094, file, f"{path}.vlan"),
+        vlan=_number(r, entry.get("vlan"), f"{path}.vlan", "1..4094"),
         mtu=mtu if mtu is not None else 1500,
         vip=bool(entry.get("vip", False)),
         enabled=bool(entry.get("enabled", True)),
@@ -248,13 +251,13 @@ def _network(entry: Any, file: str | None, path: str) -> Network:
 
 def parse_network_data(data: Any, file: str | None = None) -> tuple[Network, ...]:
     """Networks from network_data.yaml content; a ``ctlplane`` entry is added when the file has none."""
-    if not isinstance(data, list):
-        raise InputError("expected a list of networks", file=file)
-    nets = [_network(entry, file, str(i)) for i, entry in enumerate(data)]
+    r = Reader(file)
+    entries = r.seq(data, "", message="expected a list of networks")
+    nets = [_network(r, entry, str(i)) for i, entry in enumerate(entries)]
     names = [n.name for n in nets]
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise InputError(f"network {name} is defined twice", file=file, path=str(i))
+            raise r.fail(str(i), f"network {name} is defined twice")
     if CTLPLANE not in names:
         ctl = Subnet(
             ipaddress.ip_network("192.168.24.0/24"),
@@ -271,24 +274,20 @@ def load_network_data(path: Path | None = None) -> tuple[Network, ...]:
     return parse_network_data(boundedyaml.load_file(path, "network data"), str(path))
 
 
-def _role(entry: Any, base: Path | None, file: str | None, path: str) -> Role:
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
-        raise InputError("expected a mapping with a name", file=file, path=path)
-    nets = entry.get("networks") or []
-    if isinstance(nets, Mapping):
-        nets = list(nets)
-    if not isinstance(nets, list) or not all(isinstance(n, str) for n in nets):
-        raise InputError(f"role {entry['name']}: networks must be a list of names", file=file, path=path)
+def _role(r: Reader, entry: Any, base: Path | None, path: str) -> Role:
+    entry, name = _named(r, entry, path)
+    listed = entry.get("networks") or []
+    listed = list(listed) if isinstance(listed, Mapping) else listed
+    nets = r.texts(listed, path, message=f"role {name}: networks must be a list of names")
     count = entry.get("CountDefault", 0)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise InputError(f"role {entry['name']}: CountDefault {count!r} is not a count", file=file, path=path)
+    count = r.integer(count, path, 0, message=f"role {name}: CountDefault {count!r} is not a count")
     template = entry.get("network_config_template")
     if template and base is not None and not Path(template).is_absolute():
         template = str(base / template)
     services = entry.get("ServicesDefault") or []
     nic_count = entry.get("nic_count")
     return Role(
-        name=entry["name"],
+        name=name,
         networks=tuple(n for n in nets if n != CTLPLANE),
         count=count,
         services=tuple(str(s) for s in services),
@@ -304,13 +303,15 @@ def _role(entry: Any, base: Path | None, file: str | None, path: str) -> Role:
 
 def parse_roles_data(data: Any, file: str | None = None, base: Path | None = None) -> tuple[Role, ...]:
     """Roles from roles_data.yaml content; template paths are made absolute against ``base``."""
-    if not isinstance(data, list) or not data:
-        raise InputError("expected a non-empty list of roles", file=file)
-    roles = [_role(entry, base, file, str(i)) for i, entry in enumerate(data)]
-    names = [r.name for r in roles]
+    r = Reader(file)
+    entries = r.seq(data, "", message="expected a non-empty list of roles")
+    if not entries:
+        raise r.fail("", "expected a non-empty list of roles")
+    roles = [_role(r, entry, base, str(i)) for i, entry in enumerate(entries)]
+    names = [role.name for role in roles]
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise InputError(f"role {name} is defined twice", file=file, path=str(i))
+            raise r.fail(str(i), f"role {name} is defined twice")
     return tuple(roles)
 
 
@@ -321,18 +322,17 @@ def load_roles_data(path: Path | None = None) -> tuple[Role, ...]:
 
 def parse_services(data: Any, file: str | None = None) -> dict[str, tuple[ServicePort, ...]]:
     """``service: [{network, tcp: [...], udp: [...]}]`` as ServicePorts."""
-    if not isinstance(data, Mapping):
-        raise InputError("expected a mapping of service name to port lists", file=file)
+    r = Reader(file)
     out: dict[str, tuple[ServicePort, ...]] = {}
-    for name, rules in data.items():
-        if not isinstance(rules, list):
-            raise InputError(f"service {name}: expected a list", file=file, path=str(name))
+    services = r.mapping(data, "", message="expected a mapping of service name to port lists")
+    for name, rules in services.items():
         parsed = []
-        for i, rule in enumerate(rules):
-            if not isinstance(rule, Mapping) or not isinstance(rule.get("network"), str):
-                raise InputError(f"service {name}: a rule needs a network", file=file, path=f"{name}.{i}")
+        for i, raw in enumerate(r.seq(rules, str(name), message=f"service {name}: expected a list")):
+            needs = f"service {name}: a rule needs a network"
+            rule = r.mapping(raw, f"{name}.{i}", message=needs)
+            network = r.text(rule.get("network"), f"{name}.{i}", message=needs)
             ports = tuple((proto, str(p)) for proto in ("tcp", "udp") for p in rule.get(proto) or [])
-            parsed.append(ServicePort(str(name), rule["network"], ports))
+            parsed.append(ServicePort(str(name), network, ports))
         out[str(name)] = tuple(parsed)
     return out
 
