@@ -15,7 +15,6 @@ that it must be there. Each accessor takes ``message`` to say what the caller's 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,17 +30,15 @@ P = ParamSpec("P")
 _REQUIRED: Any = object()  # Field's default when it has none: the key must be there
 
 
-def _span(low: float | None, high: float | None) -> str:
+def _span(low: int | None, high: int | None) -> str:
     """`` from 1 to 9``, `` from 1``, `` up to 9`` or nothing: the bounds as a message says them."""
     if low is not None:
         return f" from {low} to {high}" if high is not None else f" from {low}"
     return f" up to {high}" if high is not None else ""
 
 
-def _within(value: float, low: float | None, high: float | None) -> bool:
-    """``value`` is finite and from ``low`` to ``high`` (None: unbounded)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return False
+def _within(value: int, low: int | None, high: int | None) -> bool:
+    """``value`` is from ``low`` to ``high`` (None: unbounded)."""
     return (low is None or value >= low) and (high is None or value <= high)
 
 
@@ -127,23 +124,6 @@ class Reader:
         if isinstance(number, bool) or not isinstance(number, int) or not _within(number, low, high):
             raise self.fail(path, message or f"expected an integer{_span(low, high)}, got {value!r}")
         return number
-
-    def number(
-        self,
-        value: Any,
-        path: str,
-        low: float | None = None,
-        high: float | None = None,
-        *,
-        message: str | None = None,
-    ) -> float:
-        """A finite number (integer or not) from ``low`` to ``high`` (None: unbounded).
-
-        :raises InputError: anything else, true, false, infinities and NaN included.
-        """
-        if isinstance(value, bool) or not isinstance(value, int | float) or not _within(value, low, high):
-            raise self.fail(path, message or f"expected a number{_span(low, high)}, got {value!r}")
-        return value
 
     def boolean(self, value: Any, path: str, *, message: str | None = None) -> bool:
         """True or false, nothing that merely looks like one (``"no"``, 0).

@@ -26,6 +26,7 @@ _OWN = (
     "boundedyaml.py",
     "errors.py",
     "fields.py",
+    "shipped.py",
     "network/__init__.py",
     "network/apply.py",
     "network/firewall.py",

@@ -29,6 +29,7 @@ from typing import Any
 
 from tripleo import boundedyaml
 from tripleo.errors import InputError
+from tripleo.shipped import CTLPLANE, TEMPLATES
 
 __all__ = [
     "COMPUTE_TAG",
@@ -47,9 +48,6 @@ __all__ = [
     "parse_segments",
 ]
 
-CTLPLANE = "ctlplane"
-# The project's own data files: templates/ at the top of the checkout (as tripleo.network.model.DEFAULTS).
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 CONTROLLER_TAG = "controller"
 COMPUTE_TAG = "compute"
 # A lab network's name: a bridge is "<lab>-<name>", within the kernel's 15 characters.

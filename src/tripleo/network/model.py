@@ -14,6 +14,7 @@ from typing import Any
 
 from tripleo import boundedyaml
 from tripleo.fields import Reader
+from tripleo.shipped import CTLPLANE, TEMPLATES
 
 __all__ = [
     "CTLPLANE",
@@ -34,9 +35,7 @@ __all__ = [
     "parse_services",
 ]
 
-CTLPLANE = "ctlplane"
-# The project's own default data files: templates/ at the top of the checkout.
-DEFAULTS = Path(__file__).resolve().parents[3] / "templates"
+DEFAULTS = TEMPLATES  # the project's own default data files
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

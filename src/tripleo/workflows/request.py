@@ -22,6 +22,7 @@ from tripleo.network.netenv import Report, validate
 from tripleo.network.vips import stack_vips
 from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import Options, StackService
+from tripleo.shipped import TEMPLATES
 from tripleo.storage import Database
 from tripleo.workflows.capacity import preflight
 from tripleo.workflows.hostneeds import check_interfaces
@@ -41,7 +42,7 @@ __all__ = [
     "stack_parameters",
 ]
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
+DEFAULT_TEMPLATES = TEMPLATES
 _VIP_PARAMETER = "NetVipMap"  # the rendered overcloud's parameter: the VIP of each network (name_lower)
 _MODULE_DIRS = "PuppetModuleDirs"  # environments ship their services' Puppet modules (relative to the file)
 
