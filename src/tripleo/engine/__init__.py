@@ -11,20 +11,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = [
-    "Resource",
-    "Stack",
-    "evaluate",
-    "expression_stack",
-    "implementations_of",
-    "load_top",
-    "load_tree",
-    "parse_parameter_args",
-    "summarise",
-    "unset_secrets",
-    "use_parse_cache",
-]
-
 _HOME = {
     "Resource": "tripleo.engine.stack",
     "Stack": "tripleo.engine.stack",
@@ -39,6 +25,7 @@ _HOME = {
     "unset_secrets": "tripleo.engine.api",
     "use_parse_cache": "tripleo.engine.template.template",
 }
+__all__ = list(_HOME)  # each public name once: where it lives
 
 
 def __getattr__(name: str) -> Any:
