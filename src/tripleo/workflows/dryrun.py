@@ -34,6 +34,7 @@ from tripleo.network.ipam import PlannedAllocator
 from tripleo.resources.provisioned import ssh_key
 from tripleo.resources.service import StackService
 from tripleo.storage import Database, stack_paths
+from tripleo.workflows.capacity import server_slot
 from tripleo.workflows.configplan import config_plan, host_diff, plan_rows
 from tripleo.workflows.hosts import render, vips_of
 from tripleo.workflows.request import DeployRequest, check_request, project_args, stack_parameters
@@ -116,9 +117,11 @@ def _add_diffs(result: DeployPlan, service: StackService, stack: str, new: Path,
             text = host_diff(old, new, host, secrets)
             if text:
                 result.diffs[host] = text
-    added = [p for p, a in result.stack_plan if a in ("added", "replaced") and p.count("/") >= 2]
-    if added and roles:
+    slots = sorted({slot for path, action in result.stack_plan if action in ("added", "replaced")
+                    and (slot := server_slot(path)) is not None and slot[0] in roles})  # fmt: skip
+    if slots:
+        named = ", ".join(f"{role}/{index}" for role, index in slots)
         result.notes.append(
-            f"{len(added)} resource(s) of servers are added or replaced: their nodes are known once the "
-            "stack runs, and they run every unit"
+            f"{len(slots)} server(s) added or replaced ({named}): their nodes are known once the stack runs, "
+            "and they run every unit"
         )
