@@ -225,6 +225,16 @@ def _network(session: Session, name: str) -> tuple[NetNetworkRow, NetSubnetRow]:
     return net, subnet
 
 
+def _held_by(network: str, address: str, owner: str, name: str) -> OperationError:
+    """A fixed address another port holds (the IPAM's and a dry run's error alike)."""
+    return OperationError(f"network {network}: {address} is already held by {owner} port {name}")
+
+
+def _has_another(network: str, owner: str, name: str, held: str, fixed: str) -> OperationError:
+    """A port that exists asked for another fixed address than the one it holds."""
+    return OperationError(f"network {network}: {owner} port {name} already has {held}, not {fixed}")
+
+
 def _fixed(session: Session, net: NetNetworkRow, subnet: NetSubnetRow, fixed_ip: str) -> str:
     try:
         address = ipaddress.ip_address(fixed_ip)
@@ -238,7 +248,7 @@ def _fixed(session: Session, net: NetNetworkRow, subnet: NetSubnetRow, fixed_ip:
         .where(NetIPAllocation.subnet_id == subnet.id, NetIPAllocation.address == str(address))
     ).first()
     if holder is not None:
-        raise OperationError(f"network {net.name}: {address} is already held by {holder[0]} port {holder[1]}")
+        raise _held_by(net.name, str(address), holder[0], holder[1])
     return str(address)
 
 
@@ -257,9 +267,7 @@ def _try_allocate(
                 select(NetIPAllocation.address).where(NetIPAllocation.port_id == existing.id)
             ).one()
             if fixed_ip and ipaddress.ip_address(fixed_ip) != ipaddress.ip_address(held):
-                raise OperationError(
-                    f"network {network}: {owner} port {name} already has {held}, not {fixed_ip}"
-                )
+                raise _has_another(network, owner, name, held, fixed_ip)
             return _record(net, subnet, existing, held)
         if fixed_ip:
             address = _fixed(session, net, subnet, fixed_ip)
@@ -431,9 +439,7 @@ class PlannedAllocator:
         held = self.held.get(key)
         if held is not None:
             if fixed and ipaddress.ip_address(fixed) != ipaddress.ip_address(held):
-                raise OperationError(
-                    f"network {network.name}: {key[1]} port {key[2]} already has {held}, not {fixed}"
-                )
+                raise _has_another(network.name, key[1], key[2], held, fixed)
             return ipaddress.ip_address(held)
         if fixed:
             address = ipaddress.ip_address(fixed)
@@ -441,9 +447,7 @@ class PlannedAllocator:
                 (k for k, a in self.held.items() if k[0] == network.name and a == str(address)), None
             )
             if holder is not None:
-                raise OperationError(
-                    f"network {network.name}: {address} is already held by {holder[1]} port {holder[2]}"
-                )
+                raise _held_by(network.name, str(address), holder[1], holder[2])
         else:
             taken = {int(ipaddress.ip_address(a)) for k, a in self.held.items() if k[0] == network.name}
             sub = network.subnet
