@@ -44,6 +44,7 @@ import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
 from tripleo.config.digests import APPLIED_DIR, NETWORK, HostPlan, step_unit, units
+from tripleo.network.apply import FLOATING
 
 __all__ = [
     "MODULES_TAR",
@@ -73,10 +74,19 @@ class Host:
     addresses: Mapping[str, str] = field(default_factory=dict)  # network name -> address/prefix
     hieradata: Mapping[str, Any] = field(default_factory=dict)  # datafile name -> data
     network_config: Any = None
+    floating_addresses: tuple[str, ...] = ()  # addresses a service moves (VIPs): the NIC config leaves them
     firewall: str = ""
     manifest: str = ""  # Puppet applied in every deploy step
     services: tuple[str, ...] = ()  # the services that run on it (role_data service_name)
     containers: Mapping[int, Any] = field(default_factory=dict)  # step -> its container step file
+
+
+def network_document(host: Host) -> dict[str, Any]:
+    """What the node's network applier reads: the NIC config, and the addresses it must leave alone."""
+    document: dict[str, Any] = {"network_config": host.network_config}
+    if host.floating_addresses:
+        document[FLOATING] = list(host.floating_addresses)
+    return document
 
 
 @dataclass(frozen=True)
@@ -446,7 +456,7 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
         host_dir = directory / "hosts" / host.name
         (host_dir / "hieradata").mkdir(parents=True)
         host_dir.chmod(0o700)
-        _write_json(host_dir / "network_config.json", {"network_config": host.network_config})
+        _write_json(host_dir / "network_config.json", network_document(host))
         (host_dir / "firewall.nft").write_text(host.firewall)
         (host_dir / "manifest.pp").write_text(host.manifest)
         if host.containers:

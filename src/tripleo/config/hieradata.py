@@ -4,9 +4,10 @@ Each node gets three hieradata files, as TripleO's config download writes them:
 
 - ``service_configs``: its role's merged ``config_settings`` (bind addresses read ``%{lookup('<net>')}``);
 - ``net_ip_map``: its address on every network (``<name_lower>: ip``), every VIP
-  (``<name_lower>_virtual_ip``), its hostname, role and services;
+  (``<name_lower>_virtual_ip``, and all of them as ``tripleo::virtual_ips``), its hostname, role and services;
 - ``all_nodes``: the same for every node: /etc/hosts lines, ``<service>_node_names``,
-  ``<service>_node_ips``, ``<service>_short_bootstrap_node_name`` (the first node of the first role running
+  ``<service>_node_ips`` and ``<service>_network_node_names`` (their addresses and names on the service's
+  network), ``<service>_node_addresses`` (their addresses on every network), ``<service>_short_bootstrap_node_name`` (the first node of the first role running
   it),
   and the HAProxy listeners (``tripleo::profile::base::haproxy::listeners``).
 
@@ -19,9 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tripleo.config.roledata import RoleData, Service
+from tripleo.config.roledata import VIP_NETWORKS, RoleData, Service
+from tripleo.shipped import CTLPLANE
 
-__all__ = ["NodeView", "all_nodes", "host_manifest", "listeners", "node_hieradata", "placement"]
+__all__ = [
+    "NodeView", "all_nodes", "host_manifest", "listeners", "network_host_name", "node_hieradata", "placement",
+]  # fmt: skip
 
 _LISTENERS_KEY = "tripleo::profile::base::haproxy::listeners"
 
@@ -39,6 +43,16 @@ class NodeView:
 
 def _short(name: str) -> str:
     return name.split(".")[0]
+
+
+def network_host_name(name: str, name_lower: str) -> str:
+    """The name ``name`` (a node's FQDN) answers to on a network, as /etc/hosts writes it: the node's own name
+    on the control plane, ``<short>.<network>.<domain>`` elsewhere (``internalapi``: no underscore in a host
+    name)."""
+    if name_lower == CTLPLANE:
+        return name
+    short, _, domain = name.partition(".")
+    return f"{short}.{name_lower.replace('_', '')}.{domain or 'localdomain'}"
 
 
 def _bootstrap(nodes: Sequence[NodeView], roles: Mapping[str, RoleData]) -> dict[str, NodeView]:
@@ -76,7 +90,8 @@ def host_manifest(services: Sequence[Service]) -> str:
 
 
 def _service_network(service: Service) -> str | None:
-    return service.firewall[0][0] if service.firewall else None
+    named = [rule[0] for rule in service.firewall if rule[0] != VIP_NETWORKS]
+    return named[0] if named else None
 
 
 def _runs(placed: Mapping[str, Sequence[Service]], node: NodeView, name: str) -> bool:
@@ -96,7 +111,8 @@ def listeners(
             members = [n for n in nodes if n.role == role.role and _runs(placed, n, service.name)]
             for front in service.frontends:
                 entry = out.setdefault(front.name, {"name": front.name, "mode": front.mode, "binds": [],
-                                                    "servers": []})  # fmt: skip
+                                                    "servers": [], "one_at_a_time": front.backup,
+                                                    "check_port": front.check_port})  # fmt: skip
                 for net in front.networks:
                     bind = f"{vips[net]}:{front.port}" if net in vips else None
                     if bind and bind not in entry["binds"]:
@@ -128,6 +144,10 @@ def all_nodes(
         data[f"{service_name}_short_bootstrap_node_name"] = _short(node.name)
         data[f"{service_name}_node_names"] = [n.name for n in running]
         data[f"{service_name}_node_ips"] = [n.addresses[net] for n in running if net and net in n.addresses]
+        data[f"{service_name}_node_addresses"] = [dict(sorted(n.addresses.items())) for n in running]
+        data[f"{service_name}_network_node_names"] = [
+            network_host_name(n.name, net) for n in running if net and net in n.addresses
+        ]
     data[_LISTENERS_KEY] = listeners(roles, nodes, placed, vips)
     return data
 
@@ -140,6 +160,7 @@ def node_hieradata(node: NodeView, roles: Mapping[str, RoleData], services: Sequ
     net_map: dict[str, Any] = dict(sorted(node.addresses.items()))
     for net, vip in sorted(vips.items()):
         net_map[f"{net}_virtual_ip"] = vip
+    net_map["tripleo::virtual_ips"] = dict(sorted(vips.items()))
     net_map["tripleo::hostname"] = node.name
     net_map["tripleo::role"] = node.role
     net_map["tripleo::services"] = [s.name for s in services]

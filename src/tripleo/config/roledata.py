@@ -5,15 +5,21 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
     service_name        the service's name (hieradata and status use it)
     config_settings     hieradata; bind addresses as "%{lookup('<network>')}" (the node's address there)
     step_config         the Puppet it includes (every step; a profile acts in its own steps)
-    firewall_rules      [{network, tcp: [ports], udp: [ports]}]: what it listens on, on the node's address
+    firewall_rules      [{network, tcp: [ports], udp: [ports], protocols: [names]}]: what it listens on, on
+                        the node's address (``vip_networks: true`` instead of a network: on every network
+                        that has a VIP; ``protocols``: whole IP protocols, e.g. ``vrrp``)
     firewall_bridged    [device pattern]: bridges whose frames the node forwards between their own ports
                         (br_netfilter passes bridged frames through the forward hook, which drops the rest)
-    haproxy             [{name, port, networks, backend_network, backend_port, mode, backup}]: frontends
-                        on the VIPs of ``networks``, with every node running the service as a backend
-                        (``backup``: all but the first are backups, for state on one node's disk)
+    haproxy             [{name, port, networks, backend_network, backend_port, mode, backup, check_port}]:
+                        frontends on the VIPs of ``networks``, with every node running the service as a
+                        backend (``backup``: all but the first are backups, one server at a time, and a
+                        client stays on the server it reached; ``check_port``: the health check is HTTP
+                        there, e.g. Galera's clustercheck)
     keystone_resources  {name: {service, region, endpoints, users, projects}}: the catalog
     bootstrap_only      true: runs on the role's first node only (e.g. a single database primary)
     load_balancer       true: this service binds every other service's haproxy frontends
+    vip_manager         true: this service moves the VIPs between the nodes of its role (keepalived): the
+                        VIPs leave the NIC config, whose applier then neither adds nor removes them
     admin               {auth_url, password, region}: the cloud's admin credentials (overcloudrc)
     scale_down          [{compute_service: binary} | {network_agents: true}]: what a host that leaves the
                         stack left in the overcloud's APIs (:mod:`tripleo.config.scaledown` removes it)
@@ -38,6 +44,7 @@ from typing import Any
 from tripleo.config.containerdata import ContainerService, parse_container
 from tripleo.errors import InputError
 from tripleo.fields import Reader
+from tripleo.network.firewall import IP_PROTOCOL
 
 __all__ = [
     "Frontend",
@@ -52,6 +59,9 @@ __all__ = [
 _AT = "outputs.role_data.value"
 
 
+VIP_NETWORKS = "<vip networks>"  # a firewall rule's network: every network that has a VIP
+
+
 @dataclass(frozen=True)
 class Frontend:
     """One HAProxy frontend of a service: ``port`` on the VIP of each of ``networks``."""
@@ -62,7 +72,8 @@ class Frontend:
     backend_network: str
     backend_port: int
     mode: str = "tcp"
-    backup: bool = False  # every server after the first is a backup (state kept on one node's disk)
+    backup: bool = False  # every server after the first is a backup: one server at a time
+    check_port: int | None = None  # HAProxy's health check is HTTP on this port of each server
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,7 @@ class Service:
     keystone_resources: Mapping[str, Any] = field(default_factory=dict)
     bootstrap_only: bool = False
     load_balancer: bool = False
+    vip_manager: bool = False
     admin: Mapping[str, Any] = field(default_factory=dict)
     bridged: tuple[str, ...] = ()
     needs: tuple[HostNeed, ...] = ()
@@ -128,12 +140,19 @@ def _firewall(r: Reader, value: Any) -> tuple[tuple[str, str, str, int], ...]:
         return ()
     out = []
     for i, raw in enumerate(r.seq(value, at)):
-        needs = f"a firewall rule needs a network, got {raw!r}"
+        needs = f"a firewall rule needs a network (or vip_networks: true), got {raw!r}"
         rule = r.mapping(raw, f"{at}.{i}", message=needs)
-        network = r.text(rule.get("network"), f"{at}.{i}", empty=False, message=needs)
+        if rule.get("vip_networks") is True:
+            network = VIP_NETWORKS
+        else:
+            network = r.text(rule.get("network"), f"{at}.{i}", empty=False, message=needs)
         for proto in ("tcp", "udp"):
             for port in _ports(r, rule.get(proto), f"{at}.{i}.{proto}"):
                 out.append((network, proto, port, i))
+        for name in r.texts(rule.get("protocols") or [], f"{at}.{i}.protocols"):
+            if not name.isalnum():
+                raise r.fail(f"{at}.{i}.protocols", f"{name!r} is not an IP protocol name (e.g. vrrp)")
+            out.append((network, IP_PROTOCOL, name, i))
     return tuple(out)
 
 
@@ -160,6 +179,7 @@ def _frontend(r: Reader, raw: Any, where: str) -> Frontend:
         backend_port=_port(r, item.get("backend_port", port), f"{where}.backend_port"),
         mode=str(item.get("mode") or "tcp"),
         backup=item.get("backup") is True,
+        check_port=_port(r, item["check_port"], f"{where}.check_port") if "check_port" in item else None,
     )
 
 
@@ -221,6 +241,7 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
         keystone_resources=_mapping(r, data.get("keystone_resources"), "keystone_resources"),
         bootstrap_only=data.get("bootstrap_only") is True,
         load_balancer=data.get("load_balancer") is True,
+        vip_manager=data.get("vip_manager") is True,
         admin=_mapping(r, data.get("admin"), "admin"),
         bridged=() if bridged is None else r.texts(bridged, "firewall_bridged", empty=False),
         needs=_needs(r, data.get("host_needs")),
@@ -267,6 +288,8 @@ def check_services(services: Sequence[Service], networks: Mapping[str, str]) -> 
     known = ", ".join(sorted(set(networks.values())))
     for service in services:
         for net, proto, port, i in service.firewall:
+            if net == VIP_NETWORKS:
+                continue  # whichever networks have a VIP: they exist
             full = _network_of(net, networks)
             if full is None:
                 raise InputError(

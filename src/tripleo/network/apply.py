@@ -27,6 +27,7 @@ from tripleo.network.firewall import TABLE
 from tripleo.network.nicconfig import NIC_NAME, Device, RouteSpec, parse_network_config, resolve_nics, walk
 
 __all__ = [
+    "FLOATING",
     "Facts",
     "LinkFact",
     "Step",
@@ -38,6 +39,8 @@ __all__ = [
     "read_facts",
     "resolve_rule_nics",
 ]
+
+FLOATING = "floating_addresses"  # the NIC config document's addresses that another daemon moves (VIPs)
 
 _MODULES = {"vlan": "8021q", "linux_bond": "bonding"}
 
@@ -191,8 +194,8 @@ def _address_step(verb: str, dev: str, text: str) -> Step:
     return Step(f"{'add' if verb == 'add' else 'remove'} address {text} {where} {dev}", run)
 
 
-def _address_steps(dev: Device, facts: Facts) -> list[Step]:
-    have = facts.links[dev.name].addresses if dev.name in facts.links else frozenset()
+def _address_steps(dev: Device, facts: Facts, floating: frozenset[str]) -> list[Step]:
+    have = (facts.links[dev.name].addresses if dev.name in facts.links else frozenset()) - floating
     want = {str(a) for a in dev.addresses}
     return [_address_step("add", dev.name, t) for t in sorted(want - have)] + [
         _address_step("del", dev.name, t) for t in sorted(have - want)
@@ -219,8 +222,9 @@ def _route_steps(dev: Device, facts: Facts) -> list[Step]:
     return steps
 
 
-def plan(devices: Sequence[Device], facts: Facts) -> list[Step]:
-    """The steps that take the host from ``facts`` to ``devices`` (empty when it is there already).
+def plan(devices: Sequence[Device], facts: Facts, floating: frozenset[str] = frozenset()) -> list[Step]:
+    """The steps that take the host from ``facts`` to ``devices`` (empty when it is there already);
+    ``floating`` addresses (``address/prefix``, e.g. keepalived's VIPs) are neither added nor removed.
 
     :raises OperationError: objects this host cannot make (OVS, a VLAN without 8021q, ...) or a missing NIC.
     """
@@ -232,15 +236,16 @@ def plan(devices: Sequence[Device], facts: Facts) -> list[Step]:
     for dev, container in walk(devices):
         steps += _link_steps(dev, container, facts)
     for dev, _ in walk(devices):
-        steps += _address_steps(dev, facts)
+        steps += _address_steps(dev, facts, floating)
     for dev, _ in walk(devices):
         steps += _route_steps(dev, facts)
     return steps
 
 
-def apply(devices: Sequence[Device], ipr: Any, dry_run: bool = False) -> list[str]:
+def apply(devices: Sequence[Device], ipr: Any, dry_run: bool = False,
+          floating: frozenset[str] = frozenset()) -> list[str]:  # fmt: skip
     """Plan and run; the descriptions of what changed (or would, with ``dry_run``)."""
-    steps = plan(devices, read_facts(ipr))
+    steps = plan(devices, read_facts(ipr), floating)
     for step in steps:
         if not dry_run:
             step.run(ipr)
@@ -300,8 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if nics:
             data = resolve_nics(data, nics, "this host")
         devices = parse_network_config(data)
+        floating = (
+            frozenset(str(a) for a in data.get(FLOATING) or []) if isinstance(data, dict) else frozenset()
+        )
         with IPRoute() as ipr:
-            changes = apply(devices, ipr, args.dry_run)
+            changes = apply(devices, ipr, args.dry_run, floating)
         for change in changes:
             print(("would " if args.dry_run else "") + change)
         if not changes:

@@ -4,7 +4,8 @@ Binding a service to its network's address is not enough: Linux accepts a packet
 any interface (the weak host model), so a neighbour that routes InternalApi via a node's ctlplane address
 reaches InternalApi services. The rules therefore first drop any packet whose destination is one of the
 node's addresses but which did not arrive on the interface holding that address (the strong host model),
-then accept established traffic, ICMP, and each service's ports on its network's interface; the rest is
+then accept established traffic, ICMP, and each service's ports (or whole IP protocols, e.g. VRRP) on its
+network's interface; the rest is
 dropped. Nothing is routed: the forward hook only passes frames that a service's bridge (role_data
 ``firewall_bridged``, e.g. Neutron's per-network bridges) switches between its own ports, which
 br_netfilter shows there with the bridge as both input and output device.
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 
 from tripleo.network.model import IPAddress, ServicePort
 
-__all__ = ["TABLE", "Binding", "render_ruleset"]
+__all__ = ["IP_PROTOCOL", "TABLE", "Binding", "render_ruleset"]
 
 TABLE = "tripleo"
+IP_PROTOCOL = "ip"  # a ServicePort protocol: its "ports" are IP protocol names (vrrp), accepted whole
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,13 @@ def render_ruleset(
             if found is None:
                 continue  # the role does not join that network: reported by netenv validate
             bind = found
-            for proto in ("tcp", "udp"):
+            for proto in ("tcp", "udp", IP_PROTOCOL):
                 ports = _ports(rule.ports, proto)
+                listed = "{ " + ", ".join(ports) + " }"
+                match = f"meta l4proto {listed}" if proto == IP_PROTOCOL else f"{proto} dport {listed}"
                 if ports:
-                    lines.append(
-                        f"    iifname {_quote(bind.device)} {proto} dport {{ {', '.join(ports)} }} accept"
-                        f' comment "{service} on {rule.network}"'
-                    )
+                    lines.append(f"    iifname {_quote(bind.device)} {match} accept"
+                                 f' comment "{service} on {rule.network}"')  # fmt: skip
     lines += ["  }", "  chain forward {", "    type filter hook forward priority filter; policy drop;"]
     for service, pattern in bridged:
         lines.append(f"    iifname {_quote(pattern)} oifname {_quote(pattern)} accept"

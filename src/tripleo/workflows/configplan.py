@@ -17,7 +17,7 @@ from typing import Any
 
 from tripleo.config import Host, Project
 from tripleo.config.digests import HostPlan, UnitInputs, acting_steps, plan, query, unit_digests
-from tripleo.config.download import MODULES_TAR, STEPS, vendor_modules
+from tripleo.config.download import MODULES_TAR, STEPS, network_document, vendor_modules
 from tripleo.config.roledata import RoleData, Service
 from tripleo.engine.template.parameters import MASK
 from tripleo.errors import UsageError
@@ -58,7 +58,7 @@ def host_digests(
             acting.setdefault(svc.name, acting_steps(svc.step_config, modules, STEPS))
     return {
         h.name: unit_digests(
-            hieradata=h.hieradata, network_config=h.network_config, firewall=h.firewall,
+            hieradata=h.hieradata, network_config=network_document(h), firewall=h.firewall,
             services=_services(h, roles), acting=acting, shared=shared, containers=h.containers,
         )
         for h in hosts

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from tripleo.config import Host
-from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, node_hieradata, placement
+from tripleo.config.hieradata import (
+    NodeView,
+    all_nodes,
+    host_manifest,
+    network_host_name,
+    node_hieradata,
+    placement,
+)
 from tripleo.config.roledata import RoleData, parse_role_data
 from tripleo.errors import OperationError
 from tripleo.network.environment import Plan
@@ -89,13 +96,11 @@ def host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, No
     lower = {n.name: n.name_lower for n in plan.networks}
     lines = []
     for server in servers:
-        short, _, domain = server.name.partition(".")
+        short = server.name.partition(".")[0]
         for network, address in sorted(results[server.node].addresses.items()):
-            if network == CTLPLANE:
-                lines.append(f"{address.ip} {server.name} {short}")
-            else:
-                name = f"{short}.{lower.get(network, network.lower()).replace('_', '')}"
-                lines.append(f"{address.ip} {name}.{domain or 'localdomain'} {name}")
+            name = network_host_name(server.name, lower.get(network, network.lower()))
+            alias = short if network == CTLPLANE else ".".join(name.split(".")[:2])
+            lines.append(f"{address.ip} {name} {alias}")
     return lines
 
 
@@ -118,13 +123,16 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
            views: Sequence[NodeView], vips: Mapping[str, str], cloud_name: str,
            templates: Path) -> list[Host]:  # fmt: skip
     """Each server as config download sees it: addresses, NIC config (the VIPs on the primary role's first
-    node), firewall, hieradata, the Puppet of the services that run on it and the containers of those
-    that run in containers (images in the undercloud registry, checked before any node changes)."""
+    node, unless a service of that role moves them: then they float on every node of the role), firewall,
+    hieradata, the Puppet of the services that run on it and the containers of those that run in containers
+    (images in the undercloud registry, checked before any node changes)."""
     results = {r.spec.name: r for r in report.nodes}
     primary = plan.primary_role()
     holders = [s for s in servers if primary is not None and s.role == primary.name]
-    vip_node = min(holders, key=lambda s: s.index).node if holders else None
     placed = placement(roles, views)
+    managed = any(s.vip_manager for h in holders for s in placed[h.name])
+    vip_node = min(holders, key=lambda s: s.index).node if holders and not managed else None
+    floating = tuple(f"{v}/{v.max_prefixlen}" for v in report.vips.values()) if managed else ()
     containerized = any(s.container is not None for services in placed.values() for s in services)
     resolve, registry = image_resolver(templates) if containerized else (None, "")
     shared = all_nodes(roles, views, placed, vips, {
@@ -143,6 +151,7 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
                 addresses={k: str(v) for k, v in result.addresses.items()}, hieradata=files,
                 network_config=with_vips(config, result.addresses, report.vips)
                 if server.node == vip_node else config,
+                floating_addresses=floating if server in holders else (),
                 firewall=result.firewall or "",
                 manifest=host_manifest(services),
                 services=tuple(s.name for s in services),

@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tripleo.config.roledata import Service, check_services, parse_service
+from tripleo.config.roledata import VIP_NETWORKS, Service, check_services, parse_service
 from tripleo.errors import InputError
+from tripleo.network.checks import needs_vip
 from tripleo.network.environment import Environment as NetworkEnvironment
 from tripleo.network.environment import NodeSpec, Plan, load_plan
 from tripleo.network.model import ServicePort
@@ -180,12 +181,14 @@ def scratch_prepare(
 def _ports(prepared: Prepared, plan: Plan) -> dict[str, tuple[ServicePort, ...]]:
     """Each service's ports per network; a load balancer also takes every frontend on its VIP network."""
     frontends = [f for s in prepared.services for f in s.frontends]
+    vip_networks = [n.name for n in plan.enabled() if needs_vip(plan, n)]
     out: dict[str, list[ServicePort]] = {}
     for service in prepared.services:
         rules: dict[str, list[tuple[str, str]]] = {}
         for net, proto, port, _ in service.firewall:
-            found = plan.network(net)
-            rules.setdefault(found.name if found else net, []).append((proto, port))
+            for name in vip_networks if net == VIP_NETWORKS else [net]:
+                found = plan.network(name)
+                rules.setdefault(found.name if found else name, []).append((proto, port))
         if service.load_balancer:
             for front in frontends:
                 for net in front.networks:

@@ -14,6 +14,10 @@ class tripleo::profile::base::neutron (
       core_plugin           => 'ml2',
       service_plugins       => [],
     }
+    # topic queues replicated on every broker (RabbitMQ quorum queues): a broker's loss loses no queue
+    neutron_config { 'oslo_messaging_rabbit/rabbit_quorum_queue':
+      value => true,
+    }
     neutron_config { 'experimental/linuxbridge':
       value => true,
     }

@@ -18,6 +18,10 @@ class tripleo::profile::base::nova (
       host                  => $host,
       my_ip                 => $my_ip,
     }
+    # topic queues replicated on every broker (RabbitMQ quorum queues): a broker's loss loses no queue
+    nova_config { 'oslo_messaging_rabbit/rabbit_quorum_queue':
+      value => true,
+    }
     include nova::placement
     include nova::network::neutron
     if $database_host and $database_password {
