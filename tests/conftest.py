@@ -23,11 +23,12 @@ SHARED = REPO.parent / "shared"
 
 
 # pytest-xdist (`make test` runs two workers): the scheduler below sends each group of tests to one worker,
-# in file order. A module is a group (its module-scoped fixtures are made once); the two long lab modules are
-# groups of their own, pinned to subnets no other lab takes (labkit.pinned_lab), so they run beside the rest;
-# every other lab module (marked `lab`) shares one group, since they use the default lab's name and subnets
-# (tl) and must not overlap. The long groups go first, so that the shorter ones fill in beside them.
-_OWN_GROUP = {"tests/functional/deploy/": "lab-deploy", "tests/functional/containers/": "lab-containers"}
+# in file order. A module is a group (its module-scoped fixtures are made once); the three long lab modules
+# are groups of their own, pinned to subnets no other lab takes (labkit.pinned_lab), so they run beside the
+# rest; every other lab module (marked `lab`) shares one group, since they use the default lab's name and
+# subnets (tl) and must not overlap. The long groups go first, so that the shorter ones fill in beside them.
+_OWN_GROUP = {"tests/functional/deploy/": "lab-deploy", "tests/functional/containers/": "lab-containers",
+              "tests/functional/ha/": "lab-ha"}  # fmt: skip
 
 
 @functools.cache
@@ -41,7 +42,7 @@ def xdist_group_of(path: str) -> str:
 
 
 def _rank(path: str) -> int:
-    return {"lab-deploy": 0, "lab-containers": 1, "labs": 2}.get(xdist_group_of(path), 3)
+    return {"lab-deploy": 0, "lab-ha": 1, "lab-containers": 2, "labs": 3}.get(xdist_group_of(path), 4)
 
 
 @pytest.hookimpl(tryfirst=True)

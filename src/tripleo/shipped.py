@@ -3,14 +3,21 @@
 ``TEMPLATES`` is the project's template tree (roles_data.yaml, network_data.yaml, the services): what a
 deploy, the network model and the default lab read when the operator names no other. ``CTLPLANE`` is the
 provisioning network every node has on its first NIC, as TripleO names it; every other network, role and
-service name comes from the templates.
+service name comes from the templates. ``FLOATING`` and ``IP_PROTOCOL`` are the two words the undercloud and
+the node agent share in the files it applies: the NIC config document's addresses another daemon moves (VIPs),
+and the firewall rules' protocol whose "ports" are whole IP protocols (vrrp). ``AGENT_ON_NODE`` and
+``BOOT_FILE`` are where a node keeps the agent and the list of services it starts at power-on.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["CTLPLANE", "TEMPLATES"]
+__all__ = ["AGENT_ON_NODE", "BOOT_FILE", "CTLPLANE", "FLOATING", "IP_PROTOCOL", "TEMPLATES"]
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 CTLPLANE = "ctlplane"
+FLOATING = "floating_addresses"
+IP_PROTOCOL = "ip"
+AGENT_ON_NODE = "/var/lib/tripleo/tripleo-agent.pyz"
+BOOT_FILE = "/etc/tripleo/boot-services.json"

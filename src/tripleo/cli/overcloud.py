@@ -23,6 +23,7 @@ _LAZY = {
     "status": _DEPLOY,
     "failures": _DEPLOY,
     "container": ("tripleo.cli.overcloud_container", "register"),
+    "database": ("tripleo.cli.overcloud_database", "register"),
 }
 
 

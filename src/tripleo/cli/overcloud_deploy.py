@@ -182,12 +182,22 @@ def _host_row(summary: dict[str, Any]) -> dict[str, Any]:
 
 @click.command("status")
 @click.option("--stack", default="overcloud", show_default=True)
+@click.option(
+    "--cluster/--no-cluster",
+    default=True,
+    show_default=True,
+    help="Ask the hosts who holds each VIP and what their clustered services say (one SSH round trip).",
+)
 @format_options
-def status_cmd(stack: str, fmt: str, columns: tuple[str, ...]) -> None:
-    """The overcloud's stack state, its hosts with their addresses per network, and the VIPs."""
+def status_cmd(stack: str, cluster: bool, fmt: str, columns: tuple[str, ...]) -> None:
+    """The overcloud's stack state, its hosts with their addresses per network, the VIPs, and the cluster:
+    each VIP's holder and each clustered service's members (Galera, RabbitMQ, HAProxy's backends)."""
+    from tripleo.workflows.clusterview import cluster_view
     from tripleo.workflows.record import status
 
     data = status(_service(), stack)
+    if cluster and any(h.get("probes") for h in data["hosts"]):
+        data["cluster"] = cluster_view(data["hosts"], data["vips"])
     if fmt in ("json", "yaml"):
         emit_one(data, fmt)
         return
@@ -202,6 +212,19 @@ def status_cmd(stack: str, fmt: str, columns: tuple[str, ...]) -> None:
         click.echo(f"endpoint {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(endpoints.items())))
     for note in data.get("notes") or []:
         click.echo(f"note: {note}")
+    if "cluster" in data:
+        _echo_cluster(data["vips"], data["cluster"])
+
+
+def _echo_cluster(vips: dict[str, str], view: dict[str, Any]) -> None:
+    from tripleo.workflows.clusterview import UNREACHABLE, vip_lines
+
+    for line in vip_lines(vips, view["vip_holders"]):
+        click.echo(line)
+    for probe, answers in sorted(view["probes"].items()):
+        for host, values in sorted(answers.items()):
+            said = values if values == UNREACHABLE else " ".join(f"{k}={v}" for k, v in values.items()) or "-"
+            click.echo(f"{probe} {host.split('.')[0]}: {said}")
 
 
 @click.command("delete")

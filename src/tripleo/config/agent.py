@@ -16,9 +16,11 @@ import os
 import zipfile
 from pathlib import Path
 
+from tripleo.shipped import AGENT_ON_NODE
+
 __all__ = ["AGENT_NAME", "build_agent"]
 
-AGENT_NAME = "tripleo-agent.pyz"
+AGENT_NAME = Path(AGENT_ON_NODE).name
 
 # tripleo's own modules the applier imports (tripleo.network is lazy: no database layer on a node)
 _OWN = (
@@ -33,14 +35,19 @@ _OWN = (
     "network/model.py",
     "network/nicconfig.py",
     "config/containers_apply.py",
+    "config/boot.py",
 )
 _THIRD_PARTY = ("yaml", "pyroute2")
-# ``containers STEP_FILE``: the containers of one step (tripleo.config.containers_apply); else the NIC applier
+# ``containers STEP_FILE``: the containers of one step (tripleo.config.containers_apply); ``boot
+# start|check``: a node's services at power-on (tripleo.config.boot); else the NIC applier
 _MAIN = (
     "import sys\n\n"
     "if sys.argv[1:2] == ['containers']:\n"
     "    from tripleo.config.containers_apply import main\n\n"
     "    sys.exit(main(sys.argv[2:]))\n"
+    "if sys.argv[1:2] == ['boot']:\n"
+    "    from tripleo.config.boot import main as boot\n\n"
+    "    sys.exit(boot(sys.argv[2:]))\n"
     "from tripleo.network.apply import main\n\n"
     "sys.exit(main())\n"
 )

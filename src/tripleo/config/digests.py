@@ -33,9 +33,11 @@ from typing import Any
 
 from tripleo.config.roledata import Service
 from tripleo.nodeshell import NodeShell, ShellTimeout, SshShell
+from tripleo.shipped import AGENT_ON_NODE, BOOT_FILE
 
 __all__ = [
     "APPLIED_DIR",
+    "DEAD",
     "NETWORK",
     "HostPlan",
     "acting_steps",
@@ -190,8 +192,13 @@ def plan(
     return out
 
 
-# each file of the applied directory as "<unit> <digest>"; nothing (and success) on a node that has none
-_QUERY = f'cd {APPLIED_DIR} 2>/dev/null && for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done; true'
+# each file of the applied directory as "<unit> <digest>"; nothing (and success) on a node that has none; then
+# "dead <name>" for each boot service that does not run (tripleo.config.boot)
+_QUERY = (
+    f'(cd {APPLIED_DIR} 2>/dev/null && for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done); '
+    f"[ -f {BOOT_FILE} ] && [ -f {AGENT_ON_NODE} ] && python3 {AGENT_ON_NODE} boot check; true"
+)
+DEAD = "dead:"  # a record key: the boot service named after it does not run
 
 
 def _ask(shell: NodeShell, timeout: float) -> dict[str, str] | None:
@@ -204,7 +211,9 @@ def _ask(shell: NodeShell, timeout: float) -> dict[str, str] | None:
     out = {}
     for line in done.stdout.splitlines():
         name, _, digest = line.strip().partition(" ")
-        if name and digest:
+        if name == "dead" and digest:
+            out[DEAD + digest] = ""
+        elif name and digest:
             out[name] = digest
     return out
 

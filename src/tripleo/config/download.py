@@ -19,6 +19,7 @@ Layout of ``$TRIPLEO_HOME/config-download/<stack>/``::
     files/puppet-modules.tar         the modules as one archive (unpacked on a node only when it changed)
     hosts/<host>/network_config.json the host's NIC config (nicN resolved where its NICs are known)
     hosts/<host>/firewall.nft        its nftables rules
+    hosts/<host>/boot-services.json  the init scripts it starts by itself at power-on (:mod:`.boot`)
     hosts/<host>/hieradata/<n>.json  its hieradata files (0600: they hold service passwords)
     hosts/<host>/manifest.pp         the step_config of its services (role_data)
     hosts/<host>/containers/step<N>.json  its containerized services' step N: config volumes (step 1),
@@ -44,7 +45,7 @@ import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
 from tripleo.config.digests import APPLIED_DIR, NETWORK, HostPlan, step_unit, units
-from tripleo.network.apply import FLOATING
+from tripleo.shipped import AGENT_ON_NODE, BOOT_FILE, FLOATING
 
 __all__ = [
     "MODULES_TAR",
@@ -60,7 +61,7 @@ __all__ = [
 ]
 
 PLAYBOOK = "deploy_steps_playbook.yaml"
-_AGENT_ON_NODE = f"/var/lib/tripleo/{AGENT_NAME}"
+BOOT_NAME = Path(BOOT_FILE).name
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class Host:
     hieradata: Mapping[str, Any] = field(default_factory=dict)  # datafile name -> data
     network_config: Any = None
     floating_addresses: tuple[str, ...] = ()  # addresses a service moves (VIPs): the NIC config leaves them
+    boot: tuple[Mapping[str, str], ...] = ()  # {name, status, service}: started at power-on (config.boot)
+    probes: tuple[Mapping[str, str], ...] = ()  # {name, command}: status's cluster view asks them
+    recovery: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # service -> cluster_recovery
     firewall: str = ""
     manifest: str = ""  # Puppet applied in every deploy step
     services: tuple[str, ...] = ()  # the services that run on it (role_data service_name)
@@ -191,7 +195,7 @@ def _containers(step: int) -> str:
     """The shell that runs step ``step``'s containers after its Puppet succeeded (rc 2 when they changed)."""
     path = f"{_CONTAINERS_ON_NODE}/{_container_file(step)}"
     return (
-        f"if [ -f {path} ]; then out=$(python3 {_AGENT_ON_NODE} containers {path} --step {step}) || rc=6; "
+        f"if [ -f {path} ]; then out=$(python3 {AGENT_ON_NODE} containers {path} --step {step}) || rc=6; "
         f'echo "$out"; case "$out" in *\'"changed": true\'*) [ $rc -eq 0 ] && rc=2;; esac; fi'
     )
 
@@ -333,7 +337,7 @@ _HOST_DIR = "hosts/{{ inventory_hostname }}"
 def _network_play() -> dict[str, Any]:
     record = _record(NETWORK)
     applier = (
-        f"python3 {_AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft "
+        f"python3 {AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft "
         f"&& {record}"
     )
     host_dir = _HOST_DIR
@@ -353,7 +357,7 @@ def _network_play() -> dict[str, Any]:
                 "name": "Node agent",
                 "ansible.builtin.copy": {
                     "src": f"files/{AGENT_NAME}",
-                    "dest": _AGENT_ON_NODE,
+                    "dest": AGENT_ON_NODE,
                     "mode": "0644",
                 },
                 "when": _runs(NETWORK),
@@ -365,7 +369,7 @@ def _network_play() -> dict[str, Any]:
                     "dest": "/etc/tripleo/{{ item }}",
                     "mode": "0600",
                 },
-                "loop": ["network_config.json", "firewall.nft"],
+                "loop": ["network_config.json", "firewall.nft", BOOT_NAME],
                 "when": _runs(NETWORK),
             },
             {
@@ -457,6 +461,7 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
         (host_dir / "hieradata").mkdir(parents=True)
         host_dir.chmod(0o700)
         _write_json(host_dir / "network_config.json", network_document(host))
+        _write_json(host_dir / BOOT_NAME, [dict(entry) for entry in host.boot])
         (host_dir / "firewall.nft").write_text(host.firewall)
         (host_dir / "manifest.pp").write_text(host.manifest)
         if host.containers:

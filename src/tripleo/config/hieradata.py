@@ -7,9 +7,9 @@ Each node gets three hieradata files, as TripleO's config download writes them:
   (``<name_lower>_virtual_ip``, and all of them as ``tripleo::virtual_ips``), its hostname, role and services;
 - ``all_nodes``: the same for every node: /etc/hosts lines, ``<service>_node_names``,
   ``<service>_node_ips`` and ``<service>_network_node_names`` (their addresses and names on the service's
-  network), ``<service>_node_addresses`` (their addresses on every network), ``<service>_short_bootstrap_node_name`` (the first node of the first role running
-  it),
-  and the HAProxy listeners (``tripleo::profile::base::haproxy::listeners``).
+  network), ``<service>_node_addresses`` (their addresses on every network),
+  ``<service>_short_bootstrap_node_name`` (the first node of the first role running it), and the HAProxy
+  listeners (``tripleo::profile::base::haproxy::listeners``).
 
 A ``bootstrap_only`` service runs on its bootstrap node only (its Puppet, and its HAProxy backends).
 """

@@ -18,6 +18,14 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
     keystone_resources  {name: {service, region, endpoints, users, projects}}: the catalog
     bootstrap_only      true: runs on the role's first node only (e.g. a single database primary)
     load_balancer       true: this service binds every other service's haproxy frontends
+    boot_services       [name | {name, status}]: the init scripts a node starts by itself at power-on, in
+                        order (``status``: the command that says it runs; ``/etc/init.d/<name> status``
+                        by default); a deploy runs a service's steps again when one of them is dead
+    status_probes       [{name, command}]: what ``overcloud status`` asks each node running the service (a
+                        shell command printing ``key=value`` lines: members, their state, alarms)
+    cluster_recovery    {facts, stop, bootstrap, join}: the shell commands with which ``overcloud database
+                        recover`` brings a clustered store back after a full outage
+                        (:mod:`tripleo.workflows.recovery`)
     vip_manager         true: this service moves the VIPs between the nodes of its role (keepalived): the
                         VIPs leave the NIC config, whose applier then neither adds nor removes them
     admin               {auth_url, password, region}: the cloud's admin credentials (overcloudrc)
@@ -44,7 +52,7 @@ from typing import Any
 from tripleo.config.containerdata import ContainerService, parse_container
 from tripleo.errors import InputError
 from tripleo.fields import Reader
-from tripleo.network.firewall import IP_PROTOCOL
+from tripleo.shipped import IP_PROTOCOL
 
 __all__ = [
     "Frontend",
@@ -102,6 +110,9 @@ class Service:
     bootstrap_only: bool = False
     load_balancer: bool = False
     vip_manager: bool = False
+    boot: tuple[tuple[str, str], ...] = ()  # (init script, status command or ""): started at power-on
+    probes: tuple[tuple[str, str], ...] = ()  # (name, command printing key=value lines): status's view
+    recovery: Mapping[str, str] = field(default_factory=dict)  # facts, stop, bootstrap, join: full outage
     admin: Mapping[str, Any] = field(default_factory=dict)
     bridged: tuple[str, ...] = ()
     needs: tuple[HostNeed, ...] = ()
@@ -154,6 +165,43 @@ def _firewall(r: Reader, value: Any) -> tuple[tuple[str, str, str, int], ...]:
                 raise r.fail(f"{at}.{i}.protocols", f"{name!r} is not an IP protocol name (e.g. vrrp)")
             out.append((network, IP_PROTOCOL, name, i))
     return tuple(out)
+
+
+def _boot(r: Reader, value: Any) -> tuple[tuple[str, str], ...]:
+    out = []
+    for i, raw in enumerate(r.seq(value, "boot_services") if value is not None else ()):
+        at = f"boot_services.{i}"
+        item = {"name": raw} if isinstance(raw, str) else r.mapping(raw, at, message="an init script name")
+        name = r.text(item.get("name"), at, empty=False, message="a boot service needs a name")
+        if not all(c.isalnum() or c in "-_." for c in name):
+            raise r.fail(at, f"{name!r} is not an init script name")
+        out.append((name, r.text(item.get("status") or "", f"{at}.status")))
+    return tuple(out)
+
+
+def _probes(r: Reader, value: Any) -> tuple[tuple[str, str], ...]:
+    out = []
+    for i, raw in enumerate(r.seq(value, "status_probes") if value is not None else ()):
+        needs = "a status probe needs a name and a command"
+        item = r.mapping(raw, f"status_probes.{i}", message=needs)
+        name = r.text(item.get("name"), f"status_probes.{i}.name", empty=False, message=needs)
+        out.append(
+            (name, r.text(item.get("command"), f"status_probes.{i}.command", empty=False, message=needs))
+        )
+    return tuple(out)
+
+
+RECOVERY_COMMANDS = ("facts", "stop", "bootstrap", "join")
+
+
+def _recovery(r: Reader, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    item = r.mapping(value, "cluster_recovery", message="cluster_recovery needs facts, stop, bootstrap, join")
+    return {
+        k: r.text(item.get(k), f"cluster_recovery.{k}", empty=False, message=f"cluster_recovery needs {k}")
+        for k in RECOVERY_COMMANDS
+    }
 
 
 def _port(r: Reader, value: Any, path: str) -> int:
@@ -242,6 +290,9 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
         bootstrap_only=data.get("bootstrap_only") is True,
         load_balancer=data.get("load_balancer") is True,
         vip_manager=data.get("vip_manager") is True,
+        boot=_boot(r, data.get("boot_services")),
+        probes=_probes(r, data.get("status_probes")),
+        recovery=_recovery(r, data.get("cluster_recovery")),
         admin=_mapping(r, data.get("admin"), "admin"),
         bridged=() if bridged is None else r.texts(bridged, "firewall_bridged", empty=False),
         needs=_needs(r, data.get("host_needs")),

@@ -5,7 +5,8 @@ Started by the lab daemon on power on as
 tripleo.lab.nodeinit <node dir>``. It lays the node's disk over the host (overlays for /etc, /var, /home,
 /opt, /srv; /root over /etc/skel), mounts tmpfs on /run and /tmp, makes the rest read-only, applies the config
 drive as cloud-init would (hostname, root's authorized_keys, ctlplane address, routes inside the lab) and
-starts sshd on the ctlplane address. Then it reaps orphans until SIGTERM (a soft power off: it stops every
+starts sshd on the ctlplane address, then what a deploy left for the node to start at power-on
+(:func:`start_services`). Then it reaps orphans until SIGTERM (a soft power off: it stops every
 process and takes the node's links down before it exits); SIGKILL from the host (a hard power off) ends it
 and with it every process of the node, and the host takes the links down (:mod:`tripleo.lab.power`).
 
@@ -29,6 +30,7 @@ from typing import Any
 from tripleo.lab.drive import ConfigDrive, read_config_drive
 from tripleo.lab.network import plan_links_off
 from tripleo.lab.paths import DISK_DIRS, NodePaths
+from tripleo.shipped import AGENT_ON_NODE, BOOT_FILE
 
 SSHD = "/usr/sbin/sshd"
 HOST_KEY = "/etc/ssh/ssh_host_ed25519_key"
@@ -171,6 +173,18 @@ def start_sshd(address: str) -> None:
     log(f"sshd listening on {address}:22")
 
 
+def start_services() -> None:
+    """What a deployed node's init runs by itself (tripleo.config.boot): the NIC config and firewall again,
+    then the services the deploy enabled, in a process of their own (PID 1 goes on reaping); its log is
+    /var/log/tripleo-boot.log on the node's disk. Nothing on a node no deploy reached."""
+    if not (Path(AGENT_ON_NODE).is_file() and Path(BOOT_FILE).is_file()):
+        return
+    with open("/var/log/tripleo-boot.log", "ab") as out:
+        subprocess.Popen(["/usr/bin/python3", AGENT_ON_NODE, "boot", "start"], stdin=subprocess.DEVNULL,
+                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    log("boot services starting (/var/log/tripleo-boot.log)")
+
+
 class _Init:
     """PID 1 duties: reap every orphan; on SIGTERM stop all processes and exit."""
 
@@ -223,6 +237,7 @@ def boot(node_dir: Path) -> None:
         install_keys(drive.authorized_keys)
     if address is not None:
         start_sshd(address)
+        start_services()
     log("up")
     init.serve()
     links_off(spec)

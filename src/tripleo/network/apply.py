@@ -25,9 +25,9 @@ from tripleo import boundedyaml
 from tripleo.errors import InputError, OperationError, TripleoError
 from tripleo.network.firewall import TABLE
 from tripleo.network.nicconfig import NIC_NAME, Device, RouteSpec, parse_network_config, resolve_nics, walk
+from tripleo.shipped import FLOATING
 
 __all__ = [
-    "FLOATING",
     "Facts",
     "LinkFact",
     "Step",
@@ -39,8 +39,6 @@ __all__ = [
     "read_facts",
     "resolve_rule_nics",
 ]
-
-FLOATING = "floating_addresses"  # the NIC config document's addresses that another daemon moves (VIPs)
 
 _MODULES = {"vlan": "8021q", "linux_bond": "bonding"}
 

@@ -17,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tripleo.network.model import IPAddress, ServicePort
+from tripleo.shipped import IP_PROTOCOL
 
-__all__ = ["IP_PROTOCOL", "TABLE", "Binding", "render_ruleset"]
+__all__ = ["TABLE", "Binding", "render_ruleset"]
 
 TABLE = "tripleo"
-IP_PROTOCOL = "ip"  # a ServicePort protocol: its "ports" are IP protocol names (vrrp), accepted whole
 
 
 @dataclass(frozen=True)

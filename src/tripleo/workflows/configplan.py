@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from tripleo.config import Host, Project
-from tripleo.config.digests import HostPlan, UnitInputs, acting_steps, plan, query, unit_digests
+from tripleo.config.digests import (
+    DEAD,
+    HostPlan,
+    UnitInputs,
+    acting_steps,
+    plan,
+    query,
+    step_unit,
+    unit_digests,
+)
 from tripleo.config.download import MODULES_TAR, STEPS, network_document, vendor_modules
 from tripleo.config.roledata import RoleData, Service
 from tripleo.engine.template.parameters import MASK
@@ -58,7 +67,7 @@ def host_digests(
             acting.setdefault(svc.name, acting_steps(svc.step_config, modules, STEPS))
     return {
         h.name: unit_digests(
-            hieradata=h.hieradata, network_config=network_document(h), firewall=h.firewall,
+            hieradata=h.hieradata, network_config=[network_document(h), list(h.boot)], firewall=h.firewall,
             services=_services(h, roles), acting=acting, shared=shared, containers=h.containers,
         )
         for h in hosts
@@ -92,10 +101,31 @@ def config_plan(project: Project, hosts: Sequence[Host], roles: Mapping[str, Rol
     applied: dict[str, Mapping[str, str] | None] = dict(query(ask, ssh_key))
     plans = plan({h: d for h, d in digests.items() if h in names}, applied,
                  force=names if force else ())  # fmt: skip
+    for host in chosen:
+        _restart_dead(plans[host.name], host, roles, project)
     for host in hosts:
         if host.name not in names:
             plans[host.name] = HostPlan(host.name, digests[host.name], None)
     return {h.name: plans[h.name] for h in hosts}
+
+
+def _restart_dead(hp: HostPlan, host: Host, roles: Mapping[str, RoleData], project: Project) -> None:
+    """The steps of each service whose boot service the node found dead run again (Puppet starts it)."""
+    if hp.applied is None:
+        return
+    owner = {entry["name"]: entry["service"] for entry in host.boot}
+    services = {s.name: s for s in _services(host, roles)}
+    modules = _shared(project)[1]
+    for name in sorted(n[len(DEAD) :] for n in hp.applied if n.startswith(DEAD)):
+        service = services.get(owner.get(name, ""))
+        if service is None:
+            continue
+        for step in sorted(acting_steps(service.step_config, modules, STEPS)):
+            unit = step_unit(step)
+            if unit in hp.digests and unit not in hp.run:
+                hp.run.append(unit)
+                hp.reasons[unit] = f"{name} not running"
+    hp.run.sort(key=list(hp.digests).index)
 
 
 def describe(plans: Mapping[str, HostPlan]) -> list[str]:

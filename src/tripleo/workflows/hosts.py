@@ -22,7 +22,7 @@ from tripleo.config.hieradata import (
     node_hieradata,
     placement,
 )
-from tripleo.config.roledata import RoleData, parse_role_data
+from tripleo.config.roledata import RoleData, Service, parse_role_data
 from tripleo.errors import OperationError
 from tripleo.network.environment import Plan
 from tripleo.network.ipam import PlannedAllocator, StackAllocator, release_stack_addresses
@@ -119,6 +119,17 @@ def _node_views(plan: Plan, servers: Sequence[Server], results: Mapping[str, Nod
     ]  # fmt: skip
 
 
+def _service_extras(services: Sequence[Service]) -> dict[str, Any]:
+    """What a host's services ask of it beyond Puppet: the init scripts started at power-on (a containerized
+    service's containers restart by themselves), status's probes and the full-outage recovery commands."""
+    return {
+        "boot": tuple({"name": name, "status": status, "service": s.name}
+                      for s in services if s.container is None for name, status in s.boot),
+        "probes": tuple({"name": name, "command": command} for s in services for name, command in s.probes),
+        "recovery": {s.name: dict(s.recovery) for s in services if s.recovery},
+    }  # fmt: skip
+
+
 def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping[str, RoleData],
            views: Sequence[NodeView], vips: Mapping[str, str], cloud_name: str,
            templates: Path) -> list[Host]:  # fmt: skip
@@ -152,6 +163,7 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
                 network_config=with_vips(config, result.addresses, report.vips)
                 if server.node == vip_node else config,
                 floating_addresses=floating if server in holders else (),
+                **_service_extras(services),
                 firewall=result.firewall or "",
                 manifest=host_manifest(services),
                 services=tuple(s.name for s in services),

@@ -164,6 +164,8 @@ def host_summary(host: Host) -> dict[str, Any]:
         "ctlplane": host.ctlplane,
         "addresses": dict(host.addresses),
         "services": list(host.services),
+        "probes": [dict(p) for p in host.probes],
+        "recovery": {k: dict(v) for k, v in host.recovery.items()},
     }
 
 

@@ -150,8 +150,8 @@ def test_nodes_networks_and_the_services_of_each_role(deployed: Deployed) -> Non
     assert set(status["vips"]) >= {"External", "InternalApi"}
     # the services come from roles_data through each service's role_data; status lists them per node
     assert deployed.controller["services"] == [
-        "base", "sshd", "memcached", "mysql", "haproxy", "keystone", "glance_api", "rabbitmq", "placement",
-        "nova_api", "neutron_api", "neutron_linuxbridge_agent", "neutron_dhcp",
+        "base", "sshd", "memcached", "mysql", "haproxy", "keepalived", "keystone", "glance_api", "rabbitmq",
+        "placement", "nova_api", "neutron_api", "neutron_linuxbridge_agent", "neutron_dhcp",
     ]  # fmt: skip
     assert all(h["services"] == ["base", "sshd", "nova_compute", "neutron_linuxbridge_agent"]
                for h in deployed.computes)  # fmt: skip
@@ -159,7 +159,9 @@ def test_nodes_networks_and_the_services_of_each_role(deployed: Deployed) -> Non
     assert ssh(home, controller["ctlplane"], "hostname").strip() == "controller-0.overcloud.lab"
     addresses = ssh(home, controller["ctlplane"], "ip -o -4 addr show scope global").split()
     assert controller["addresses"]["InternalApi"] in addresses  # the NIC config was applied on the node
-    assert f"{status['vips']['External']}/32" in addresses  # the VIPs live on the first controller
+    assert (
+        f"{status['vips']['External']}/32" in addresses
+    )  # keepalived put the VIPs on the (first) controller
     # computes have no External address at all
     for compute in deployed.computes:
         assert "External" not in compute["addresses"]

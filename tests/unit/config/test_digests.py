@@ -99,8 +99,9 @@ def test_a_node_that_does_not_answer_is_none(tmp_path: Path) -> None:
 
 # what every node is asked, byte for byte: each record of /var/lib/tripleo/applied as "<unit> <digest>"
 ASK = (
-    "cd /var/lib/tripleo/applied 2>/dev/null && "
-    'for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done; true'
+    '(cd /var/lib/tripleo/applied 2>/dev/null && for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done); '
+    "[ -f /etc/tripleo/boot-services.json ] && [ -f /var/lib/tripleo/tripleo-agent.pyz ] && "
+    "python3 /var/lib/tripleo/tripleo-agent.pyz boot check; true"
 )
 
 # address -> (the node's answer to ASK, what query makes of it)
@@ -109,6 +110,8 @@ NODES: dict[str, tuple[Result | ShellTimeout, dict[str, str] | None]] = {
                    {"network": "n1", "step1": "a1", "step3": "c1"}),
     "192.0.2.11": (Result(0, ""), {}),  # a new node: nothing applied, every unit runs
     "192.0.2.12": (Result(0, "step1 a1\n  \njunk\nstep2 b1 \n"), {"step1": "a1", "step2": "b1"}),
+    # a boot service found dead (tripleo.config.boot check): the deploy runs its service's steps again
+    "192.0.2.15": (Result(0, "step1 a1\ndead haproxy\n"), {"step1": "a1", "dead:haproxy": ""}),
     "192.0.2.13": (Result(255, "", "ssh: connect to host 192.0.2.13 port 22: No route to host\n"), None),
     "192.0.2.14": (ShellTimeout("192.0.2.14", "cd", 7), None),  # connected, then hung
 }  # fmt: skip

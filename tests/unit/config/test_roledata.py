@@ -7,8 +7,23 @@ from typing import Any
 
 import pytest
 
-from tripleo.config.hieradata import NodeView, all_nodes, host_manifest, listeners, node_hieradata, placement
-from tripleo.config.roledata import RoleData, Service, check_services, parse_role_data, parse_service
+from tripleo.config.hieradata import (
+    NodeView,
+    all_nodes,
+    host_manifest,
+    listeners,
+    network_host_name,
+    node_hieradata,
+    placement,
+)
+from tripleo.config.roledata import (
+    VIP_NETWORKS,
+    RoleData,
+    Service,
+    check_services,
+    parse_role_data,
+    parse_service,
+)
 from tripleo.errors import InputError
 
 NETWORKS = {"ctlplane": "ctlplane", "internal_api": "InternalApi", "external": "External"}
@@ -191,3 +206,50 @@ def test_service_defaults_are_plain() -> None:
         False,
         False,
     )
+
+
+def _keepalived() -> dict[str, Any]:
+    return {"service_name": "keepalived", "vip_manager": True, "step_config": "include vip",
+            "firewall_rules": [{"vip_networks": True, "protocols": ["vrrp"]}]}  # fmt: skip
+
+
+def test_a_vip_manager_takes_whole_protocols_on_every_vip_network() -> None:
+    service = parse_service(_keepalived(), "Controller", "keepalived.yaml")
+    assert service.vip_manager and service.firewall == ((VIP_NETWORKS, "ip", "vrrp", 0),)
+    check_services([service], NETWORKS)  # no network is named: every VIP network exists
+    bad = _keepalived() | {"firewall_rules": [{"vip_networks": True, "protocols": ["vrrp; drop"]}]}
+    with pytest.raises(
+        InputError, match=r"keepalived.yaml.*firewall_rules\.0\.protocols.*not an IP protocol"
+    ):
+        parse_service(bad, "Controller", "keepalived.yaml")
+    with pytest.raises(InputError, match=r"needs a network \(or vip_networks: true\)"):
+        parse_service(_keepalived() | {"firewall_rules": [{"protocols": ["vrrp"]}]}, "Controller", "k.yaml")
+
+
+def test_clustered_services_see_every_member_on_every_network() -> None:
+    roles = parse_role_data({"Controller": {"services": [_keepalived(), _db() | {"bootstrap_only": False}]}})
+    nodes = _nodes()[:3]
+    placed = placement(roles, nodes)
+    shared = all_nodes(roles, nodes, placed, VIPS, {})
+    assert shared["mysql_network_node_names"] == [f"controller-{i}.internalapi.lab" for i in range(3)]
+    assert shared["keepalived_node_addresses"][1] == {
+        "ctlplane": "192.168.24.11",
+        "internal_api": "172.16.2.11",
+    }
+    assert "keepalived_node_ips" in shared and shared["keepalived_node_ips"] == []  # no network of its own
+    assert network_host_name("controller-0.lab", "ctlplane") == "controller-0.lab"
+    assert network_host_name("controller-0", "storage_mgmt") == "controller-0.storagemgmt.localdomain"
+    files = node_hieradata(nodes[0], roles, placed[nodes[0].name], VIPS)
+    assert files["net_ip_map"]["tripleo::virtual_ips"] == VIPS
+
+
+def test_one_server_at_a_time_behind_an_http_check() -> None:
+    db = _db() | {"bootstrap_only": False}
+    db["haproxy"][0] |= {"backup": True, "check_port": 9200}
+    roles, nodes = parse_role_data({"Controller": {"services": [db]}}), _nodes()[:3]
+    (mysql,) = listeners(roles, nodes, placement(roles, nodes), VIPS)
+    assert (mysql["one_at_a_time"], mysql["check_port"]) == (True, 9200)
+    assert [s["backup"] for s in mysql["servers"]] == [False, True, True]
+    db["haproxy"][0]["check_port"] = "http"
+    with pytest.raises(InputError, match=r"haproxy\.0\.check_port.*'http' is not a port"):
+        parse_service(db, "Controller", "mysql.yaml")

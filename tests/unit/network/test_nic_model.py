@@ -136,6 +136,27 @@ def test_applier_plans_only_what_is_missing() -> None:
     assert plan(devices, done) == []
 
 
+def test_applier_leaves_floating_addresses_alone() -> None:
+    """keepalived's VIPs: the NIC config does not list them, and the applier neither removes nor adds them."""
+    devices = parse_network_config(
+        [{"type": "interface", "name": "eth1", "addresses": [{"ip_netmask": "172.16.2.10/24"}]}]
+    )
+    held = _facts(eth1=LinkFact(3, "veth", 1500, True, None, frozenset({"172.16.2.10/24", "172.16.2.4/32"})))
+    assert [s.description for s in plan(devices, held)] == ["remove address 172.16.2.4/32 from eth1"]
+    assert plan(devices, held, frozenset({"172.16.2.4/32"})) == []
+    assert plan(devices, _facts(eth1=LinkFact(3, "veth", 1500, True, None, frozenset({"172.16.2.10/24"}))),
+                frozenset({"172.16.2.4/32"})) == []  # a backup node: not added either  # fmt: skip
+
+
+def test_whole_ip_protocols_are_accepted_on_their_networks_only() -> None:
+    bindings = [Binding("ctlplane", "eth0", (ipaddress.ip_address("192.168.24.10"),)),
+                Binding("InternalApi", "eth2", (ipaddress.ip_address("172.16.2.10"),))]  # fmt: skip
+    services = {"keepalived": (ServicePort("keepalived", "InternalApi", (("ip", "vrrp"),)),)}
+    rules = render_ruleset("ctl", ["keepalived"], services, bindings)
+    assert 'iifname "eth2" meta l4proto { vrrp } accept comment "keepalived on InternalApi"' in rules
+    assert rules.count("vrrp") == 1
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

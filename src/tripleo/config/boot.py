@@ -1,0 +1,106 @@
+"""The node agent's ``boot`` command: what a node runs by itself at power-on, and what it tells a deploy.
+
+Config download gives each node ``/etc/tripleo/boot-services.json``: the init scripts of the services it
+runs (role_data ``boot_services``), in the order of the role's services, each with the command that says
+whether it runs. A real machine's init, or the lab's node init, runs ``boot start`` once sshd is up: the
+NIC config and firewall rules are applied again (os-net-config at boot), then each service that is not
+running is started through its init script, one after the other; a start that has not ended after a minute
+goes on by itself while the next service starts (a Galera member that finds no primary component waits for
+``overcloud database recover``). ``boot check`` prints ``dead <name>`` for each service that is not
+running: the deploy's config plan asks it beside the unit records, so that the next deploy runs the steps of
+a dead service again (Puppet's ``ensure => running`` then starts it).
+
+Standard library only: it runs inside the agent zip with the node's own python3.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tripleo.shipped import BOOT_FILE
+
+__all__ = ["dead", "main", "start"]
+
+NETWORK_CONFIG = "/etc/tripleo/network_config.json"
+FIREWALL = "/etc/tripleo/firewall.nft"
+CHECK_TIMEOUT = 15.0
+START_WAIT = 60.0  # then the next service: a start still waiting (a Galera member with no primary) goes on
+
+
+def _entries(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return (
+        [e for e in data if isinstance(e, dict) and isinstance(e.get("name"), str)]
+        if isinstance(data, list)
+        else []
+    )
+
+
+def _runs(command: str, timeout: float) -> bool:
+    try:
+        return subprocess.run(["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=timeout).returncode == 0  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _status(entry: dict[str, Any]) -> str:
+    return str(entry.get("status") or f"/etc/init.d/{entry['name']} status")
+
+
+def dead(path: Path = Path(BOOT_FILE)) -> list[str]:
+    """The boot services of ``path`` that are not running."""
+    return [e["name"] for e in _entries(path) if not _runs(_status(e), CHECK_TIMEOUT)]
+
+
+def _log(message: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", flush=True)
+
+
+def start(path: Path = Path(BOOT_FILE)) -> int:
+    """Apply the network again, then start every boot service that does not run; the number that failed."""
+    if Path(NETWORK_CONFIG).is_file():
+        # the agent's own NIC applier (this zip without a command), in a process of its own
+        args = [sys.executable, sys.argv[0], NETWORK_CONFIG]
+        args += ["--firewall", FIREWALL] if Path(FIREWALL).is_file() else []
+        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        _log(f"network: applier exited {done.returncode}: {(done.stdout + done.stderr).strip()}")
+    failed = 0
+    for entry in _entries(path):
+        name = entry["name"]
+        if _runs(_status(entry), CHECK_TIMEOUT):
+            _log(f"{name}: running")
+            continue
+        quiet = subprocess.DEVNULL
+        starting = subprocess.Popen(["sh", "-c", f"/etc/init.d/{name} start"], stdin=quiet, stdout=quiet,
+                                    stderr=quiet, start_new_session=True)  # fmt: skip
+        try:
+            starting.wait(START_WAIT)
+        except subprocess.TimeoutExpired:
+            _log(f"{name}: still starting after {START_WAIT:.0f} s, going on")
+            continue
+        ok = _runs(_status(entry), CHECK_TIMEOUT)
+        failed += not ok
+        _log(f"{name}: {'started' if ok else 'did not start'}")
+    return failed
+
+
+def main(argv: Sequence[str]) -> int:
+    """``boot start`` or ``boot check``."""
+    if list(argv) == ["start"]:
+        return 1 if start() else 0
+    if list(argv) == ["check"]:
+        for name in dead():
+            print(f"dead {name}")
+        return 0
+    print("usage: boot start|check", file=sys.stderr)
+    return 2

@@ -1,0 +1,287 @@
+"""The control plane's HA tier on three controllers (issue 24), on one lab shared by every test in file order.
+
+lab up (3 nodes, all controllers) -> node import -> introspect -> overcloud deploy of the HA tier alone
+(tests/data/services/ha: Galera, RabbitMQ clustered, memcached, HAProxy with keepalived's VIPs, Keystone) ->
+one holder per VIP -> Galera 3 Synced and HAProxy's one-at-a-time database listener -> RabbitMQ 3 members on
+their network -> isolation of the cluster ports and VRRP -> a re-deploy runs nothing -> the VIP holder powered
+off through its BMC while a probe asks Keystone for tokens through the public VIP (the outage is printed and
+must stay under 10 s) -> lab down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+from labkit import RunningLab, connects, pinned_lab, running_lab, wait_until
+
+from tripleo.democloud import rc_env
+from tripleo.lab.failover import OutageProbe
+
+TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
+OPENSTACK = str(Path(sys.executable).with_name("openstack"))
+REPO = Path(__file__).resolve().parents[3]
+HA = REPO / "tests" / "data" / "services" / "ha"
+LAB_NAME = "tha"
+TARGET = 10.0  # seconds of failed probes a failover may cost (issue 24, acceptance 2)
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+
+@dataclass
+class Cluster:
+    lab: RunningLab
+    status: dict[str, Any]
+
+    @property
+    def home(self) -> Path:
+        return self.lab.home
+
+    @property
+    def controllers(self) -> list[dict[str, Any]]:
+        return sorted(self.status["hosts"], key=lambda h: h["name"])
+
+    def try_ssh(
+        self, host: dict[str, Any], command: str, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        """``command`` as root on ``host`` with the key the deploy put there."""
+        key = self.home / "ssh" / "id_ed25519"
+        opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5"]  # fmt: skip
+        return subprocess.run(["ssh", "-i", str(key), *opts, f"root@{host['ctlplane']}", command],
+                              capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+    def ssh(self, host: dict[str, Any], command: str, timeout: float = 30) -> str:
+        proc = self.try_ssh(host, command, timeout)
+        assert proc.returncode == 0, f"{host['name']}: {command}: {proc.stdout}{proc.stderr}"
+        return proc.stdout
+
+    def holders(self, vip: str, hosts: list[dict[str, Any]] | None = None) -> list[str]:
+        """The hosts (of ``hosts``, default all) that have ``vip`` on a device."""
+        return [h["name"] for h in hosts or self.controllers
+                if f" {vip}/" in self.ssh(h, "ip -o addr show scope global")]  # fmt: skip
+
+
+def deploy_args(home: Path) -> list[str]:
+    return [
+        "overcloud", "deploy", "-e", str(REPO / "templates" / "environments" / "lab.yaml"),
+        "-e", str(home / "lab" / "network-environment.yaml"), "-e", str(HA / "environment.yaml"),
+        "--roles-file", str(HA / "roles_data.yaml"),
+    ]  # fmt: skip
+
+
+def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRIPLEO_HOME": str(home)}
+    env.pop("TRIPLEO_DB_URL", None)
+    proc = subprocess.run([TRIPLEO, *args], env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, f"tripleo {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    home = tmp_path_factory.mktemp("ha-home")
+    labs = running_lab(home, *pinned_lab(home, LAB_NAME, nodes=3, shift=4, controllers=3))
+    lab = next(labs)
+    try:
+        run(home, "overcloud", "node", "import", str(home / "lab" / "instackenv.json"))
+        run(home, "overcloud", "node", "introspect", "--all-manageable", "--provide")
+        assert "Overcloud Deployed" in run(home, *deploy_args(home)).stdout
+        yield Cluster(lab, json.loads(run(home, "overcloud", "status", "-f", "json").stdout))
+    finally:
+        labs.close()
+
+
+def test_one_node_holds_each_vip_and_keystone_answers_there(cluster: Cluster) -> None:
+    assert len(cluster.controllers) == 3
+    assert all("keepalived" in h["services"] for h in cluster.controllers)
+    for network, vip in cluster.status["vips"].items():
+        assert len(cluster.holders(vip)) == 1, f"{network} VIP {vip}: held by {cluster.holders(vip)}"
+    # the bootstrap node has the highest priority: a fresh deploy puts every VIP there
+    first = cluster.controllers[0]
+    assert all(cluster.holders(vip) == [first["name"]] for vip in cluster.status["vips"].values())
+    proc = subprocess.run([OPENSTACK, "token", "issue", "-f", "json"], env=rc_env(cluster.home),
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0 and json.loads(proc.stdout)["id"], proc.stderr
+
+
+def _wsrep(cluster: Cluster, host: dict[str, Any]) -> dict[str, str]:
+    out = cluster.ssh(host, "mariadb -N -B -e \"SHOW STATUS LIKE 'wsrep_%'\"")
+    return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+
+
+def test_galera_has_three_synced_members_and_haproxy_uses_one(cluster: Cluster) -> None:
+    addresses = sorted(h["addresses"]["InternalApi"].split("/")[0] for h in cluster.controllers)
+    for host in cluster.controllers:
+        wsrep = _wsrep(cluster, host)
+        assert (wsrep["wsrep_cluster_size"], wsrep["wsrep_cluster_status"]) == ("3", "Primary"), host["name"]
+        assert wsrep["wsrep_local_state_comment"] == "Synced"
+        incoming = [a.rsplit(":", 1)[0] for a in wsrep["wsrep_incoming_addresses"].split(",")]
+        assert sorted(incoming) == addresses
+        check = cluster.ssh(
+            host,
+            f"curl -s -o /dev/null -w '%{{http_code}}' http://{host['addresses']['InternalApi'].split('/')[0]}:9200/",
+        )
+        assert check == "200"  # the clustercheck: Synced and writable
+        stat = cluster.ssh(host, "echo 'show stat' | socat - UNIX-CONNECT:/run/haproxy/admin.sock")
+        rows = [r.split(",") for r in stat.splitlines() if r.startswith("mysql,") and "BACKEND" not in r
+                and "FRONTEND" not in r]  # fmt: skip
+        assert len(rows) == 3 and all(r[17] == "UP" for r in rows), stat  # the status column
+        assert sorted(r[19] for r in rows) == ["0", "0", "1"]  # "act": one active server, two backups
+    # one cluster: a row written on one member is read on another
+    first, last = cluster.controllers[0], cluster.controllers[-1]
+    cluster.ssh(
+        first,
+        "mariadb -e 'CREATE DATABASE IF NOT EXISTS hatest; CREATE TABLE IF NOT EXISTS "
+        'hatest.t (id INT PRIMARY KEY, v TEXT); REPLACE INTO hatest.t VALUES (1, "seen")\'',
+    )
+    assert cluster.ssh(last, "mariadb -N -B -e 'SELECT v FROM hatest.t WHERE id = 1'").strip() == "seen"
+
+
+def test_rabbitmq_is_one_cluster_on_its_network(cluster: Cluster) -> None:
+    names = sorted(f"rabbit@{h['name'].split('.')[0]}.internalapi.overcloud.lab" for h in cluster.controllers)
+    for host in cluster.controllers:
+        status = json.loads(cluster.ssh(host, "rabbitmqctl -q cluster_status --formatter json"))
+        assert sorted(status["running_nodes"]) == names and not status["alarms"], status
+        listening = cluster.ssh(host, "ss -Hltn")
+        internal = host["addresses"]["InternalApi"].split("/")[0]
+        for port in (4369, 25672, 5672):
+            bound = {line.split()[3].rsplit(":", 1)[0] for line in listening.splitlines()
+                     if line.split()[3].endswith(f":{port}")}  # fmt: skip
+            assert bound and bound <= {internal, "127.0.0.1", "[::1]"}, f"{host['name']} port {port}: {bound}"
+    config = cluster.ssh(cluster.controllers[0], "cat /etc/rabbitmq/rabbitmq.config")
+    assert "pause_minority" in config and all(f"'{n}'" in config for n in names)
+
+
+def test_cluster_ports_and_vrrp_only_on_their_networks(cluster: Cluster) -> None:
+    for host in cluster.controllers:
+        ctlplane = host["ctlplane"]
+        for port in (3306, 4567, 4568, 4444, 9200, 4369, 25672, 5672):
+            assert not connects(ctlplane, port), f"{host['name']}: {port} answers on ctlplane"
+        rules = cluster.ssh(host, "nft list table inet tripleo")
+        vrrp = [line for line in rules.splitlines() if "l4proto vrrp accept" in line]
+        assert len(vrrp) == len(cluster.status["vips"]), rules  # one per VIP network's device
+        assert all("keepalived on" in line for line in vrrp)
+        galera = [line for line in rules.splitlines() if "4567" in line]
+        assert len(galera) == 1 and "InternalApi" in galera[0]
+
+
+def test_status_shows_the_cluster(cluster: Cluster) -> None:
+    """Issue 24: which node holds each VIP, Galera's members and state, RabbitMQ's members and alarms,
+    HAProxy's backends, from one round trip to every host."""
+    out = run(cluster.home, "overcloud", "status").stdout
+    first = cluster.controllers[0]["name"].split(".")[0]
+    for network, vip in cluster.status["vips"].items():
+        assert f"VIP {network} {vip}: {cluster.controllers[0]['name']}" in out, out
+    view = json.loads(run(cluster.home, "overcloud", "status", "-f", "json").stdout)["cluster"]
+    galera, rabbit, proxy = (view["probes"][name] for name in ("galera", "rabbitmq", "haproxy"))
+    assert all((g["cluster_size"], g["local_state_comment"]) == ("3", "Synced") for g in galera.values())
+    assert all(r["running"] == "controller-0,controller-1,controller-2" and r["alarms"] == "0"
+               for r in rabbit.values())  # fmt: skip
+    assert all(p["backends_down"] == "0" and int(p["backends_up"]) >= 6 for p in proxy.values()), proxy
+    assert f"galera {first}: cluster_size=3" in out
+
+
+def test_a_redeploy_runs_nothing(cluster: Cluster) -> None:
+    out = run(cluster.home, *deploy_args(cluster.home)).stdout
+    assert out.count("nothing to run") == 3, out
+
+
+def test_the_vip_holder_powered_off_costs_under_ten_seconds(cluster: Cluster) -> None:
+    holder = cluster.holders(cluster.status["vips"]["External"])
+    assert len(holder) == 1
+    host = next(h for h in cluster.controllers if h["name"] == holder[0])
+    probe = OutageProbe(rc_env(cluster.home)).start()
+    try:
+        wait_until(lambda: probe.answering(0.0), 30, "a first token through the public VIP")
+        mark = probe.mark()
+        run(cluster.home, "baremetal", "node", "power", "off", host["node"])
+        others = [h for h in cluster.controllers if h is not host]
+        wait_until(lambda: all(len(cluster.holders(v, others)) == 1 for v in cluster.status["vips"].values()),
+                   30, "the VIPs on another controller", interval=0.5)  # fmt: skip
+        wait_until(lambda: probe.answering(mark + 1), 30, "tokens through the public VIP again", interval=0.5)
+        time.sleep(5)  # a flap right after the move would count too
+        outage, probes, failed = probe.outage_since(mark)
+    finally:
+        probe.stop()
+    print(f"\nfailover: {host['name']} (VIP holder) powered off: longest outage {outage:.2f} s "
+          f"({failed} of {probes} probes failed); target {TARGET:.0f} s")  # fmt: skip
+    assert outage < TARGET
+    for other in others:
+        assert _wsrep(cluster, other)["wsrep_cluster_size"] == "2"  # the others stay one primary component
+
+
+def _synced(cluster: Cluster, host: dict[str, Any]) -> bool:
+    proc = cluster.try_ssh(host, "mariadb -N -B -e \"SHOW STATUS LIKE 'wsrep_local_state_comment'\"", 20)
+    return proc.returncode == 0 and proc.stdout.split()[-1:] == ["Synced"]
+
+
+def test_a_controller_powered_on_starts_its_services_and_rejoins(cluster: Cluster) -> None:
+    """Acceptance 3: the node powered off comes back by itself (NIC config, firewall, then its services:
+    Galera joins, RabbitMQ rejoins), the VIPs stay where they went, and the next deploy runs nothing."""
+    nodes = json.loads(run(cluster.home, "baremetal", "node", "list", "-f", "json").stdout)
+    power = {n["name"]: n["power_state"] for n in nodes}
+    down = [h for h in cluster.controllers if power[h["node"]] == "power off"]
+    if not down:
+        pytest.skip("no controller is powered off (the failover test did not get there)")
+    host = down[0]
+    holder = cluster.holders(cluster.status["vips"]["External"])
+    run(cluster.home, "baremetal", "node", "power", "on", host["node"])
+    wait_until(lambda: _synced(cluster, host), 300, f"{host['name']} Synced again", interval=2)
+    for other in cluster.controllers:
+        assert _wsrep(cluster, other)["wsrep_cluster_size"] == "3"
+        status = json.loads(cluster.ssh(other, "rabbitmqctl -q cluster_status --formatter json"))
+        assert len(status["running_nodes"]) == 3, status
+    boot_log = cluster.ssh(host, "cat /var/log/tripleo-boot.log")
+    assert "mariadb: started" in boot_log and "keepalived: started" in boot_log, boot_log
+    assert cluster.holders(cluster.status["vips"]["External"]) == holder  # nopreempt: no move back
+    out = run(cluster.home, *deploy_args(cluster.home)).stdout
+    assert out.count("nothing to run") == 3, out
+
+
+def test_a_dead_service_is_started_by_the_next_deploy(cluster: Cluster) -> None:
+    host = cluster.controllers[-1]
+    cluster.ssh(host, "/etc/init.d/haproxy stop")
+    plan = run(cluster.home, *deploy_args(cluster.home), "--dry-run").stdout
+    assert "haproxy not running" in plan, plan
+    run(cluster.home, *deploy_args(cluster.home))
+    assert cluster.ssh(host, "/etc/init.d/haproxy status >/dev/null && echo up").strip() == "up"
+
+
+def test_a_full_outage_is_recovered_from_the_most_advanced_member(cluster: Cluster) -> None:
+    """Acceptance 4: every controller off. controller-2 goes first; a row is committed on the two left;
+    then they go too. controller-1 and controller-2 come back (controller-0 stays off): nothing has a primary
+    component, and `overcloud database recover` bootstraps from controller-1, which has the row, then
+    controller-2 joins and gets it. controller-0 comes back last and joins by itself."""
+    c0, c1, c2 = cluster.controllers
+    wait_until(lambda: all(_synced(cluster, h) for h in cluster.controllers), 300, "3 Synced", interval=2)
+    run(cluster.home, "baremetal", "node", "power", "off", c2["node"])
+    wait_until(lambda: _wsrep(cluster, c0)["wsrep_cluster_size"] == "2", 60, "c2 out", interval=1)
+    cluster.ssh(c0, "mariadb -e 'REPLACE INTO hatest.t VALUES (3, \"before the outage\")'")
+    for host in (c0, c1):
+        run(cluster.home, "baremetal", "node", "power", "off", host["node"])
+    for host in (c1, c2):
+        run(cluster.home, "baremetal", "node", "power", "on", host["node"])
+    for host in (c1, c2):
+        wait_until(lambda h=host: cluster.try_ssh(h, "true", 10).returncode == 0, 120, "ssh", interval=1)
+    plan = run(cluster.home, "overcloud", "database", "recover", "--dry-run").stdout
+    assert "bootstrapped from controller-1" in plan and "controller-0 unreachable" in plan, plan
+    out = run(cluster.home, "overcloud", "database", "recover").stdout
+    print(f"\n{out.strip()}")
+    assert "mysql: bootstrapped from controller-1 (seqno" in out, out
+    for host in (c1, c2):
+        wait_until(lambda h=host: _synced(cluster, h), 300, f"{host['name']} Synced", interval=2)
+    got = cluster.ssh(c2, "mariadb -N -B -e 'SELECT v FROM hatest.t WHERE id = 3'").strip()
+    assert got == "before the outage"
+    run(cluster.home, "baremetal", "node", "power", "on", c0["node"])
+    wait_until(lambda: _synced(cluster, c0), 300, "controller-0 Synced", interval=2)
+    assert _wsrep(cluster, c0)["wsrep_cluster_size"] == "3"
