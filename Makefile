@@ -6,7 +6,7 @@ SHARED ?= ../shared
 # pytest-xdist workers; the groups of tests/conftest.py keep the labs apart
 TEST_WORKERS ?= 2
 
-.PHONY: demo test venv lint typecheck unit bench bench-deploy clean
+.PHONY: demo test venv lint typecheck unit bench bench-deploy bench-failover clean
 
 $(BIN)/tripleo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: venv
 bench-deploy: venv
 	bash scripts/debian-packages
 	$(BIN)/python benchmarks/deploy.py
+
+bench-failover: venv
+	bash scripts/debian-packages
+	$(BIN)/python benchmarks/failover.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -83,6 +83,9 @@ class tripleo::profile::base::keystone (
         enabled          => true,
         backend          => 'oslo_cache.memcache_pool',
         memcache_servers => $memcache_servers,
+        # a memcached that died is tried again after 30 s (300 by default), and waited for 1 s at most
+        memcache_dead_retry     => 30,
+        memcache_socket_timeout => 1,
       }
     }
 
