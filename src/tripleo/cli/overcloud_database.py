@@ -40,6 +40,9 @@ def recover_cmd(stack: str, dry_run: bool) -> None:
             click.echo(f"{service}: nothing to do ({decision.reason})")
             continue
         click.echo(f"{service}: {decision.reason}")
+        if decision.bootstrap is not None:
+            how = "would bootstrap" if dry_run else "bootstrapped"
+            click.echo(f"{service}: {how} from {decision.bootstrap}")
         if decision.stop:
             click.echo(f"{service}: {', '.join(decision.stop)} {verb} stopped first")
         if decision.join:

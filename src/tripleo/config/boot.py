@@ -16,6 +16,7 @@ Standard library only: it runs inside the agent zip with the node's own python3.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ __all__ = ["dead", "main", "start"]
 
 NETWORK_CONFIG = "/etc/tripleo/network_config.json"
 FIREWALL = "/etc/tripleo/firewall.nft"
+_ENV = {**os.environ, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}  # init's own
 CHECK_TIMEOUT = 15.0
 START_WAIT = 60.0  # then the next service: a start still waiting (a Galera member with no primary) goes on
 
@@ -47,14 +49,25 @@ def _entries(path: Path) -> list[dict[str, Any]]:
 
 def _runs(command: str, timeout: float) -> bool:
     try:
-        return subprocess.run(["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=timeout).returncode == 0  # fmt: skip
+        quiet = subprocess.DEVNULL
+        done = subprocess.run(["sh", "-c", command], stdin=quiet, stdout=quiet, stderr=quiet, env=_ENV,
+                              timeout=timeout)  # fmt: skip
+        return done.returncode == 0
     except subprocess.TimeoutExpired:
         return False
 
 
 def _status(entry: dict[str, Any]) -> str:
     return str(entry.get("status") or f"/etc/init.d/{entry['name']} status")
+
+
+def _settled(entry: dict[str, Any], tries: int = 5) -> bool:
+    """The service runs, asked a few times: a daemon's pid file may come a moment after its start returned."""
+    for _ in range(tries):
+        if _runs(_status(entry), CHECK_TIMEOUT):
+            return True
+        time.sleep(1)
+    return False
 
 
 def dead(path: Path = Path(BOOT_FILE)) -> list[str]:
@@ -68,11 +81,14 @@ def _log(message: str) -> None:
 
 def start(path: Path = Path(BOOT_FILE)) -> int:
     """Apply the network again, then start every boot service that does not run; the number that failed."""
+    os.chdir("/")  # as init runs them: HAProxy refuses to start from a directory it cannot get back to
     if Path(NETWORK_CONFIG).is_file():
         # the agent's own NIC applier (this zip without a command), in a process of its own
         args = [sys.executable, sys.argv[0], NETWORK_CONFIG]
         args += ["--firewall", FIREWALL] if Path(FIREWALL).is_file() else []
-        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            args, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=_ENV, check=False
+        )
         _log(f"network: applier exited {done.returncode}: {(done.stdout + done.stderr).strip()}")
     failed = 0
     for entry in _entries(path):
@@ -80,15 +96,15 @@ def start(path: Path = Path(BOOT_FILE)) -> int:
         if _runs(_status(entry), CHECK_TIMEOUT):
             _log(f"{name}: running")
             continue
-        quiet = subprocess.DEVNULL
-        starting = subprocess.Popen(["sh", "-c", f"/etc/init.d/{name} start"], stdin=quiet, stdout=quiet,
-                                    stderr=quiet, start_new_session=True)  # fmt: skip
+        # what the init script says goes to this command's output (the node's boot log)
+        starting = subprocess.Popen(["sh", "-c", f"/etc/init.d/{name} start"], stdin=subprocess.DEVNULL,
+                                    env=_ENV, start_new_session=True)  # fmt: skip
         try:
             starting.wait(START_WAIT)
         except subprocess.TimeoutExpired:
             _log(f"{name}: still starting after {START_WAIT:.0f} s, going on")
             continue
-        ok = _runs(_status(entry), CHECK_TIMEOUT)
+        ok = _settled(entry)
         failed += not ok
         _log(f"{name}: {'started' if ok else 'did not start'}")
     return failed

@@ -114,9 +114,14 @@ def prepare_containers() -> None:
 
 
 def set_hostname(name: str, with_files: bool) -> None:
+    """The hostname; /etc/hostname and /etc/hosts once per instance, as cloud-init does: a node that boots
+    again under the same name keeps the /etc/hosts a deploy wrote (the overcloud's names on every network,
+    which RabbitMQ's node names need)."""
     socket.sethostname(name)
-    if with_files:
-        Path("/etc/hostname").write_text(name + "\n")
+    hostname = Path("/etc/hostname")
+    same = hostname.is_file() and hostname.read_text().strip() == name
+    if with_files and not same:
+        hostname.write_text(name + "\n")
         short = name.split(".")[0]
         aliases = name if short == name else f"{name} {short}"
         Path("/etc/hosts").write_text(
@@ -230,6 +235,7 @@ def boot(node_dir: Path) -> None:
         drive = None
     log(f"booting {spec['name']} ({'with' if drive else 'without'} config drive)")
     mount_disk(node, Path(spec["lab_dir"]))
+    os.chdir("/")  # the host's working directory is not the node's (its /tmp is the node's own)
     prepare_containers()
     set_hostname(drive.hostname if drive else spec["name"], with_files=drive is not None)
     address = configure_network(spec, drive)

@@ -90,7 +90,7 @@ def decide(facts: Mapping[str, Mapping[str, str] | None], order: Sequence[str]) 
     chosen = rank[0]
     positions = "; ".join(f"{h.split('.')[0]} {_seqno(seen[h])}" for h in rank[1:])
     gone = [h.split(".")[0] for h in order if h not in answered]
-    reason = f"bootstrapped from {chosen.split('.')[0]} (seqno {_seqno(seen[chosen])}"
+    reason = f"{chosen.split('.')[0]} committed the most (seqno {_seqno(seen[chosen])}"
     reason += f"; {positions}" if positions else ""
     reason += f"; {', '.join(gone)} unreachable" if gone else ""
     return Decision(chosen, rank[1:], reason=reason + ")")
@@ -141,6 +141,8 @@ def recover(
         for host in decision.stop:
             _act(shell_to(by_name[host]), host, "stop", commands["stop"])
         decision = decide(gather(), names)
+        if decision.stop:
+            raise OperationError(f"{', '.join(decision.stop)} still run after they were stopped")
     if dry_run:
         return decision
     if decision.bootstrap is not None:

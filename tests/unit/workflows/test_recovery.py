@@ -34,7 +34,7 @@ def test_the_most_advanced_member_bootstraps_its_recovered_position_counts() -> 
     facts = {"c0": stopped("-1", f"{UUID}:8120"), "c1": stopped("-1", f"{UUID}:8123"), "c2": None}
     decision = decide(facts, ORDER)
     assert (decision.bootstrap, decision.join) == ("c1", ["c0"])
-    assert decision.reason == "bootstrapped from c1 (seqno 8123; c0 8120; c2 unreachable)"
+    assert decision.reason == "c1 committed the most (seqno 8123; c0 8120; c2 unreachable)"
 
 
 def test_a_tie_goes_to_the_member_marked_safe_then_to_the_bootstrap_order() -> None:
