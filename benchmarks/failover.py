@@ -126,6 +126,7 @@ def run_events(home: Path, hold: float) -> list[tuple[str, float, int, int]]:
             wait(lambda: synced(home, hosts), 600, f"{host['name']} back and Synced")
             time.sleep(5)
             results.append((what, *probe.outage_since(mark)))
+            print(line(*results[-1]), flush=True)
 
         first = holder(home, hosts, vip)
         cycle(first, lambda: tripleo(home, "baremetal", "node", "power", "off", first["node"]),
@@ -165,13 +166,15 @@ def main() -> int:
     print("Failover on the virtual lab (probe: a token through the public VIP, 5 a second, 2 s timeout)")
     for line in notes:
         print(line)
-    for name, outage, probes, failed in results:
-        verdict = (
-            f"under by {TARGET - outage:.1f} s" if outage < TARGET else f"missed by {outage - TARGET:.1f} s"
-        )
-        print(f"{name:<58} longest outage {outage:5.2f} s ({failed}/{probes} probes failed); "
-              f"target {TARGET:.0f} s: {verdict}")  # fmt: skip
+    for result in results:
+        print(line(*result))
     return 0
+
+
+def line(name: str, outage: float, probes: int, failed: int) -> str:
+    verdict = f"under by {TARGET - outage:.1f} s" if outage < TARGET else f"missed by {outage - TARGET:.1f} s"
+    return (f"{name:<58} longest outage {outage:5.2f} s ({failed}/{probes} probes failed); "
+            f"target {TARGET:.0f} s: {verdict}")  # fmt: skip
 
 
 if __name__ == "__main__":

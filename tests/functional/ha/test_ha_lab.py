@@ -151,7 +151,7 @@ def test_galera_has_three_synced_members_and_haproxy_uses_one(cluster: Cluster) 
 
 
 def test_rabbitmq_is_one_cluster_on_its_network(cluster: Cluster) -> None:
-    names = sorted(f"rabbit@{h['name'].split('.')[0]}.internalapi.overcloud.lab" for h in cluster.controllers)
+    names = sorted(f"rabbit@{h['name'].split('.')[0]}.internalapi" for h in cluster.controllers)
     for host in cluster.controllers:
         status = json.loads(cluster.ssh(host, "rabbitmqctl -q cluster_status --formatter json"))
         assert sorted(status["running_nodes"]) == names and not status["alarms"], status

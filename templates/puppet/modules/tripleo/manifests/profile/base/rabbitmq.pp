@@ -1,6 +1,6 @@
 # RabbitMQ on every node of its role, from step 2, clustered through puppet-rabbitmq's classic peer
-# discovery. Each broker is `rabbit@<short>.<network>.<domain>` (long names; all_nodes'
-# rabbitmq_network_node_names, which /etc/hosts resolves to the node's address on RabbitMQ's network), and
+# discovery. Each broker is `rabbit@<short>.<network>` (long names: all_nodes' rabbitmq_network_node_names
+# less the domain, which /etc/hosts resolves to the node's address on RabbitMQ's network), and
 # every port it opens is on that address: AMQP, epmd (ERL_EPMD_ADDRESS; epmd adds loopback) and the Erlang
 # distribution port (one fixed port). The Erlang cookie is generated once per stack. The bootstrap node's
 # broker starts first; every other one waits until it runs, then starts and joins it (a broker that came up
@@ -19,10 +19,13 @@ class tripleo::profile::base::rabbitmq (
   Stdlib::Port $distribution_port = 25672,
   Integer $net_ticktime = 15,
   Array[String] $node_ips = lookup('rabbitmq_node_ips', Array[String], 'first', []),
-  Array[String] $node_names = lookup('rabbitmq_network_node_names', Array[String], 'first', []),
+  Array[String] $network_names = lookup('rabbitmq_network_node_names', Array[String], 'first', []),
   Optional[String] $bootstrap_node = lookup('rabbitmq_short_bootstrap_node_name', Optional[String], 'first', undef),
 ) {
   if $step >= 2 {
+    # <short>.<network>: /etc/hosts's alias of each node on RabbitMQ's network, without the cloud's domain,
+    # so that a new CloudName does not rename the brokers (a renamed broker is a new, empty node)
+    $node_names = $network_names.map |$name| { $name.split('\.')[0, 2].join('.') }
     $own_index = $node_ips.index |$ip| { $ip == $bind_host }
     $own_name = $own_index ? {
       undef   => $facts['networking']['fqdn'],
