@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
+import yaml
 
 from tripleo.errors import OperationError
 from tripleo.network.ipam import (
@@ -70,7 +71,9 @@ def test_a_dry_run_writes_nothing_and_the_deploy_runs_its_plan(db_url: str, tmp_
     planned = json.loads(dry.stdout)
     # a service added to a chain is no server: no note of servers whose units are unknown
     assert planned["exists"] and planned["notes"] == [], planned
-    assert ("ControllerServiceChain/ServiceChain/13", "added") in _planned(planned["stack_plan"])
+    controller = yaml.safe_load((ECHO / "roles_data.yaml").read_text())[0]["ServicesDefault"]
+    echo = controller.index("OS::TripleO::Services::Echo")  # its place in the role's service chain
+    assert (f"ControllerServiceChain/ServiceChain/{echo}", "added") in _planned(planned["stack_plan"])
     assert _dump(db_url) == before
 
     _run(env, "overcloud", "deploy", "-e", str(none), *ECHO_ARGS)

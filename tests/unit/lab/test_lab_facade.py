@@ -146,5 +146,6 @@ def test_public_api_is_complete() -> None:
         "nodeinit",
         "guestimage",
         "layout",
+        "failover",
     }
     assert public - modules - {"annotations"} == set(tripleo.lab.__all__)
