@@ -24,12 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tripleo.shipped import BOOT_FILE
+from tripleo.shipped import BOOT_FILE, FIREWALL_ON_NODE, NETWORK_CONFIG_ON_NODE
 
 __all__ = ["dead", "main", "start"]
 
-NETWORK_CONFIG = "/etc/tripleo/network_config.json"
-FIREWALL = "/etc/tripleo/firewall.nft"
 _ENV = {**os.environ, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}  # init's own
 CHECK_TIMEOUT = 15.0
 START_WAIT = 60.0  # then the next service: a start still waiting (a Galera member with no primary) goes on
@@ -82,10 +80,10 @@ def _log(message: str) -> None:
 def start(path: Path = Path(BOOT_FILE)) -> int:
     """Apply the network again, then start every boot service that does not run; the number that failed."""
     os.chdir("/")  # as init runs them: HAProxy refuses to start from a directory it cannot get back to
-    if Path(NETWORK_CONFIG).is_file():
+    if Path(NETWORK_CONFIG_ON_NODE).is_file():
         # the agent's own NIC applier (this zip without a command), in a process of its own
-        args = [sys.executable, sys.argv[0], NETWORK_CONFIG]
-        args += ["--firewall", FIREWALL] if Path(FIREWALL).is_file() else []
+        args = [sys.executable, sys.argv[0], NETWORK_CONFIG_ON_NODE]
+        args += ["--firewall", FIREWALL_ON_NODE] if Path(FIREWALL_ON_NODE).is_file() else []
         done = subprocess.run(
             args, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=_ENV, check=False
         )

@@ -45,7 +45,7 @@ import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
 from tripleo.config.digests import APPLIED_DIR, NETWORK, HostPlan, step_unit, units
-from tripleo.shipped import AGENT_ON_NODE, BOOT_FILE, FLOATING
+from tripleo.shipped import AGENT_ON_NODE, BOOT_FILE, FIREWALL_ON_NODE, FLOATING, NETWORK_CONFIG_ON_NODE
 
 __all__ = [
     "MODULES_TAR",
@@ -336,10 +336,7 @@ _HOST_DIR = "hosts/{{ inventory_hostname }}"
 
 def _network_play() -> dict[str, Any]:
     record = _record(NETWORK)
-    applier = (
-        f"python3 {AGENT_ON_NODE} /etc/tripleo/network_config.json --firewall /etc/tripleo/firewall.nft "
-        f"&& {record}"
-    )
+    applier = f"python3 {AGENT_ON_NODE} {NETWORK_CONFIG_ON_NODE} --firewall {FIREWALL_ON_NODE} && {record}"
     host_dir = _HOST_DIR
     return {
         "name": "Network configuration",

@@ -16,6 +16,7 @@ import shlex
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,16 @@ from tripleo.nodeshell import NodeShell, SshShell
 from tripleo.resources.base import PluginBase
 from tripleo.storage import Database, tripleo_home
 
-__all__ = ["Networks", "RealNet", "RealPort", "RealServer", "RealSubnet", "plugins", "ssh_key"]
+__all__ = [
+    "Networks",
+    "RealNet",
+    "RealPort",
+    "RealServer",
+    "RealSubnet",
+    "ctlplane_shells",
+    "plugins",
+    "ssh_key",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -221,6 +231,12 @@ class RealServer(PluginBase):
         elif not ctx.data:
             for port in list_ports(self.db, owner=ctx.physical_id):
                 release_port(self.db, port.id)
+
+
+def ctlplane_shells(connect_timeout: int = 10) -> Callable[[Mapping[str, Any]], NodeShell]:
+    """A shell to a deployed host (a record with ``ctlplane``) over SSH with tripleo's key."""
+    key = ssh_key()[0]
+    return lambda host: SshShell(str(host["ctlplane"]), key, connect_timeout=connect_timeout)
 
 
 def _server_attributes(ctx: ActionContext, name: str, port: Any, node_uuid: str) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tripleo.nodeshell import NodeShell, ShellTimeout, SshShell
-from tripleo.resources.provisioned import ssh_key
+from tripleo.nodeshell import NodeShell, ShellTimeout
+from tripleo.resources.provisioned import ctlplane_shells
 
 __all__ = ["UNREACHABLE", "cluster_view", "parse_values", "vip_lines"]
 
@@ -79,13 +79,7 @@ def cluster_view(
     """``{"vip_holders": {network: [host]}, "probes": {probe: {host: {key: value} | "unreachable"}}}``."""
     if not hosts:
         return {"vip_holders": {}, "probes": {}}
-    if connect is None:
-        key = ssh_key()[0]
-
-        def connect(host: Mapping[str, Any]) -> NodeShell:
-            return SshShell(str(host["ctlplane"]), key, connect_timeout=5)
-
-    shell_to = connect
+    shell_to = connect or ctlplane_shells(connect_timeout=5)
     with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
         answers = list(pool.map(lambda h: _ask(h, shell_to(h)), hosts))
     pairs = list(zip(hosts, answers, strict=True))

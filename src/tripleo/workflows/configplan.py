@@ -54,17 +54,25 @@ def _services(host: Host, roles: Mapping[str, RoleData]) -> list[Service]:
     return [s for s in (role.services if role else ()) if s.name in host.services]
 
 
-def host_digests(
-    project: Project, hosts: Sequence[Host], roles: Mapping[str, RoleData]
-) -> dict[str, dict[str, str]]:
-    """Every host's unit digests for the project just written."""
-    shared, modules = _shared(project)
+def _acting(roles: Mapping[str, RoleData], modules: Path | None) -> dict[str, frozenset[int]]:
+    """Service name -> the steps it acts in (its Puppet's step tests; a containerized service's config is
+    made in step 1 and its containers run in their steps)."""
     acting: dict[str, frozenset[int]] = {}
     for role in roles.values():
         for svc in role.services:
-            if svc.container is not None:  # config made in step 1, containers in their steps
+            if svc.container is not None:
                 acting.setdefault(svc.name, frozenset({1, *svc.container.steps}))
             acting.setdefault(svc.name, acting_steps(svc.step_config, modules, STEPS))
+    return acting
+
+
+def host_digests(
+    hosts: Sequence[Host],
+    roles: Mapping[str, RoleData],
+    shared: UnitInputs,
+    acting: Mapping[str, frozenset[int]],
+) -> dict[str, dict[str, str]]:
+    """Every host's unit digests for the project just written."""
     return {
         h.name: unit_digests(
             hieradata=h.hieradata, network_config=[network_document(h), list(h.boot)], firewall=h.firewall,
@@ -94,7 +102,9 @@ def selected(hosts: Sequence[Host], limit: Sequence[str]) -> list[Host]:
 def config_plan(project: Project, hosts: Sequence[Host], roles: Mapping[str, RoleData], ssh_key: Path, *,
                 force: bool = False, limit: Sequence[str] = ()) -> dict[str, HostPlan]:  # fmt: skip
     """The plan (see the module docstring); hosts outside ``limit`` get an empty one."""
-    digests = host_digests(project, hosts, roles)
+    shared, modules = _shared(project)
+    acting = _acting(roles, modules)
+    digests = host_digests(hosts, roles, shared, acting)
     chosen = selected(hosts, limit)
     names = {h.name for h in chosen}
     ask = {h.name: h.ctlplane for h in chosen} if not force else {}
@@ -102,25 +112,20 @@ def config_plan(project: Project, hosts: Sequence[Host], roles: Mapping[str, Rol
     plans = plan({h: d for h, d in digests.items() if h in names}, applied,
                  force=names if force else ())  # fmt: skip
     for host in chosen:
-        _restart_dead(plans[host.name], host, roles, project)
+        _restart_dead(plans[host.name], host, acting)
     for host in hosts:
         if host.name not in names:
             plans[host.name] = HostPlan(host.name, digests[host.name], None)
     return {h.name: plans[h.name] for h in hosts}
 
 
-def _restart_dead(hp: HostPlan, host: Host, roles: Mapping[str, RoleData], project: Project) -> None:
+def _restart_dead(hp: HostPlan, host: Host, acting: Mapping[str, frozenset[int]]) -> None:
     """The steps of each service whose boot service the node found dead run again (Puppet starts it)."""
     if hp.applied is None:
         return
     owner = {entry["name"]: entry["service"] for entry in host.boot}
-    services = {s.name: s for s in _services(host, roles)}
-    modules = _shared(project)[1]
     for name in sorted(n[len(DEAD) :] for n in hp.applied if n.startswith(DEAD)):
-        service = services.get(owner.get(name, ""))
-        if service is None:
-            continue
-        for step in sorted(acting_steps(service.step_config, modules, STEPS)):
+        for step in sorted(acting.get(owner.get(name, ""), frozenset())):
             unit = step_unit(step)
             if unit in hp.digests and unit not in hp.run:
                 hp.run.append(unit)

@@ -23,8 +23,8 @@ from tripleo.config.images import (
 from tripleo.config.registry import Registry
 from tripleo.config.roledata import Service
 from tripleo.errors import InputError, OperationError
-from tripleo.nodeshell import NodeShell, SshShell
-from tripleo.resources.provisioned import ssh_key
+from tripleo.nodeshell import NodeShell
+from tripleo.resources.provisioned import ctlplane_shells
 from tripleo.storage.paths import tripleo_home
 from tripleo.workflows.request import DEFAULT_TEMPLATES
 
@@ -169,11 +169,6 @@ def _node_containers(host: Mapping[str, Any], shell: NodeShell) -> list[dict[str
     return sorted(rows, key=lambda r: str(r["name"]))
 
 
-def _ssh_to_ctlplane() -> Callable[[Mapping[str, Any]], NodeShell]:
-    key, _ = ssh_key()
-    return lambda host: SshShell(str(host["ctlplane"]), key)
-
-
 def container_list(
     hosts: Sequence[Mapping[str, Any]], *, connect: Callable[[Mapping[str, Any]], NodeShell] | None = None
 ) -> list[dict[str, Any]]:
@@ -183,7 +178,7 @@ def container_list(
     :param connect: the shell to a host; by default SSH to its ctlplane address with tripleo's key.
     :raises OperationError: a host that cannot list its containers (its name and what it said).
     """
-    shell_to = connect or _ssh_to_ctlplane()
+    shell_to = connect or ctlplane_shells()
     with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
         found = list(pool.map(lambda h: _node_containers(h, shell_to(h)), hosts))
     return [row for rows in found for row in rows]

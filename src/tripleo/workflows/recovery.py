@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tripleo.errors import OperationError
-from tripleo.nodeshell import NodeShell, ShellTimeout, SshShell
-from tripleo.resources.provisioned import ssh_key
+from tripleo.nodeshell import NodeShell, ShellTimeout
+from tripleo.resources.provisioned import ctlplane_shells
 from tripleo.workflows.clusterview import parse_values
 
 __all__ = ["Decision", "decide", "recover"]
@@ -126,8 +126,7 @@ def recover(
 
     :raises OperationError: see :func:`decide`; a command that failed on a member (its name and output).
     """
-    key = ssh_key()[0] if connect is None else None
-    shell_to = connect or (lambda h: SshShell(str(h["ctlplane"]), key, connect_timeout=5))
+    shell_to = connect or ctlplane_shells(connect_timeout=5)
     names = [str(m["name"]) for m in members]
     by_name = {str(m["name"]): m for m in members}
 
