@@ -6,7 +6,7 @@ SHARED ?= ../shared
 # pytest-xdist workers; the groups of tests/conftest.py keep the labs apart
 TEST_WORKERS ?= 2
 
-.PHONY: demo test venv lint typecheck unit bench bench-deploy bench-failover clean
+.PHONY: demo test venv lint typecheck unit bench bench-deploy bench-failover tempest clean
 
 $(BIN)/tripleo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,8 @@ demo: venv
 	$(BIN)/python -m tripleo.demo
 
 lint: venv
-	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/lint-imports
 
 typecheck: venv
@@ -46,6 +46,11 @@ bench-deploy: venv
 bench-failover: venv
 	bash scripts/debian-packages
 	$(BIN)/python benchmarks/failover.py
+
+# Debian's tempest against the overcloud of $TRIPLEO_HOME (ARGS: tempest run's, default --smoke)
+tempest: venv
+	dpkg -s tempest >/dev/null 2>&1 || apt-get install -y -q tempest
+	$(BIN)/python scripts/tempest.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

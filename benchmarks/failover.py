@@ -2,24 +2,29 @@
 endpoint sees when a controller is lost.
 
 A lab of its own (``tfo``, three controllers) gets the HA tier (tests/data/services/ha: Galera, RabbitMQ,
-memcached, HAProxy with keepalived's VIPs, Keystone) or, with ``--full``, the whole cloud on three controllers
-and two computes. A probe (tripleo.lab.failover) asks Keystone for a token through the public VIP five times
-a second, 2 s timeout each, on a fresh connection. Events, each followed by recovery (power on or links up)
-and a wait until Galera has 3 Synced members again:
+memcached, HAProxy with keepalived's VIPs, Keystone, Swift) or, with ``--full``, the whole cloud on three
+controllers and two computes, where two servers are booted on the two computes first (they ping each other:
+tripleo.democloud) and the guest's image is in Glance (on Swift). ``--home``/``--lab`` measure an overcloud
+already deployed on a running lab instead. A probe (tripleo.lab.failover) cycles through a token, one image,
+one server and one Swift container (what the catalog has) through the public VIP, five probes a second, 2 s
+timeout each, on a fresh connection. Events, each followed by recovery (power on or links up) and a wait
+until Galera has 3 Synced members and every broker sees 3 running again (both times printed):
 
 (a) the VIP holder powered off through its BMC;
 (b) the Galera bootstrap node (controller-0: the first database server in HAProxy's order) powered off;
 (c) one controller (not the VIP holder) cut off every network (the lab's host-side links down) while it
     keeps running, then the VIP holder cut off the same way.
 
-For each: the longest window of failed probes, from the event to 5 s after its recovery, against the
-target of 10 s. Needs root (the virtual lab).
-Usage: ``python benchmarks/failover.py [--hold S] [--keep]``.
+For each: the longest window of failed probes of one kind, from the event to 5 s after its recovery, against
+the target of 10 s. Afterwards, with servers: each is still ACTIVE and its console shows pings answered
+after the events; the image downloads with the checksum Glance recorded before them. Needs root.
+Usage: ``python benchmarks/failover.py [--hold S] [--full] [--keep] [--home DIR --lab NAME]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -35,8 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "functional" / "lab"))
 from labkit import pinned_lab  # noqa: E402
 
-from tripleo.democloud import rc_env  # noqa: E402
-from tripleo.lab.failover import OutageProbe  # noqa: E402
+from tripleo.democloud import boot_servers, rc_env  # noqa: E402
+from tripleo.lab.failover import IDENTITY, PATHS, OutageProbe  # noqa: E402
 
 TRIPLEO = Path(sys.executable).parent / "tripleo"
 HA = REPO / "tests" / "data" / "services" / "ha"
@@ -75,6 +80,15 @@ def synced(home: Path, hosts: list[dict[str, Any]]) -> bool:
     return all(ssh(home, h["ctlplane"], query).stdout.split()[-1:] == ["Synced"] for h in hosts)
 
 
+def brokers(home: Path, hosts: list[dict[str, Any]]) -> bool:
+    """Every controller's RabbitMQ sees every controller's broker running."""
+    for h in hosts:
+        done = ssh(home, h["ctlplane"], "rabbitmqctl -q cluster_status --formatter json")
+        if done.returncode != 0 or len(json.loads(done.stdout)["running_nodes"]) != len(hosts):
+            return False
+    return True
+
+
 def holder(home: Path, hosts: list[dict[str, Any]], vip: str) -> dict[str, Any]:
     held = [h for h in hosts if f" {vip}/" in ssh(home, h["ctlplane"], "ip -o addr").stdout]
     if len(held) != 1:
@@ -82,13 +96,13 @@ def holder(home: Path, hosts: list[dict[str, Any]], vip: str) -> dict[str, Any]:
     return held[0]
 
 
-def links(host: dict[str, Any], state: str) -> None:
+def links(lab: str, host: dict[str, Any], state: str) -> None:
     """The lab's host-side ends of the node's links (``<lab>-<index>-<nic>``) up or down."""
     index = host["node"].rsplit("-", 1)[-1]
     out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         name = line.split(": ")[1].split("@")[0]
-        if name.startswith(f"{LAB_NAME}-{index}-"):
+        if name.startswith(f"{lab}-{index}-"):
             subprocess.run(["ip", "link", "set", name, state], check=True)
 
 
@@ -107,11 +121,66 @@ def deploy(home: Path, full: bool) -> list[str]:
     return [f"deploy of the HA lab: {time.monotonic() - started:.1f} s"]
 
 
-def run_events(home: Path, hold: float) -> list[tuple[str, float, int, int]]:
+def openstack(home: Path, *args: str) -> Any:
+    proc = subprocess.run([str(TRIPLEO.with_name("openstack")), *args, "-f", "json"], env=rc_env(home),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"openstack {' '.join(args)} failed: {proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def kinds(home: Path) -> tuple[str, ...]:
+    """What the probe asks: a token, and each service of PATHS that the catalog has."""
+    types = {entry["Type"] for entry in openstack(home, "catalog", "list")}
+    return (IDENTITY, *(kind for kind in PATHS if kind in types))
+
+
+def pings(home: Path, server: str) -> int:
+    proc = subprocess.run([str(TRIPLEO.with_name("openstack")), "console", "log", "show", server],
+                          env=rc_env(home), capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = proc.stdout.splitlines()
+    return sum(1 for line in lines if line.startswith("tripleo-guest: ping") and line.endswith(" ok"))
+
+
+def workload(home: Path, probed: tuple[str, ...]) -> dict[str, Any]:
+    """The servers (ACTIVE, with their answered pings so far) and an image's checksum, before the events."""
+    servers = (
+        {s["Name"]: s["Status"] for s in openstack(home, "server", "list")} if "compute" in probed else {}
+    )
+    images = [i for i in openstack(home, "image", "list", "--long") if i["Status"] == "active"] if (
+        "image" in probed) else []  # fmt: skip
+    return {"servers": {name: pings(home, name) for name, state in servers.items() if state == "ACTIVE"},
+            "image": (images[-1]["ID"], images[-1]["Checksum"]) if images else None}  # fmt: skip
+
+
+def still_there(home: Path, before: dict[str, Any]) -> list[str]:
+    """After the events: each server ACTIVE and answering pings since, the image whole."""
+    notes = []
+    states = {s["Name"]: s["Status"] for s in openstack(home, "server", "list")} if before["servers"] else {}
+    for name, count in before["servers"].items():
+        now = pings(home, name)
+        notes.append(f"server {name}: {states.get(name)}, {now - count} pings answered during the events")
+        if states.get(name) != "ACTIVE" or now <= count:
+            raise SystemExit(notes[-1])
+    if before["image"]:
+        image, checksum = before["image"]
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "image"
+            save = [str(TRIPLEO.with_name("openstack")), "image", "save", "--file", str(target), image]
+            subprocess.run(save, env=rc_env(home), check=True, timeout=300)
+            got = hashlib.md5(target.read_bytes(), usedforsecurity=False).hexdigest()
+        notes.append(f"image {image}: downloaded, checksum {'the same' if got == checksum else 'DIFFERENT'}")
+        if got != checksum:
+            raise SystemExit(notes[-1])
+    return notes
+
+
+def run_events(home: Path, lab: str, hold: float, probed: tuple[str, ...],
+               events: str = "abc") -> list[tuple[str, float, int, int]]:  # fmt: skip
     status = json.loads(tripleo(home, "overcloud", "status", "-f", "json", "--no-cluster"))
     hosts = sorted((h for h in status["hosts"] if h["role"] == "Controller"), key=lambda h: h["name"])
     vip = status["vips"]["External"]
-    probe = OutageProbe(rc_env(home)).start()
+    probe = OutageProbe(rc_env(home), kinds=probed).start()
     results = []
     try:
         wait(lambda: probe.answering(0.0), 60, "a first token")
@@ -123,23 +192,33 @@ def run_events(home: Path, hold: float) -> list[tuple[str, float, int, int]]:
             off()
             time.sleep(hold)
             on()
+            back = time.monotonic()
             wait(lambda: synced(home, hosts), 600, f"{host['name']} back and Synced")
+            rejoined = f"Galera Synced {time.monotonic() - back:.0f} s"
+            wait(lambda: brokers(home, hosts), 600, f"{host['name']}'s broker running in the cluster")
+            rejoined += f", RabbitMQ {len(hosts)} running {time.monotonic() - back:.0f} s"
             time.sleep(5)
             results.append((what, *probe.outage_since(mark)))
-            print(line(*results[-1]), flush=True)
+            kinds_out = ", ".join(f"{k} {v:.1f} s{why(probe.reasons_since(mark, k))}"
+                                  for k, v in probe.outages_since(mark).items())  # fmt: skip
+            print(line(*results[-1]), f"\n{'':<4}by kind: {kinds_out}\n{'':<4}after recovery: {rejoined}",
+                  flush=True)  # fmt: skip
 
         first = holder(home, hosts, vip)
-        cycle(first, lambda: tripleo(home, "baremetal", "node", "power", "off", first["node"]),
-              lambda: tripleo(home, "baremetal", "node", "power", "on", first["node"]),
-              f"(a) VIP holder {first['name'].split('.')[0]} powered off")  # fmt: skip
+        if "a" in events:
+            cycle(first, lambda: tripleo(home, "baremetal", "node", "power", "off", first["node"]),
+                  lambda: tripleo(home, "baremetal", "node", "power", "on", first["node"]),
+                  f"(a) VIP holder {first['name'].split('.')[0]} powered off")  # fmt: skip
         boot = hosts[0]
-        cycle(boot, lambda: tripleo(home, "baremetal", "node", "power", "off", boot["node"]),
-              lambda: tripleo(home, "baremetal", "node", "power", "on", boot["node"]),
-              f"(b) Galera bootstrap node {boot['name'].split('.')[0]} powered off")  # fmt: skip
+        if "b" in events:
+            cycle(boot, lambda: tripleo(home, "baremetal", "node", "power", "off", boot["node"]),
+                  lambda: tripleo(home, "baremetal", "node", "power", "on", boot["node"]),
+                  f"(b) Galera bootstrap node {boot['name'].split('.')[0]} powered off")  # fmt: skip
         current = holder(home, hosts, vip)
         other = next(h for h in hosts if h is not current)
-        for host, what in ((other, "another controller"), (current, "the VIP holder")):
-            cycle(host, lambda h=host: links(h, "down"), lambda h=host: links(h, "up"),
+        cut = ((other, "another controller"), (current, "the VIP holder")) if "c" in events else ()
+        for host, what in cut:
+            cycle(host, lambda h=host: links(lab, h, "down"), lambda h=host: links(lab, h, "up"),
                   f"(c) {what} {host['name'].split('.')[0]} cut off its networks")  # fmt: skip
     finally:
         probe.stop()
@@ -151,24 +230,41 @@ def main() -> int:
     parser.add_argument("--hold", type=float, default=30.0, help="seconds an event lasts before recovery")
     parser.add_argument("--full", action="store_true", help="the whole cloud: 3 controllers, 2 computes")
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
+    parser.add_argument("--home", type=Path, help="TRIPLEO_HOME of an overcloud deployed on a running lab")
+    parser.add_argument("--lab", default=LAB_NAME, help="that lab's name (with --home)")
+    parser.add_argument("--events", default="abc", help="which events to run (letters of a, b, c)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("the failover benchmark needs root (the virtual lab)", file=sys.stderr)
         return 2
-    home = Path(tempfile.mkdtemp(prefix="tripleo-failover-"))
+    home = args.home or Path(tempfile.mkdtemp(prefix="tripleo-failover-"))
     try:
-        notes = deploy(home, args.full)
-        results = run_events(home, args.hold)
+        notes = [] if args.home else deploy(home, args.full)
+        if args.full and not args.home:
+            boot_servers(home)
+        probed = kinds(home)
+        before = workload(home, probed)
+        results = run_events(home, args.lab, args.hold, probed, args.events)
+        notes += still_there(home, before)
     finally:
-        if not args.keep:
+        if not args.keep and not args.home:
             tripleo(home, "lab", "down", "--name", LAB_NAME)
             shutil.rmtree(home, ignore_errors=True)
-    print("Failover on the virtual lab (probe: a token through the public VIP, 5 a second, 2 s timeout)")
-    for line in notes:
-        print(line)
+    print(f"Failover on the virtual lab (probes: {', '.join(probed)}, through the public VIP, 5 a second)")
+    for note in notes:
+        print(note)
     for result in results:
         print(line(*result))
     return 0
+
+
+def why(reasons: dict[str, int]) -> str:
+    """Why a kind's probes failed: " (5 timed out, 2 HTTP 503)", or nothing."""
+    return (
+        f" ({', '.join(f'{n} {r}' for r, n in sorted(reasons.items(), key=lambda x: -x[1]))})"
+        if reasons
+        else ""
+    )
 
 
 def line(name: str, outage: float, probes: int, failed: int) -> str:

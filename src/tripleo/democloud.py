@@ -138,8 +138,12 @@ def boot_servers(home: Path) -> None:
     openstack(home, "A tenant network (VXLAN)", *f"network create {NETWORK} -c provider:network_type".split())
     subnet = f"subnet create --network {NETWORK} --subnet-range {SUBNET_RANGE} demo-subnet -c cidr"
     openstack(home, "Its subnet, served by the controller's DHCP agent", *subnet.split())
+    # the project's own default group, by id: the admin sees every project's "default" (tempest makes many)
+    groups = _json(home, "The project's security groups", "security", "group", "list", "--project",
+                   rc_env(home)["OS_PROJECT_NAME"], "-c", "ID", "-c", "Name")  # fmt: skip
+    default = next(str(g["ID"]) for g in groups if g["Name"] == "default")
     openstack(home, "Let the guests ping each other", "security", "group", "rule", "create", "--protocol",
-              "icmp", "--ingress", "default", "-c", "protocol")  # fmt: skip
+              "icmp", "--ingress", default, "-c", "protocol")  # fmt: skip
     ports = [_json(home, f"A port for demo-{n}", "port", "create", "--network", NETWORK, f"demo-{n}", "-c",
                    "id", "-c", "fixed_ips") for n in ("a", "b")]  # fmt: skip
     addresses = [str(p["fixed_ips"][0]["ip_address"]) for p in ports]

@@ -72,6 +72,13 @@ def _service() -> Any:
     show_default=True,
     help="Output of --dry-run.",
 )
+@click.option(
+    "--deployed-servers",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Deploy onto machines the operator installed, listed in FILE (hostname, role, ctlplane, SSH access, "
+    "NICs), configured over SSH instead of bare-metal nodes.",
+)
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Stack timeout (minutes).")
 @click.option(
@@ -84,7 +91,8 @@ def _service() -> Any:
 def deploy_cmd(
     stack: str, templates: Path | None, environments: tuple[str, ...], parameters: tuple[str, ...],
     roles_file: Path | None, network_data: Path | None, stack_only: bool, dry_run: bool, force: bool,
-    limit: tuple[str, ...], fmt: str, workers: int, timeout: float, step_timeout: float,
+    limit: tuple[str, ...], fmt: str, deployed_servers: Path | None, workers: int, timeout: float,
+    step_timeout: float,
 ) -> None:  # fmt: skip
     """Deploy the overcloud on available nodes: stack, networks, config download (re-run: it converges).
 
@@ -111,6 +119,7 @@ def deploy_cmd(
         force=force,
         limit=tuple(name for item in limit for name in item.split(",") if name),
         step_timeout=step_timeout,
+        deployed_servers=deployed_servers,
     )
     if dry_run:
         _dry_run(request, fmt)

@@ -1,7 +1,10 @@
 """``tripleo undercloud serve``: the undercloud's OpenStack APIs for openstackclient, heatclient,
-ironicclient and openstacksdk (DESIGN.md section 10)."""
+ironicclient and openstacksdk (DESIGN.md section 10); ``tripleo undercloud package-cache``: the package cache
+nodes install through (DESIGN.md section 16)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
@@ -81,3 +84,38 @@ def serve(
         )
 
     run(opts, provisioner=provisioner, ready=ready)
+
+
+@undercloud.group("package-cache")
+def package_cache() -> None:
+    """The undercloud's package cache (Debian's apt-cacher-ng): nodes install their packages through it."""
+
+
+def _cache() -> Any:
+    from tripleo.config.packagecache import PackageCache
+    from tripleo.storage.paths import tripleo_home
+
+    return PackageCache.of(tripleo_home())
+
+
+@package_cache.command("start")
+@click.option("--bind", required=True, help="ADDRESS:PORT, e.g. the undercloud's ctlplane address:3142.")
+def package_cache_start(bind: str) -> None:
+    """Start the cache (kept under $TRIPLEO_HOME/package-cache); a no-op when it runs there."""
+    click.echo(f"package cache on {_cache().start(bind)}")
+
+
+@package_cache.command("stop")
+def package_cache_stop() -> None:
+    """Stop the cache (what it holds stays)."""
+    click.echo("package cache stopped" if _cache().stop() else "no package cache was running")
+
+
+@package_cache.command("status")
+def package_cache_status() -> None:
+    """Where the cache runs, and what it fetched from the mirror and served so far."""
+    cache = _cache()
+    bind, traffic = cache.address(), cache.traffic()
+    click.echo(f"package cache on {bind}" if bind else "no package cache runs")
+    click.echo(f"fetched from the mirror: {traffic.fetched} bytes; served: {traffic.served} bytes, "
+               f"{traffic.files} files")  # fmt: skip

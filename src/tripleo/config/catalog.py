@@ -1,10 +1,10 @@
 """The overcloud's Keystone catalog, created from the deploying host through the public VIP.
 
 Each service's ``keystone_resources`` (role_data) says what it needs: a service entry of a type, its
-public / internal / admin endpoints in a region, service users with roles in the ``service`` project, and
-projects. ``ensure_catalog`` makes the catalog match with openstacksdk, idempotently: what exists and is
-right is left alone, a wrong endpoint URL is corrected, nothing is deleted. Upstream TripleO does the same
-with Ansible's openstack.cloud modules (tripleo-ansible's ``tripleo_keystone_resources``); one process
+public / internal / admin endpoints in a region, service users with roles in the ``service`` project,
+projects and roles. ``ensure_catalog`` makes the catalog match with openstacksdk, idempotently: what exists
+and is right is left alone, a wrong endpoint URL is corrected, nothing is deleted. Upstream TripleO does the
+same with Ansible's openstack.cloud modules (tripleo-ansible's ``tripleo_keystone_resources``); one process
 with one session is far quicker than Puppet's keystone_* types calling the CLI (LAB-NOTES.md: 1.5 s vs 67 s).
 
 Passwords never reach a log line; a user's password is set when the user is created (setting it again
@@ -143,6 +143,8 @@ def _ensure_one(catalog: _Catalog, name: str, spec: Mapping[str, Any], default_r
     region = str(spec.get("region") or default_region)
     for project in spec.get("projects") or []:
         catalog.project(str(project))
+    for role in spec.get("roles") or []:  # roles the service's policy names (e.g. an operator role)
+        catalog.role(str(role))
     if spec.get("service"):
         catalog.region(region)
         service = catalog.service(name, str(spec["service"]))

@@ -112,7 +112,8 @@ def listeners(
             for front in service.frontends:
                 entry = out.setdefault(front.name, {"name": front.name, "mode": front.mode, "binds": [],
                                                     "servers": [], "one_at_a_time": front.backup,
-                                                    "check_port": front.check_port})  # fmt: skip
+                                                    "check_port": front.check_port,
+                                                    "check_path": front.check_path})  # fmt: skip
                 for net in front.networks:
                     bind = f"{vips[net]}:{front.port}" if net in vips else None
                     if bind and bind not in entry["binds"]:

@@ -10,11 +10,13 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
                         that has a VIP; ``protocols``: whole IP protocols, e.g. ``vrrp``)
     firewall_bridged    [device pattern]: bridges whose frames the node forwards between their own ports
                         (br_netfilter passes bridged frames through the forward hook, which drops the rest)
-    haproxy             [{name, port, networks, backend_network, backend_port, mode, backup, check_port}]:
+    haproxy             [{name, port, networks, backend_network, backend_port, mode, backup, check_port,
+                        check_path}]:
                         frontends on the VIPs of ``networks``, with every node running the service as a
                         backend (``backup``: all but the first are backups, one server at a time, and a
                         client stays on the server it reached; ``check_port``: the health check is HTTP
-                        there, e.g. Galera's clustercheck)
+                        there, e.g. Galera's clustercheck; ``check_path``: it is a GET of that path, so a
+                        server that accepts connections but answers nothing is taken out)
     keystone_resources  {name: {service, region, endpoints, users, projects}}: the catalog
     bootstrap_only      true: runs on the role's first node only (e.g. a single database primary)
     load_balancer       true: this service binds every other service's haproxy frontends
@@ -31,6 +33,9 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
     admin               {auth_url, password, region}: the cloud's admin credentials (overcloudrc)
     scale_down          [{compute_service: binary} | {network_agents: true}]: what a host that leaves the
                         stack left in the overcloud's APIs (:mod:`tripleo.config.scaledown` removes it)
+    rings               {builder, hieradata, network, part_power, replicas, min_part_hours, devices, rings}:
+                        rings the undercloud builds from the nodes running the service, to every node in
+                        all_nodes hieradata (:mod:`tripleo.config.rings`)
     host_needs          [{parameter, network_types: [..]} | {parameter, interfaces: [..]}]: what the
                         value of ``parameter`` asks of the role's hosts: network types their links must
                         carry (the environment's NetworkTypesCarried, when set: the lab's), or interfaces
@@ -50,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tripleo.config.containerdata import ContainerService, parse_container
+from tripleo.config.rings import RingSpec, parse_rings
 from tripleo.errors import InputError
 from tripleo.fields import Reader
 from tripleo.shipped import IP_PROTOCOL
@@ -82,6 +88,7 @@ class Frontend:
     mode: str = "tcp"
     backup: bool = False  # every server after the first is a backup: one server at a time
     check_port: int | None = None  # HAProxy's health check is HTTP on this port of each server
+    check_path: str | None = None  # HAProxy's health check is an HTTP GET of this path (2xx/3xx: up)
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ class Service:
     bridged: tuple[str, ...] = ()
     needs: tuple[HostNeed, ...] = ()
     scale_down: tuple[Mapping[str, Any], ...] = ()
+    rings: RingSpec | None = None  # rings the undercloud builds (tripleo.config.rings)
     container: ContainerService | None = None  # None: the service runs on the node itself
 
 
@@ -228,7 +236,17 @@ def _frontend(r: Reader, raw: Any, where: str) -> Frontend:
         mode=str(item.get("mode") or "tcp"),
         backup=item.get("backup") is True,
         check_port=_port(r, item["check_port"], f"{where}.check_port") if "check_port" in item else None,
+        check_path=_check_path(r, item.get("check_path"), f"{where}.check_path"),
     )
+
+
+def _check_path(r: Reader, value: Any, path: str) -> str | None:
+    if value is None:
+        return None
+    text = r.text(value, path, empty=False)
+    if not text.startswith("/") or any(c.isspace() for c in text):
+        raise r.fail(path, f"{text!r} is not a URL path (e.g. /healthcheck)")
+    return text
 
 
 def _frontends(r: Reader, value: Any) -> tuple[Frontend, ...]:
@@ -297,6 +315,7 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
         bridged=() if bridged is None else r.texts(bridged, "firewall_bridged", empty=False),
         needs=_needs(r, data.get("host_needs")),
         scale_down=_entries(r, data.get("scale_down"), "scale_down"),
+        rings=parse_rings(r, data.get("rings")),
         container=parse_container(data, name, file),
     )
 

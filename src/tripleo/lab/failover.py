@@ -1,9 +1,14 @@
 """A probe of the overcloud's public endpoints that measures outages (issue 24: failover is a number).
 
-A thread asks Keystone for a token through the public VIP five times a second, each request with a 2 s
-timeout on a fresh connection (a client that lost its server reconnects), and records when each began and
-whether it succeeded. An event's outage is the longest run of consecutive failed probes, from the first
-failure's start to the next success's start.
+One thread per kind of probe, together five probes a second through the public VIP, each request with a 2 s
+timeout on a fresh connection (a client that lost its server reconnects); each records when it began and
+whether it succeeded, and why not. The kinds: ``identity`` (a token), and any service type of the catalog
+the token brought (``image``: one image, ``compute``: one server, ``object-store``: one container, each
+through the catalog's public URL with the last token that Keystone gave). Each kind has its own thread: in
+one thread taking turns, every probe that waited for its timeout delayed the other kinds' next probe, and a
+kind's window grew by the others' timeouts (3 failed object-store probes made a window of 12 s). An event's
+outage is the longest run of consecutive failed probes of one kind, from the first failure's start to the
+next success's start.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -20,6 +26,20 @@ __all__ = ["OutageProbe", "longest_outage"]
 
 INTERVAL = 0.2  # five probes a second
 TIMEOUT = 2.0
+IDENTITY = "identity"
+PATHS = {"image": "/v2/images?limit=1", "compute": "/servers?limit=1", "object-store": "?limit=1"}
+
+
+def _reason(exc: BaseException) -> str:
+    """A failed request in a few words: the HTTP status, a timeout, or the socket error."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(cause, TimeoutError):
+        return "timed out"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror.lower()
+    return type(cause).__name__ if not isinstance(cause, str) else cause
 
 
 def longest_outage(samples: list[tuple[float, bool]]) -> float:
@@ -38,13 +58,19 @@ def longest_outage(samples: list[tuple[float, bool]]) -> float:
 
 @dataclass
 class OutageProbe:
-    """Token requests against ``rc`` (overcloudrc's variables) in a thread: :meth:`start`, then
-    :meth:`mark` before an event and :meth:`outage_since` after it."""
+    """Requests against ``rc`` (overcloudrc's variables) in a thread: :meth:`start`, then :meth:`mark` before
+    an event and :meth:`outage_since` after it."""
 
     rc: Mapping[str, str] = field(repr=False)
-    samples: list[tuple[float, bool]] = field(default_factory=list)
+    kinds: tuple[str, ...] = (IDENTITY,)
+    samples: list[tuple[float, bool, str]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _token: str = field(default="", repr=False)
+    _urls: dict[str, str] = field(default_factory=dict)
+    # why each failed probe failed: (start time, kind, "timed out" / "HTTP 503" / "refused" ...)
+    errors: list[tuple[float, str, str]] = field(default_factory=list)
 
     def _body(self) -> bytes:
         domain = {"name": "Default"}
@@ -54,41 +80,85 @@ class OutageProbe:
             "scope": {"project": {"name": self.rc["OS_PROJECT_NAME"], "domain": domain}},
         }}).encode()  # fmt: skip
 
-    def _once(self, url: str, body: bytes) -> bool:
+    def _issue(self, url: str, body: bytes) -> tuple[bool, str]:
         request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
-                return bool(answer.status == 201)
-        except (OSError, urllib.error.URLError):
-            return False
+                if answer.status != 201:
+                    return False, f"HTTP {answer.status}"
+                token = answer.headers.get("X-Subject-Token", "")
+                catalog = json.loads(answer.read()).get("token", {}).get("catalog", [])
+        except (OSError, urllib.error.URLError, ValueError) as exc:
+            return False, _reason(exc)
+        for entry in catalog:
+            for endpoint in entry.get("endpoints", []):
+                if endpoint.get("interface") == "public":
+                    self._urls[str(entry.get("type"))] = str(endpoint.get("url", "")).rstrip("/")
+        self._token = token
+        return True, ""
 
-    def _run(self) -> None:
+    def _get(self, kind: str) -> tuple[bool, str]:
+        url, token = self._urls.get(kind), self._token
+        if not url or not token:
+            return False, "no token"
+        request = urllib.request.Request(url + PATHS.get(kind, ""), headers={"X-Auth-Token": token})
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+                return bool(200 <= answer.status < 300), f"HTTP {answer.status}"
+        except (OSError, urllib.error.URLError) as exc:
+            return False, _reason(exc)
+
+    def _run(self, kind: str) -> None:
+        """One kind's probes, every ``INTERVAL * len(kinds)`` seconds (all kinds together: five a second); a
+        probe that waits for its timeout delays only its own kind."""
         url, body = self.rc["OS_AUTH_URL"].rstrip("/") + "/v3/auth/tokens", self._body()
+        period = INTERVAL * len(self.kinds)
         while not self._stop.is_set():
             began = time.monotonic()
-            self.samples.append((began, self._once(url, body)))
-            self._stop.wait(max(0.0, INTERVAL - (time.monotonic() - began)))
+            ok, why = self._issue(url, body) if kind == IDENTITY or not self._token else self._get(kind)
+            with self._lock:
+                self.samples.append((began, ok, kind))
+                if not ok:
+                    self.errors.append((began, kind, why))
+            self._stop.wait(max(0.0, period - (time.monotonic() - began)))
 
     def start(self) -> OutageProbe:
-        self._thread = threading.Thread(target=self._run, name="outage-probe", daemon=True)
-        self._thread.start()
+        for i, kind in enumerate(self.kinds):
+            if i:  # the kinds' probes spread over the period, not all at once
+                self._stop.wait(INTERVAL)
+            thread = threading.Thread(
+                target=self._run, args=(kind,), name=f"outage-probe-{kind}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
     def mark(self) -> float:
         """Now, to pass to :meth:`outage_since` after the event."""
         return time.monotonic()
 
     def outage_since(self, mark: float) -> tuple[float, int, int]:
-        """(longest outage in seconds, probes, failed probes) since ``mark``."""
+        """(longest outage of any kind in seconds, probes, failed probes) since ``mark``."""
         window = [s for s in list(self.samples) if s[0] >= mark]
-        return longest_outage(window), len(window), sum(1 for _, ok in window if not ok)
+        failed = sum(1 for s in window if not s[1])
+        return max(self.outages_since(mark).values(), default=0.0), len(window), failed
+
+    def outages_since(self, mark: float) -> dict[str, float]:
+        """The longest outage of each kind since ``mark``, in seconds."""
+        window = [s for s in list(self.samples) if s[0] >= mark]
+        return {kind: longest_outage([(at, ok) for at, ok, k in window if k == kind]) for kind in self.kinds}
+
+    def reasons_since(self, mark: float, kind: str) -> dict[str, int]:
+        """How often each reason made a probe of ``kind`` fail since ``mark``."""
+        return dict(Counter(why for at, k, why in list(self.errors) if at >= mark and k == kind))
 
     def answering(self, since: float) -> bool:
-        """The last probe after ``since`` succeeded."""
+        """The last probe of every kind after ``since`` succeeded."""
         window = [s for s in list(self.samples) if s[0] >= since]
-        return bool(window) and window[-1][1]
+        last = {kind: ok for _, ok, kind in window}
+        return bool(window) and set(last) == set(self.kinds) and all(last.values())

@@ -13,7 +13,7 @@ order. When one role is short, the deploy stops with exit 2 and a line naming th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from tripleo.baremetal.node import Node
@@ -24,9 +24,10 @@ from tripleo.network.environment import Plan
 from tripleo.resources.service import StackService
 from tripleo.storage import Database
 
-__all__ = ["SERVER_TYPE", "Placed", "check_capacity", "needs", "preflight", "server_slot"]
+__all__ = ["DEPLOYED_TYPE", "SERVER_TYPE", "Placed", "check_capacity", "needs", "preflight", "server_slot"]
 
 SERVER_TYPE = "OS::Nova::Server"
+DEPLOYED_TYPE = "OS::Heat::DeployedServer"  # a machine the operator installed (tripleo.workflows.deployed)
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,11 @@ def check_capacity(need: Sequence[RoleCount], servers: Sequence[Placed], nodes: 
         taken.update(n.uuid for n in fits[: max(wanted, 0)])
 
 
-def preflight(service: StackService, db: Database, stack: str, plan: Plan) -> None:
+def preflight(
+    service: StackService, db: Database, stack: str, plan: Plan, skip: Collection[str] = ()
+) -> None:
     """The capacity pre-flight of a deploy of ``plan``, from the stack's servers (none before the stack
-    exists) and the enrolled nodes; changes nothing.
+    exists) and the enrolled nodes; changes nothing. The roles in ``skip`` need no node (deployed servers).
 
     :raises InputError: a role is short of nodes (see :func:`check_capacity`).
     """
@@ -125,4 +128,4 @@ def preflight(service: StackService, db: Database, stack: str, plan: Plan) -> No
         node_uuid = str((row.data or {}).get("node_uuid") or "")
         if row.implementation == SERVER_TYPE and row.action != "DELETE" and node_uuid and slot is not None:
             placed.append(Placed(slot[0], slot[1], node_uuid))
-    check_capacity(needs(plan), placed, Conductor(db).nodes())
+    check_capacity([n for n in needs(plan) if n.role not in skip], placed, Conductor(db).nodes())

@@ -3,8 +3,10 @@
 The probes come from the templates (role_data ``status_probes``: ``{name, command}``, a shell command on the
 node that prints ``key=value`` lines), so no service's name is known here: Galera's members and their state,
 RabbitMQ's members and alarms, HAProxy's backends. The deploy keeps each host's probes in its record; status
-asks every host at once over SSH, with a short timeout: a host that does not answer (powered off) is
-"unreachable". A VIP is held by the hosts that have it on a device: one holder is the only good answer.
+asks every host at once over SSH: a host whose SSH does not connect within 5 s (powered off, cut off), or
+whose probes have not ended in 30 s, is "unreachable" (each rabbitmqctl starts an Erlang VM: on a busy
+node the probes took more than the 10 s they once had, and CI saw two live controllers as unreachable).
+A VIP is held by the hosts that have it on a device: one holder is the only good answer.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ __all__ = ["UNREACHABLE", "cluster_view", "parse_values", "vip_lines"]
 UNREACHABLE = "unreachable"
 _ADDRESSES = "ip -o addr show scope global | awk '{print $4}'"
 _MARK = "::tripleo-probe::"
-TIMEOUT = 10.0
+TIMEOUT = 30.0
 
 
 def parse_values(text: str) -> dict[str, str]:

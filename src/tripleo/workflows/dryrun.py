@@ -36,6 +36,7 @@ from tripleo.resources.service import StackService
 from tripleo.storage import Database, stack_paths
 from tripleo.workflows.capacity import server_slot
 from tripleo.workflows.configplan import config_plan, host_diff, plan_rows
+from tripleo.workflows.deployed import bind
 from tripleo.workflows.hosts import render, vips_of
 from tripleo.workflows.request import DeployRequest, check_request, project_args, stack_parameters
 from tripleo.workflows.services import network_plan, prepare
@@ -70,13 +71,14 @@ def plan_deploy(service: StackService, db: Database, req: DeployRequest) -> Depl
 
     :raises InputError: what a deploy refuses before it changes anything.
     """
-    check_request(service, db, req)
-    try:
-        service.get(req.stack)
-    except InputError:
-        note = "the stack does not exist: every resource is added and every unit runs on every node"
-        return DeployPlan(req.stack, False, notes=[note])
     with tempfile.TemporaryDirectory(prefix="tripleo-dry-run-") as scratch:
+        req = bind(req, Path(scratch) / "deployed").request
+        check_request(service, db, req)
+        try:
+            service.get(req.stack)
+        except InputError:
+            note = "the stack does not exist: every resource is added and every unit runs on every node"
+            return DeployPlan(req.stack, False, notes=[note])
         return _plan(service, db, req, Path(scratch))
 
 

@@ -9,7 +9,7 @@ network plan for ``validate network``, and its hieradata, Puppet and containers 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from tripleo.config.hieradata import (
     node_hieradata,
     placement,
 )
+from tripleo.config.rings import RingSpec, rings_hieradata
 from tripleo.config.roledata import RoleData, Service, parse_role_data
 from tripleo.errors import OperationError
 from tripleo.network.environment import Plan
@@ -31,7 +32,7 @@ from tripleo.network.netenv import Allocator, NodeResult, Report, resolved_confi
 from tripleo.network.vips import with_vips
 from tripleo.resources.service import StackResource, StackService
 from tripleo.storage import Database, stack_paths
-from tripleo.workflows.capacity import SERVER_TYPE, server_slot
+from tripleo.workflows.capacity import DEPLOYED_TYPE, SERVER_TYPE, server_slot
 from tripleo.workflows.containers import host_container_steps, image_resolver
 from tripleo.workflows.nic_heat import HeatNicRenderer
 from tripleo.workflows.request import DeployRequest, Progress, fail_on
@@ -62,9 +63,18 @@ def servers(rows: Sequence[StackResource], db: Database, roles: set[str]) -> lis
     from tripleo.baremetal import Conductor
 
     conductor = Conductor(db)
+    by_path = {row.path: row for row in rows}
     out = []
     for row in rows:
-        if row.implementation != SERVER_TYPE or row.status != "COMPLETE" or row.action == "DELETE":
+        if row.status != "COMPLETE" or row.action == "DELETE":
+            continue
+        if row.implementation == DEPLOYED_TYPE:  # its stack (deployed-server.yaml) has its address
+            parent = by_path.get(row.stack_path)
+            if parent is None or parent.status != "COMPLETE":
+                continue
+            out.append(_deployed(row, parent, roles))
+            continue
+        if row.implementation != SERVER_TYPE:
             continue
         slot = server_slot(row.path)
         if slot is None or row.path.count("/") < 2 or slot[0] not in roles:
@@ -87,6 +97,19 @@ def servers(rows: Sequence[StackResource], db: Database, roles: set[str]) -> lis
             )
         )
     return sorted(out, key=lambda s: (s.role, s.index))
+
+
+def _deployed(row: StackResource, parent: StackResource, roles: set[str]) -> Server:
+    """A deployed server (OS::Heat::DeployedServer in a role's server template): the template's outputs give
+    its name and ctlplane address; its node is its short host name."""
+    slot = server_slot(parent.path)
+    if slot is None or slot[0] not in roles:
+        raise OperationError(f"server {row.path}: expected <Role>/<index>/..., with a role of roles_data "
+                             f"({', '.join(sorted(roles))})")  # fmt: skip
+    attrs = parent.attributes or {}
+    name = str(attrs.get("name") or (row.attributes or {}).get("name") or row.name)
+    return Server(path=row.path, role=slot[0], index=slot[1], name=name, physical_id=row.physical_id,
+                  node=name.split(".")[0], ctlplane=str(attrs.get("first_address") or ""))  # fmt: skip
 
 
 def host_entries(plan: Plan, servers: Sequence[Server], results: Mapping[str, NodeResult]) -> list[str]:
@@ -130,9 +153,21 @@ def _service_extras(services: Sequence[Service]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _ring_members(views: Sequence[NodeView], placed: Mapping[str, Sequence[Service]]
+                  ) -> dict[str, tuple[RingSpec, list[str]]]:  # fmt: skip
+    """Each service that declares rings: its spec and the addresses of its nodes on the ring's network."""
+    out: dict[str, tuple[RingSpec, list[str]]] = {}
+    for view in sorted(views, key=lambda v: (v.role, v.index)):
+        for service in placed[view.name]:
+            if service.rings is not None and service.rings.network in view.addresses:
+                entry = out.setdefault(service.name, (service.rings, []))
+                entry[1].append(view.addresses[service.rings.network])
+    return out
+
+
 def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping[str, RoleData],
            views: Sequence[NodeView], vips: Mapping[str, str], cloud_name: str,
-           templates: Path) -> list[Host]:  # fmt: skip
+           templates: Path, rings: tuple[Path, str, bool]) -> list[Host]:  # fmt: skip
     """Each server as config download sees it: addresses, NIC config (the VIPs on the primary role's first
     node, unless a service of that role moves them: then they float on every node of the role), firewall,
     hieradata, the Puppet of the services that run on it and the containers of those that run in containers
@@ -146,7 +181,9 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
     floating = tuple(f"{v}/{v.max_prefixlen}" for v in report.vips.values()) if managed else ()
     containerized = any(s.container is not None for services in placed.values() for s in services)
     resolve, registry = image_resolver(templates) if containerized else (None, "")
+    state, stack, write = rings
     shared = all_nodes(roles, views, placed, vips, {
+        **rings_hieradata(_ring_members(views, placed), state, stack, write),
         "tripleo::cloud_name": cloud_name,
         "tripleo::hosts_entries": host_entries(plan, servers, results),
     })  # fmt: skip
@@ -188,7 +225,9 @@ def render(service: StackService, db: Database, req: DeployRequest, prepared: Pr
     rows = service.resources(req.stack, nested_depth=64)
     found = servers(rows, db, {r.name for r in base.roles})
     wiring = lab_wiring([s.node for s in found])
-    plan = network_plan(prepared, wired_specs(base, [(s.node, s.role, s.index) for s in found], wiring))
+    specs = wired_specs(base, [(s.node, s.role, s.index) for s in found], wiring)
+    specs = [replace(spec, nics=req.deployed_nics.get(spec.name, spec.nics)) for spec in specs]
+    plan = network_plan(prepared, specs)
     kept, ctlplane = [s.node for s in found], {s.node: s.ctlplane for s in found}
     allocator: Allocator
     if planned is not None:
@@ -209,4 +248,6 @@ def render(service: StackService, db: Database, req: DeployRequest, prepared: Pr
     views = _node_views(plan, found, {r.spec.name: r for r in report.nodes})
     vips = {n.name_lower: str(report.vips[n.name]) for n in plan.networks if n.name in report.vips}
     cloud_name = str(outputs.get("CloudName") or req.stack)
-    return _hosts(plan, report, found, roles, views, vips, cloud_name, req.templates), report, roles
+    rings = (stack_paths(req.stack).plan / "rings", req.stack, planned is None)  # a dry run builds no ring
+    hosts = _hosts(plan, report, found, roles, views, vips, cloud_name, req.templates, rings)
+    return hosts, report, roles

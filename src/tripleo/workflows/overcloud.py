@@ -45,6 +45,7 @@ from tripleo.resources.service import Options, StackService
 from tripleo.storage import Database, stack_paths
 from tripleo.workflows.catalog import catalog_digest, overcloud_admin, register_catalog, write_overcloudrc
 from tripleo.workflows.configplan import config_plan, describe
+from tripleo.workflows.deployed import authorize, bind
 from tripleo.workflows.hosts import render, vips_of
 from tripleo.workflows.record import (
     COMPLETE,
@@ -85,7 +86,12 @@ def deploy(
     """
     with deploy_lock(db, req.stack, f"overcloud deploy of {req.stack}"):
         started = time.perf_counter()
+        bound = bind(req)
+        req = bound.request
         check_request(service, db, req)
+        if bound.hosts:
+            authorize(bound.hosts, *ssh_key())
+            progress(f"deployed servers: {len(bound.hosts)} host(s) reached, tripleo's key let in as root")
         record = DeployRecord(req.stack)
         record.begin()
         try:

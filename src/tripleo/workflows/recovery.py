@@ -33,6 +33,7 @@ __all__ = ["Decision", "decide", "recover"]
 _ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 FACTS_TIMEOUT = 120.0
 ACT_TIMEOUT = 900.0
+STOP_ROUNDS = 3  # stop, look again: a member still booting may have started since
 
 
 @dataclass
@@ -136,12 +137,16 @@ def recover(
         return dict(zip(names, found, strict=True))
 
     decision = decide(gather(), names)
-    if decision.stop and not dry_run:
+    # a member still booting may start its database after the first look (its boot runs beside this):
+    # stopped in a later round
+    for _ in range(STOP_ROUNDS):
+        if not decision.stop or dry_run:
+            break
         for host in decision.stop:
             _act(shell_to(by_name[host]), host, "stop", commands["stop"])
         decision = decide(gather(), names)
-        if decision.stop:
-            raise OperationError(f"{', '.join(decision.stop)} still run after they were stopped")
+    if decision.stop and not dry_run:
+        raise OperationError(f"{', '.join(decision.stop)} still run after they were stopped")
     if dry_run:
         return decision
     if decision.bootstrap is not None:

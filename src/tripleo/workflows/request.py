@@ -64,6 +64,9 @@ class DeployRequest:
     force: bool = False  # run every unit on the hosts of the plan, whatever their digests say
     limit: tuple[str, ...] = ()  # the hosts (names or nodes) config download runs on; the others are left
     step_timeout: float = DEFAULT_TIMEOUT  # seconds one Ansible task (a step on all its hosts) may run
+    deployed_servers: Path | None = None  # a node file of deployed servers (tripleo.workflows.deployed)
+    deployed_nics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # bound: host -> NICs, nic1..
+    deployed_roles: tuple[str, ...] = ()  # bound: the roles whose servers are deployed servers
 
 
 @dataclass
@@ -152,7 +155,7 @@ def check_request(service: StackService, db: Database, req: DeployRequest) -> Pl
     checked = network_plan(scratch)
     fail_on(check_layouts(scratch, checked, req.environments), "before deploying")
     _module_dirs(checked)
-    preflight(service, db, req.stack, checked)
+    preflight(service, db, req.stack, checked, skip=req.deployed_roles)
     return checked
 
 

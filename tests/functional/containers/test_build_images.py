@@ -85,10 +85,19 @@ def test_a_build_killed_half_way_tags_nothing_and_the_same_command_converges(hom
     proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             start_new_session=True)  # fmt: skip
     assert proc.stderr is not None
+    digest = ""
     for line in proc.stderr:
         if line.startswith("building tripleo/haproxy:"):
+            digest = line.strip().rsplit(":", 1)[1]
             break
-    time.sleep(4)  # inside podman build: apt is fetching or installing the layer's packages
+    # killed once podman build runs the layer's apt step (a fixed sleep let a fast mirror finish the build)
+    log = Podman(home).directory / "logs" / f"haproxy-{digest}.log"
+    deadline = time.monotonic() + 300
+    while True:
+        time.sleep(0.05)  # the build truncates its log just after the line above
+        if "RUN apt-get" in (log.read_text(errors="replace") if log.exists() else ""):
+            break
+        assert proc.poll() is None and time.monotonic() < deadline, f"the build never reached apt: {log}"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not rows(home)["haproxy"]["built"]

@@ -1,17 +1,19 @@
 """The control plane's HA tier on three controllers (issue 24), on one lab shared by every test in file order.
 
 lab up (3 nodes, all controllers) -> node import -> introspect -> overcloud deploy of the HA tier alone
-(tests/data/services/ha: Galera, RabbitMQ clustered, memcached, HAProxy with keepalived's VIPs, Keystone) ->
-one holder per VIP -> Galera 3 Synced and HAProxy's one-at-a-time database listener -> RabbitMQ 3 members on
-their network -> isolation of the cluster ports and VRRP -> status's cluster view -> a re-deploy runs nothing
--> the VIP holder powered off through its BMC while a probe asks Keystone for tokens through the public VIP
-(the outage is printed; benchmarks/failover.py holds the 10 s target) -> it powers on and its services start
+(tests/data/services/ha: Galera, RabbitMQ clustered, memcached, HAProxy with keepalived's VIPs, Keystone,
+Swift) -> one holder per VIP -> Galera 3 Synced and HAProxy's one-at-a-time database listener -> RabbitMQ 3
+members on their network -> isolation of the cluster ports and VRRP -> Swift: an object on three controllers,
+its servers on Storage only -> status's cluster view -> a re-deploy runs nothing -> the VIP holder powered off
+through its BMC while a probe asks Keystone for tokens through the public VIP (the outage is printed;
+benchmarks/failover.py holds the 10 s target; the object reads back) -> it powers on and its services start
 by themselves, it rejoins -> a dead service is started by the next deploy -> a full outage recovered by
 `overcloud database recover` from the most advanced member -> lab down.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -36,6 +38,7 @@ OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 REPO = Path(__file__).resolve().parents[3]
 HA = REPO / "tests" / "data" / "services" / "ha"
 LAB_NAME = "tha"
+SWIFT_OBJECT = HA / "environment.yaml"  # any file: stored in Swift, read back after a failover
 TARGET = (
     10.0  # seconds of failed probes a failover should cost (issue 24): benchmarks/failover.py measures it
 )
@@ -178,6 +181,44 @@ def test_cluster_ports_and_vrrp_only_on_their_networks(cluster: Cluster) -> None
         assert len(galera) == 1 and "InternalApi" in galera[0]
 
 
+def _object_files(cluster: Cluster, host: dict[str, Any]) -> int:
+    return int(cluster.ssh(host, "find /srv/node -path '*/objects/*' -name '*.data' | wc -l").strip())
+
+
+def test_swift_keeps_three_replicas_behind_the_public_vip(cluster: Cluster) -> None:
+    """Swift's rings come from the undercloud (every controller's Storage address, 3 replicas): an object
+    stored through the public VIP lands once on each controller; the storage servers and rsync listen on
+    Storage only; object-store is in the catalog."""
+    env = rc_env(cluster.home)
+    # the object's name is the path given: its file name, from its directory
+    for args in (["container", "create", "hatest"], ["object", "create", "hatest", SWIFT_OBJECT.name]):
+        proc = subprocess.run([OPENSTACK, *args], env=env, capture_output=True, text=True, timeout=120,
+                              cwd=SWIFT_OBJECT.parent)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    wait_until(lambda: sum(_object_files(cluster, h) for h in cluster.controllers) >= 3, 60, "3 replicas")
+    assert [_object_files(cluster, h) for h in cluster.controllers] == [1, 1, 1]
+    for host in cluster.controllers:
+        storage = host["addresses"]["Storage"].split("/")[0]
+        listening = cluster.ssh(host, "ss -Hltn")
+        for port in (6200, 6201, 6202, 873):
+            bound = {line.split()[3].rsplit(":", 1)[0] for line in listening.splitlines()
+                     if line.split()[3].endswith(f":{port}")}  # fmt: skip
+            assert bound == {storage}, f"{host['name']} port {port}: {bound}"
+            assert not connects(host["ctlplane"], port), f"{host['name']}: {port} answers on ctlplane"
+    catalog = subprocess.run([OPENSTACK, "catalog", "show", "object-store", "-f", "json"], env=env,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert catalog.returncode == 0 and "8080/v1/AUTH_" in catalog.stdout, catalog.stdout + catalog.stderr
+
+
+def _download(cluster: Cluster, tmp: Path) -> str:
+    target = tmp / "downloaded"
+    proc = subprocess.run([OPENSTACK, "object", "save", "--file", str(target), "hatest", SWIFT_OBJECT.name],
+                          env=rc_env(cluster.home), capture_output=True, text=True, timeout=120,
+                          cwd=SWIFT_OBJECT.parent)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return hashlib.sha256(target.read_bytes()).hexdigest()
+
+
 def test_status_shows_the_cluster(cluster: Cluster) -> None:
     """Issue 24: which node holds each VIP, Galera's members and state, RabbitMQ's members and alarms,
     HAProxy's backends, from one round trip to every host."""
@@ -192,6 +233,8 @@ def test_status_shows_the_cluster(cluster: Cluster) -> None:
                for r in rabbit.values())  # fmt: skip
     assert all(p["backends_down"] == "0" and int(p["backends_up"]) >= 6 for p in proxy.values()), proxy
     assert re.search(rf"^galera {first}: .*cluster_size=3", out, re.M), out
+    rings = view["probes"]["swift ring"]
+    assert all(r["object"] == "3 devices, 3 replicas" for r in rings.values()), rings
 
 
 def test_a_redeploy_runs_nothing(cluster: Cluster) -> None:
@@ -200,11 +243,11 @@ def test_a_redeploy_runs_nothing(cluster: Cluster) -> None:
     assert out.count("nothing to run") == 3, out
 
 
-def test_the_vip_holder_powered_off_fails_over(cluster: Cluster) -> None:
+def test_the_vip_holder_powered_off_fails_over(cluster: Cluster, tmp_path: Path) -> None:
     holder = cluster.holders(cluster.status["vips"]["External"])
     assert len(holder) == 1
     host = next(h for h in cluster.controllers if h["name"] == holder[0])
-    probe = OutageProbe(rc_env(cluster.home)).start()
+    probe = OutageProbe(rc_env(cluster.home), kinds=("identity", "object-store")).start()
     try:
         wait_until(lambda: probe.answering(0.0), 30, "a first token through the public VIP")
         mark = probe.mark()
@@ -218,10 +261,13 @@ def test_the_vip_holder_powered_off_fails_over(cluster: Cluster) -> None:
     finally:
         probe.stop()
     print(f"\nfailover: {host['name']} (VIP holder) powered off: longest outage {outage:.2f} s "
-          f"({failed} of {probes} probes failed); target {TARGET:.0f} s")  # fmt: skip
+          f"({failed} of {probes} probes failed: {[probe.reasons_since(mark, k) for k in probe.kinds]}); "
+          f"target {TARGET:.0f} s")  # fmt: skip
     assert outage < SANITY
     for other in others:
         assert _wsrep(cluster, other)["wsrep_cluster_size"] == "2"  # the others stay one primary component
+    # the object stored before reads back whole from the two replicas left
+    assert _download(cluster, tmp_path) == hashlib.sha256(SWIFT_OBJECT.read_bytes()).hexdigest()
 
 
 def _synced(cluster: Cluster, host: dict[str, Any]) -> bool:
@@ -232,6 +278,18 @@ def _synced(cluster: Cluster, host: dict[str, Any]) -> bool:
 def _brokers(cluster: Cluster, host: dict[str, Any]) -> int:
     proc = cluster.try_ssh(host, "rabbitmqctl -q cluster_status --formatter json", 60)
     return len(json.loads(proc.stdout)["running_nodes"]) if proc.returncode == 0 else 0
+
+
+def _broker_report(cluster: Cluster, restarted: dict[str, Any]) -> str:
+    """What each broker says of the cluster, and the restarted node's boot log and broker log's tail."""
+    lines = []
+    for h in cluster.controllers:
+        proc = cluster.try_ssh(h, "rabbitmqctl -q cluster_status --formatter json", 60)
+        said = f"{proc.stdout.strip()[:600]} {proc.stderr.strip()[:300]}"
+        lines.append(f"{h['name']}: exit {proc.returncode}: {said}")
+    tail = "cat /var/log/tripleo-boot.log; tail -n 40 /var/log/rabbitmq/rabbit@*.log; pgrep -a beam.smp"
+    lines.append(cluster.try_ssh(restarted, tail, 30).stdout[-6000:])
+    return "\n".join(lines)
 
 
 def test_a_controller_powered_on_starts_its_services_and_rejoins(cluster: Cluster) -> None:
@@ -249,9 +307,12 @@ def test_a_controller_powered_on_starts_its_services_and_rejoins(cluster: Cluste
     wait_until(lambda: _synced(cluster, host), 300, f"{host['name']} Synced again", interval=2)
     for other in cluster.controllers:
         assert _wsrep(cluster, other)["wsrep_cluster_size"] == "3"
-    wait_until(
-        lambda: all(_brokers(cluster, h) == 3 for h in cluster.controllers), 300, "3 brokers", interval=2
-    )
+    try:
+        wait_until(
+            lambda: all(_brokers(cluster, h) == 3 for h in cluster.controllers), 300, "3 brokers", interval=2
+        )
+    except pytest.fail.Exception:
+        pytest.fail(f"timed out after 300 s waiting for 3 brokers:\n{_broker_report(cluster, host)}")
     boot_log = cluster.ssh(host, "cat /var/log/tripleo-boot.log")
     assert "mariadb: started" in boot_log and "keepalived: started" in boot_log, boot_log
     assert cluster.holders(cluster.status["vips"]["External"]) == holder  # nopreempt: no move back
@@ -286,6 +347,10 @@ def test_a_full_outage_is_recovered_from_the_most_advanced_member(cluster: Clust
         run(cluster.home, "baremetal", "node", "power", "on", host["node"])
     for host in (c1, c2):
         wait_until(lambda h=host: cluster.try_ssh(h, "true", 10).returncode == 0, 120, "ssh", interval=1)
+    # their boot starts MariaDB (which then waits): recover once it has, as an operator would
+    for host in (c1, c2):
+        wait_until(lambda h=host: cluster.try_ssh(h, "pgrep -x mariadbd", 10).returncode == 0, 120,
+                   f"{host['name']}'s MariaDB started at boot", interval=1)  # fmt: skip
     # the members' boot started MariaDB, which waits outside a primary component: they are stopped first
     plan = run(cluster.home, "overcloud", "database", "recover", "--dry-run").stdout
     assert "wait outside a primary component" in plan and "would be stopped first" in plan, plan

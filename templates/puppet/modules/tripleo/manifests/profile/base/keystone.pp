@@ -100,6 +100,9 @@ class tripleo::profile::base::keystone (
     }
     # /etc/init.d/keystone binds `--http-socket :5000` (every address) and reads /etc/default/keystone after
     # building its arguments: replace them there with the one address
+    tripleo::profile::base::init_status { 'keystone':
+      project => 'keystone',
+    }
     tripleo::profile::base::uwsgi_bind { 'keystone':
       bind_host => $bind_host,
       bind_port => $bind_port,

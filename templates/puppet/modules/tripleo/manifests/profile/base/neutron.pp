@@ -6,8 +6,12 @@ class tripleo::profile::base::neutron (
   String $host,
   Integer $step = Integer($facts['tripleo_step']),
   Optional[String] $transport_url = undef,
+  Boolean $debug = false,  # EnableDebug: every Neutron process of the node logs at debug level
 ) {
   if $step >= 4 {
+    neutron_config { 'DEFAULT/debug':
+      value => $debug,
+    }
     class { 'neutron':
       default_transport_url => tripleo::transport_url($transport_url),
       host                  => $host,

@@ -11,8 +11,12 @@ class tripleo::profile::base::nova (
   Optional[String] $database_host = undef,
   String $database_user = lookup('nova::db::mysql::user', String, 'first', 'nova'),
   Optional[String] $database_password = lookup('nova::db::mysql::password', Optional[String], 'first', undef),
+  Boolean $debug = false,  # EnableDebug: every Nova process of the node logs at debug level
 ) {
   if $step >= 4 {
+    nova_config { 'DEFAULT/debug':
+      value => $debug,
+    }
     class { 'nova':
       default_transport_url => tripleo::transport_url($transport_url),
       host                  => $host,
@@ -36,7 +40,7 @@ class tripleo::profile::base::nova (
     }
     # nova-api-metadata's own status finds any uwsgi process (keystone's, placement's) and reads as running
     # while it is stopped: each refresh of Nova's services then restarted it
-    tripleo::profile::base::init_status { ['nova-conductor', 'nova-scheduler', 'nova-compute', 'nova-api-metadata']:
+    tripleo::profile::base::init_status { ['nova-api', 'nova-conductor', 'nova-scheduler', 'nova-compute', 'nova-api-metadata']:
       project => 'nova',
     }
   }

@@ -15,8 +15,12 @@ class tripleo::profile::base::placement (
   Optional[String] $database_connection = lookup('placement::db::database_connection', Optional[String], 'first', undef),
   Boolean $manage_database = true,
   Optional[String] $bootstrap_node = lookup('placement_short_bootstrap_node_name', Optional[String], 'first', undef),
+  Boolean $debug = false,  # EnableDebug: placement-api logs at debug level
 ) {
   if $step == 4 {
+    placement_config { 'DEFAULT/debug':
+      value => $debug,
+    }
     $is_bootstrap = tripleo::is_bootstrap($bootstrap_node)
     if $manage_database and $is_bootstrap {
       tripleo::profile::base::database::mysql::db { $database_name:
@@ -42,6 +46,10 @@ class tripleo::profile::base::placement (
     class { 'placement::wsgi::uwsgi':
       processes => $workers,
       threads   => 4,
+    }
+    # its init script's status finds any uwsgi (Keystone's): a stopped placement-api read as running
+    tripleo::profile::base::init_status { 'placement-api':
+      project => 'placement',
     }
     tripleo::profile::base::uwsgi_bind { 'placement-api':
       bind_host => $bind_host,

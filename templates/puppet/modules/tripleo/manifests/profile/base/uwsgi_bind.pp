@@ -2,7 +2,8 @@
 # and read /etc/default/<NAME> after building their arguments: its DAEMON_ARGS line replaces them with one
 # address, so that HAProxy can bind the VIPs on the same port. A change restarts the service. `defaults` is
 # the init script's NAME when it differs from the service's (neutron-api's is neutron-server, a file that
-# puppet-neutron's ml2 class declares too: then only the line is ours).
+# puppet-neutron's ml2 class declares too: then only the line is ours). `env`: variables of the application's
+# processes (uwsgi `--env`), e.g. an oslo.config option as OS_<GROUP>__<OPTION> for this service alone.
 define tripleo::profile::base::uwsgi_bind (
   Stdlib::IP::Address $bind_host,
   Stdlib::Port $bind_port,
@@ -10,6 +11,7 @@ define tripleo::profile::base::uwsgi_bind (
   Optional[Integer[1]] $processes = undef,
   String $service = $title,
   String $defaults = $service,
+  Hash[String, String] $env = {},
 ) {
   $path = "/etc/default/${defaults}"
   if !defined(File[$path]) {
@@ -22,9 +24,10 @@ define tripleo::profile::base::uwsgi_bind (
     undef   => '',
     default => " --processes ${processes}",
   }
+  $vars = $env.keys.sort.map |$key| { " --env ${key}=${env[$key]}" }.join('')
   file_line { "${path} DAEMON_ARGS":
     path  => $path,
-    line  => "DAEMON_ARGS=\"--ini ${ini} --http-socket ${bind_host}:${bind_port}${workers}\"",
+    line  => "DAEMON_ARGS=\"--ini ${ini} --http-socket ${bind_host}:${bind_port}${workers}${vars}\"",
     match => '^DAEMON_ARGS=',
   }
   File[$path] -> File_line["${path} DAEMON_ARGS"]

@@ -1,5 +1,6 @@
 # Glance API on a controller, in step 4 only (Keystone runs since step 3): its database and user on the local
-# MariaDB, glance-api.conf through puppet-glance (one file store on the controller's disk, keystone_authtoken
+# MariaDB, glance-api.conf through puppet-glance (one store: Swift as the glance service user, containers
+# made on first put, or a file store on the controller's disk; keystone_authtoken
 # from hieradata glance::api::authtoken::*), `glance-manage db_sync` on the bootstrap node, and glance-api
 # through Debian's init script, bound to one address (InternalApi). Glance's service user and catalog entries
 # come later, from the deploying host: keystonemiddleware only authenticates on the first request.
@@ -16,13 +17,20 @@ class tripleo::profile::base::glance::api (
   Optional[String] $database_connection = lookup('glance::api::db::database_connection', Optional[String], 'first', undef),
   Boolean $manage_database = true,
   Stdlib::Absolutepath $images_dir = '/var/lib/glance/images',
+  Enum['swift', 'file'] $backend = 'file',
+  # Keystone for the Swift store (internal endpoint; the store authenticates as service:glance)
+  Optional[String] $keystone_url = undef,
   # `glance-manage db_load_metadefs` (Horizon's metadata definitions) costs a few seconds: off by default
   Boolean $load_metadefs = false,
   # db_sync runs on this node only (every node when unset)
   Optional[String] $bootstrap_node = lookup('glance_api_short_bootstrap_node_name', Optional[String], 'first', undef),
+  Boolean $debug = false,  # EnableDebug: glance-api logs at debug level
 ) {
   # step 6: a config container's run (container-puppet), every step's config at once
   if $step == 4 or $step > 5 {
+    glance_api_config { 'DEFAULT/debug':
+      value => $debug,
+    }
     $is_bootstrap = tripleo::is_bootstrap($bootstrap_node)
     $connection = tripleo::database_url(
       $database_connection, $database_user, $database_password, $database_host, $database_name,
@@ -50,15 +58,25 @@ class tripleo::profile::base::glance::api (
       bind_host        => $bind_host,
       bind_port        => $bind_port,
       workers          => $workers,
-      enabled_backends => ['default_backend:file'],
+      enabled_backends => ["default_backend:${backend}"],
       default_backend  => 'default_backend',
       sync_db          => false,
     }
     tripleo::profile::base::init_status { 'glance-api':
       project => 'glance',
     }
-    glance::backend::multistore::file { 'default_backend':
-      filesystem_store_datadir => $images_dir,
+    if $backend == 'swift' {
+      glance::backend::multistore::swift { 'default_backend':
+        swift_store_user                    => 'service:glance',
+        swift_store_key                     => lookup('glance::api::authtoken::password'),
+        swift_store_auth_address            => "${keystone_url}/v3",
+        swift_store_create_container_on_put => true,
+        swift_store_endpoint_type           => 'internalURL',
+      }
+    } else {
+      glance::backend::multistore::file { 'default_backend':
+        filesystem_store_datadir => $images_dir,
+      }
     }
     file { $images_dir:
       ensure  => directory,

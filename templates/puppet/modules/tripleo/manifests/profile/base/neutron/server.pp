@@ -51,6 +51,10 @@ class tripleo::profile::base::neutron::server (
       ini       => '/etc/neutron/neutron-api-uwsgi.ini',
       defaults  => 'neutron-server',
       processes => $workers,
+      # an idle uwsgi worker runs no green thread: its AMQP heartbeats stopped, RabbitMQ closed the connection
+      # after 60 s, and the next request waited a minute for a new one (tempest: a 60 s read timeout). The
+      # heartbeat in a native thread, as oslo.messaging says for WSGI services; the eventlet services keep theirs
+      env       => {'OS_OSLO_MESSAGING_RABBIT__HEARTBEAT_IN_PTHREAD' => 'true'},
       require   => Anchor['neutron::install::end'],
       before    => Anchor['neutron::service::begin'],
     }

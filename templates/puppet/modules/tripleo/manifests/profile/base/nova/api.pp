@@ -1,4 +1,4 @@
-# The controller's Nova, in step 4: the nova_api, nova_cell0 and nova databases and their user on the
+# The controller's Nova, in step 4 (step 5 on all but the bootstrap node): the nova_api, nova_cell0 and nova databases and their user on the
 # bootstrap node's MariaDB; api_db sync, cell0 mapped, cell1 created (cells v2, RabbitMQ and the nova
 # database of nova.conf), db sync; nova-api under uwsgi through Debian's init script bound to one address;
 # nova-conductor and nova-scheduler (which maps new compute hosts every discover_hosts_in_cells_interval).
@@ -19,7 +19,11 @@ class tripleo::profile::base::nova::api (
 ) {
   include tripleo::profile::base::nova
   $is_bootstrap = tripleo::is_bootstrap($bootstrap_node)
-  if $step == 4 {
+  # The bootstrap node makes the databases and their schema in step 4; the other controllers start their
+  # Nova in step 5, once it has (Ansible ends a step on every node before the next begins): nova-api loads
+  # its application once, at start, and with no tables yet it answers 500 until it is restarted.
+  $main_step = $is_bootstrap ? { true => 4, default => 5 }
+  if $step == $main_step {
     if $manage_database and $is_bootstrap {
       ['nova_api', 'nova_cell0', 'nova'].each |$database| {
         tripleo::profile::base::database::mysql::db { $database:
@@ -66,6 +70,10 @@ class tripleo::profile::base::nova::api (
       bind_port => $bind_port,
       ini       => '/etc/nova/nova-api-uwsgi.ini',
       processes => $workers,
+      # an idle uwsgi worker runs no green thread: its AMQP heartbeats stopped, RabbitMQ closed the connection
+      # after 60 s, and the next request waited a minute for a new one (tempest: a 60 s read timeout). The
+      # heartbeat in a native thread, as oslo.messaging says for WSGI services; the eventlet services keep theirs
+      env       => {'OS_OSLO_MESSAGING_RABBIT__HEARTBEAT_IN_PTHREAD' => 'true'},
       require   => Anchor['nova::install::end'],
       before    => Anchor['nova::service::begin'],
     }
