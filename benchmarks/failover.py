@@ -16,9 +16,12 @@ until Galera has 3 Synced members and every broker sees 3 running again (both ti
     keeps running, then the VIP holder cut off the same way.
 
 For each: the longest window of failed probes of one kind, from the event to 5 s after its recovery, against
-the target of 10 s. Afterwards, with servers: each is still ACTIVE and its console shows pings answered
-after the events; the image downloads with the checksum Glance recorded before them. Needs root.
-Usage: ``python benchmarks/failover.py [--hold S] [--full] [--keep] [--home DIR --lab NAME]``.
+the target of 10 s, with each window's start and end after the event and the HAProxy error counters that grew
+(a client that gave up on a slow server is a cli_abrt there). Afterwards, with servers: each is still ACTIVE
+and its console shows pings answered after the events; the image downloads with the checksum Glance recorded
+before them. Needs root.
+The deploy turns lab.yaml's debug logging off (``--debug`` keeps it).
+Usage: ``python benchmarks/failover.py [--hold S] [--full] [--debug] [--keep] [--home DIR --lab NAME]``.
 """
 
 from __future__ import annotations
@@ -106,7 +109,55 @@ def links(lab: str, host: dict[str, Any], state: str) -> None:
             subprocess.run(["ip", "link", "set", name, state], check=True)
 
 
-def deploy(home: Path, full: bool) -> list[str]:
+_COUNTERS = ("econ", "eresp", "cli_abrt", "srv_abrt", "wretr", "wredis", "hrsp_5xx")
+
+
+def haproxy_counters(home: Path, hosts: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, int]]:
+    """Each controller's HAProxy counters per listener and server ("show stat"), the errors among them: a
+    probe that timed out is a client abort (cli_abrt) on the server that was too slow."""
+    counters = {}
+    for h in hosts:
+        out = ssh(home, h["ctlplane"], "echo 'show stat' | socat -t 2 - UNIX-CONNECT:/run/haproxy/admin.sock")
+        lines = out.stdout.splitlines()
+        if out.returncode != 0 or not lines:
+            continue
+        columns = lines[0].lstrip("# ").split(",")
+        for row in lines[1:]:
+            cells = dict(zip(columns, row.split(","), strict=False))
+            if cells.get("svname") in ("FRONTEND", "BACKEND", None):
+                continue
+            key = (h["name"].split(".")[0], cells["pxname"], cells["svname"])
+            counters[key] = {c: int(cells.get(c) or 0) for c in _COUNTERS}
+    return counters
+
+
+def counter_changes(before: dict[tuple[str, str, str], dict[str, int]],
+                    after: dict[tuple[str, str, str], dict[str, int]]) -> list[str]:  # fmt: skip
+    """The error counters that grew, "on <node>: <listener>/<server> cli_abrt +3" (a restarted HAProxy,
+    whose counters began again, is left out)."""
+    changes = []
+    for key, now in sorted(after.items()):
+        then = before.get(key)
+        if then is None or any(now[c] < then[c] for c in _COUNTERS):
+            continue
+        grew = [f"{c} +{now[c] - then[c]}" for c in _COUNTERS if now[c] > then[c]]
+        if grew:
+            changes.append(f"on {key[0]}: {key[1]}/{key[2]} {', '.join(grew)}")
+    return changes
+
+
+def timeline(probe: OutageProbe, mark: float, back: float) -> list[str]:
+    """Each kind's windows of failed probes, in seconds after the event (recovery at ``back``)."""
+    notes = []
+    for kind in probe.kinds:
+        windows = probe.windows_since(mark, kind)
+        if windows:
+            spans = ", ".join(f"+{a:.1f}..+{b:.1f} ({n})" for a, b, n in windows)
+            notes.append(f"{kind}: {spans}")
+    return [*notes, f"recovery began at +{back - mark:.1f} s"]
+
+
+def deploy(home: Path, full: bool, debug: bool) -> list[str]:
     nodes = 5 if full else 3
     config = pinned_lab(home, LAB_NAME, nodes=nodes, shift=SHIFT, controllers=3)
     tripleo(home, "lab", "up", *config)
@@ -114,7 +165,9 @@ def deploy(home: Path, full: bool) -> list[str]:
     tripleo(home, "overcloud", "node", "introspect", "--all-manageable", "--provide")
     envs = ["-e", str(REPO / "templates" / "environments" / "lab.yaml"), "-e",
             str(home / "lab" / "network-environment.yaml")]  # fmt: skip
-    shape = ["--parameter", "ControllerCount=3", "--parameter", "ComputeCount=2"] if full else [
+    # lab.yaml turns debug logging on (a troubleshooting choice): a measurement runs as production does
+    shape = [] if debug else ["--parameter", "EnableDebug=false"]
+    shape += ["--parameter", "ControllerCount=3", "--parameter", "ComputeCount=2"] if full else [
         "-e", str(HA / "environment.yaml"), "--roles-file", str(HA / "roles_data.yaml")]  # fmt: skip
     started = time.monotonic()
     tripleo(home, "overcloud", "deploy", *envs, *shape)
@@ -188,6 +241,7 @@ def run_events(home: Path, lab: str, hold: float, probed: tuple[str, ...],
         def cycle(host: dict[str, Any], off: Callable[[], None], on: Callable[[], None], what: str) -> None:
             """The event, its recovery, and the longest outage over both (a node that comes back may take a
             VIP back, or its database backend)."""
+            counted = haproxy_counters(home, hosts)
             mark = probe.mark()
             off()
             time.sleep(hold)
@@ -201,8 +255,10 @@ def run_events(home: Path, lab: str, hold: float, probed: tuple[str, ...],
             results.append((what, *probe.outage_since(mark)))
             kinds_out = ", ".join(f"{k} {v:.1f} s{why(probe.reasons_since(mark, k))}"
                                   for k, v in probe.outages_since(mark).items())  # fmt: skip
+            grew = counter_changes(counted, haproxy_counters(home, hosts))
             print(line(*results[-1]), f"\n{'':<4}by kind: {kinds_out}\n{'':<4}after recovery: {rejoined}",
-                  flush=True)  # fmt: skip
+                  *(f"\n{'':<4}failed {note}" for note in timeline(probe, mark, back)),
+                  *(f"\n{'':<4}HAProxy {note}" for note in grew), flush=True)  # fmt: skip
 
         first = holder(home, hosts, vip)
         if "a" in events:
@@ -232,6 +288,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
     parser.add_argument("--home", type=Path, help="TRIPLEO_HOME of an overcloud deployed on a running lab")
     parser.add_argument("--lab", default=LAB_NAME, help="that lab's name (with --home)")
+    parser.add_argument("--debug", action="store_true", help="deploy with EnableDebug (lab.yaml's) on")
     parser.add_argument("--events", default="abc", help="which events to run (letters of a, b, c)")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -239,7 +296,7 @@ def main() -> int:
         return 2
     home = args.home or Path(tempfile.mkdtemp(prefix="tripleo-failover-"))
     try:
-        notes = [] if args.home else deploy(home, args.full)
+        notes = [] if args.home else deploy(home, args.full, args.debug)
         if args.full and not args.home:
             boot_servers(home)
         probed = kinds(home)

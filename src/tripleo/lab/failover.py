@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["OutageProbe", "longest_outage"]
+__all__ = ["OutageProbe", "failure_windows", "longest_outage"]
 
 INTERVAL = 0.2  # five probes a second
 TIMEOUT = 2.0
@@ -45,15 +45,23 @@ def _reason(exc: BaseException) -> str:
 def longest_outage(samples: list[tuple[float, bool]]) -> float:
     """The longest window of consecutive failures in ``(start time, ok)`` samples, in seconds (a window
     still open at the end runs to the last sample)."""
-    worst, began = 0.0, None
+    return max((end - start for start, end, _ in failure_windows(samples)), default=0.0)
+
+
+def failure_windows(samples: list[tuple[float, bool]]) -> list[tuple[float, float, int]]:
+    """Each run of consecutive failures in ``(start time, ok)`` samples as (first failure's start, next
+    success's start or the last sample's, failed probes)."""
+    windows: list[tuple[float, float, int]] = []
+    began, count = 0.0, 0
     for at, ok in samples:
-        if not ok and began is None:
-            began = at
-        elif ok and began is not None:
-            worst, began = max(worst, at - began), None
-    if began is not None:
-        worst = max(worst, samples[-1][0] - began)
-    return worst
+        if not ok:
+            began, count = (at, 1) if not count else (began, count + 1)
+        elif count:
+            windows.append((began, at, count))
+            count = 0
+    if count:
+        windows.append((began, samples[-1][0], count))
+    return windows
 
 
 @dataclass
@@ -152,6 +160,12 @@ class OutageProbe:
         """The longest outage of each kind since ``mark``, in seconds."""
         window = [s for s in list(self.samples) if s[0] >= mark]
         return {kind: longest_outage([(at, ok) for at, ok, k in window if k == kind]) for kind in self.kinds}
+
+    def windows_since(self, mark: float, kind: str) -> list[tuple[float, float, int]]:
+        """Each window of consecutive failed probes of ``kind`` since ``mark``: (start, end, failed probes),
+        start and end in seconds after ``mark``."""
+        window = [(at, ok) for at, ok, k in list(self.samples) if at >= mark and k == kind]
+        return [(start - mark, end - mark, n) for start, end, n in failure_windows(window)]
 
     def reasons_since(self, mark: float, kind: str) -> dict[str, int]:
         """How often each reason made a probe of ``kind`` fail since ``mark``."""

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tripleo.lab.failover import OutageProbe, longest_outage
+from tripleo.lab.failover import OutageProbe, failure_windows, longest_outage
 
 
 class _Cloud(BaseHTTPRequestHandler):
@@ -70,6 +70,9 @@ def test_the_longest_window_of_one_kind_and_why_it_failed(cloud: ThreadingHTTPSe
     finally:
         probe.stop()
     outages = probe.outages_since(mark)
+    windows = probe.windows_since(mark, "compute")
+    assert len(windows) == 1 and 0.0 <= windows[0][0] < 1.5 < windows[0][1] and windows[0][2] >= 1, windows
+    assert probe.windows_since(mark, "identity") == []
     assert outages["identity"] == 0.0 and 0.8 < outages["compute"] < 3.0
     assert (
         set(probe.reasons_since(mark, "compute")) == {"HTTP 503"}
@@ -96,3 +99,9 @@ def test_a_server_that_is_gone_is_a_refused_connection(cloud: ThreadingHTTPServe
 def test_a_window_still_open_runs_to_the_last_sample() -> None:
     assert longest_outage([(0.0, True), (1.0, False), (2.5, False)]) == 1.5
     assert longest_outage([(0.0, False), (2.0, True), (3.0, False), (3.5, True)]) == 2.0
+
+
+def test_failure_windows_are_each_run_of_failures_with_its_count() -> None:
+    samples = [(0.0, True), (1.0, False), (2.0, False), (3.0, True), (4.0, False), (5.0, True), (6.0, False)]
+    assert failure_windows(samples) == [(1.0, 3.0, 2), (4.0, 5.0, 1), (6.0, 6.0, 1)]
+    assert longest_outage(samples) == 2.0 and longest_outage([(0.0, True)]) == 0.0
