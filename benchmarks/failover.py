@@ -63,11 +63,14 @@ def tripleo(home: Path, *args: str) -> str:
 
 
 def ssh(home: Path, address: str, command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["ssh", "-i", str(home / "ssh" / "id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o",
-         "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3", f"root@{address}",
-         command], capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+    """``command`` on the node as root; one that has not ended in 30 s (a node still booting) failed."""
+    argv = ["ssh", "-i", str(home / "ssh" / "id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o",
+            "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3",
+            f"root@{address}", command]  # fmt: skip
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 124, "", "timed out")
 
 
 def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:

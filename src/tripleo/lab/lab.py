@@ -28,6 +28,7 @@ from typing import Any
 from tripleo.errors import InputError, OperationError
 from tripleo.lab import network
 from tripleo.lab.config import CTLPLANE, DEFAULT_NAME, LAB_NAME, LabConfig, NodeSpec, parse_config, shifted
+from tripleo.lab.cpushare import remove_groups
 from tripleo.lab.drive import ConfigDrive, read_config_drive, write_config_drive_files
 from tripleo.lab.paths import DISK_DIRS, LabPaths, tripleo_home, write_private
 from tripleo.lab.power import NODE_ENV, POWER_ON_LINE
@@ -367,6 +368,7 @@ class Lab:
             if ns.startswith(prefix):
                 kill_netns_processes(self.runner, ns, clock=self.clock, sleep=self.sleep)
         network.apply(self.runner, network.plan_down(facts, name), ignore_missing=True, name=name)
+        remove_groups(prefix)
         left = network.read_facts(self.runner, name)
         remains = sorted(n for n in left.links | left.netns if n.startswith(prefix))
         if remains or left.nft_table:

@@ -16,6 +16,7 @@ import sys
 
 from tripleo.errors import OperationError
 from tripleo.lab.config import NodeSpec
+from tripleo.lab.cpushare import group_argv, node_group
 from tripleo.lab.network import links_off
 from tripleo.lab.paths import NodePaths
 from tripleo.lab.system import Runner, kill_netns_processes, netns_pids, pid_ns_init
@@ -79,7 +80,8 @@ class NodePower:
             console.write(POWER_ON_LINE.encode() + b"\n")  # marks where this boot's output starts
             console.flush()
             self._proc = subprocess.Popen(
-                node_argv(self.node, self.paths),
+                # the node's processes share the CPU as one machine (tripleo.lab.cpushare)
+                group_argv(node_group(self.node.netns), node_argv(self.node, self.paths)),
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,

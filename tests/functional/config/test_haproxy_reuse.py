@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,8 @@ class Backend:
     """An HTTP/1.1 server with keep-alive: 204 for DELETE, 200 with a length otherwise; counts the
     connections it accepts and the requests it answers."""
 
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, port: int = 0) -> None:
+        self.sock = socket.create_server(("127.0.0.1", port))
         self.port = int(self.sock.getsockname()[1])
         self.connections = 0
         self.requests = 0
@@ -81,17 +82,24 @@ class Backend:
             conn.close()
 
     def close(self) -> None:
+        """Stop listening (a shutdown ends the accept that waits in the other thread, which a close alone
+        would not: the socket would go on taking connections)."""
+        with suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
 
 
-def _render(tmp_path: Path, frontend: int, backend: int) -> Path:
+def _render(tmp_path: Path, frontend: int, *backends: int) -> Path:
     """haproxy.cfg from the profile's template, by Puppet, for one HTTP listener; the parts that need
     root or a node (the haproxy user, /run/haproxy) pointed at the test's own directory."""
+    servers = ", ".join(
+        f"{{ 'name' => 'node-{i}', 'ip' => '127.0.0.1', 'port' => {port}, 'backup' => false }}"
+        for i, port in enumerate(backends)
+    )
     values = tmp_path / "values.pp"
     values.write_text(
         f"{{ 'listeners' => [{{ 'name' => 'api', 'mode' => 'http', 'binds' => ['127.0.0.1:{frontend}'], "
-        f"'servers' => [{{ 'name' => 'node-0', 'ip' => '127.0.0.1', 'port' => {backend}, "
-        "'backup' => false }] }] }"
+        f"'servers' => [{servers}] }}] }}"
     )
     proc = subprocess.run(
         ["puppet", "epp", "render", str(EPP), "--values_file", str(values)],
@@ -106,14 +114,8 @@ def _render(tmp_path: Path, frontend: int, backend: int) -> Path:
     return config
 
 
-@pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[tuple[str, Backend]]:
-    for tool in ("puppet", "haproxy"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (scripts/debian-packages installs it)")
-    backend = Backend()
-    frontend = _free_port()
-    config = _render(tmp_path, frontend, backend.port)
+@contextmanager
+def _haproxy(config: Path, frontend: int) -> Iterator[None]:
     proxy = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -124,10 +126,28 @@ def proxied(tmp_path: Path) -> Iterator[tuple[str, Backend]]:
                     break
             assert proxy.poll() is None, proxy.communicate()[1]
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{frontend}", backend
+        yield
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
+
+
+def _tools() -> None:
+    for tool in ("puppet", "haproxy"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (scripts/debian-packages installs it)")
+
+
+@pytest.fixture
+def proxied(tmp_path: Path) -> Iterator[tuple[str, Backend]]:
+    _tools()
+    backend = Backend()
+    frontend = _free_port()
+    config = _render(tmp_path, frontend, backend.port)
+    try:
+        with _haproxy(config, frontend):
+            yield f"http://127.0.0.1:{frontend}", backend
+    finally:
         backend.close()
 
 
@@ -158,3 +178,48 @@ def test_a_reused_client_connection_never_meets_a_closing_server_connection(
     assert backend.connections == sent
     # and the client kept its one connection to HAProxy across every pause
     assert opened == 1
+
+
+def _state(admin: Path, server: str) -> str:
+    """The server's status in HAProxy's "show stat" (UP, DOWN, ...), through its admin socket."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(admin))
+        sock.sendall(b"show stat\n")
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    lines = out.decode().splitlines()
+    columns = lines[0].lstrip("# ").split(",")
+    rows = [dict(zip(columns, line.split(","), strict=False)) for line in lines[1:] if line]
+    return next(r["status"] for r in rows if r.get("svname") == server)
+
+
+def _until(admin: Path, server: str, state: str) -> None:
+    deadline = time.monotonic() + 15
+    while not _state(admin, server).startswith(state):
+        assert time.monotonic() < deadline, f"{server} never {state}"
+        time.sleep(0.1)
+
+
+def test_a_server_that_comes_back_gets_its_share_of_requests_gradually(tmp_path: Path) -> None:
+    """Issue 24: a controller that booted answers HAProxy's check before its services are warm (Keystone
+    took 2-4 s per token for a minute); the template's slowstart gives it its share over a minute, so
+    right after it is up again it gets a few requests, not half of them."""
+    _tools()
+    steady, returning = Backend(), Backend()
+    frontend, port = _free_port(), returning.port
+    config = _render(tmp_path, frontend, steady.port, port)
+    admin = tmp_path / "admin.sock"
+    try:
+        with _haproxy(config, frontend):
+            returning.close()
+            _until(admin, "node-1", "DOWN")
+            returning = Backend(port)
+            _until(admin, "node-1", "UP")
+            for _ in range(100):
+                assert requests.get(f"http://127.0.0.1:{frontend}/thing", timeout=10).status_code == 200
+    finally:
+        steady.close()
+        returning.close()
+    # round robin with equal weights would send it 50; its weight is a few percent of a minute's ramp
+    assert returning.requests <= 15 and steady.requests >= 85, (returning.requests, steady.requests)
