@@ -1,7 +1,8 @@
 # Neutron's server on a controller, in step 4: its database and user on the bootstrap node's MariaDB,
 # neutron.conf and the ML2 plugin (type drivers vxlan, flat and vlan; the linuxbridge and l2population
 # mechanisms; tenant network types and ranges from hieradata neutron::plugins::ml2::*), `neutron-db-manage
-# upgrade heads` on the bootstrap node, Nova notifications, and Debian's two services: neutron-api under
+# upgrade heads` on the bootstrap node (the other nodes wait for it before they start theirs), Nova
+# notifications, and Debian's two services: neutron-api under
 # uwsgi bound to one address (HAProxy binds the VIPs) and neutron-rpc-server.
 class tripleo::profile::base::neutron::server (
   Stdlib::IP::Address $bind_host,
@@ -45,6 +46,20 @@ class tripleo::profile::base::neutron::server (
       rpc_workers => $workers,
     }
     include neutron::server::notifications::nova
+    if !$is_bootstrap {
+      # every node runs step 4 at once, and the bootstrap node creates Neutron's database user and schema in
+      # it: a neutron-rpc-server started before them exits ("Access denied for user 'neutron'"), so the
+      # deploy ended with it dead and the next one had to start it. Wait for both schema branches at head.
+      exec { 'neutron database at head':
+        command   => '/usr/sbin/runuser -u neutron -- /usr/bin/neutron-db-manage --config-file /etc/neutron/neutron.conf current 2>/dev/null | grep -c "(head)" | grep -qx 2',
+        unless    => '/usr/sbin/runuser -u neutron -- /usr/bin/neutron-db-manage --config-file /etc/neutron/neutron.conf current 2>/dev/null | grep -c "(head)" | grep -qx 2',
+        provider  => shell,
+        tries     => 60,
+        try_sleep => 5,
+        require   => Anchor['neutron::config::end'],
+        before    => Anchor['neutron::service::begin'],
+      }
+    }
     tripleo::profile::base::uwsgi_bind { 'neutron-api':
       bind_host => $bind_host,
       bind_port => $bind_port,
