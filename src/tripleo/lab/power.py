@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from tripleo.errors import OperationError
 from tripleo.lab.config import NodeSpec
@@ -88,6 +89,16 @@ class NodePower:
                 env=NODE_ENV,
                 start_new_session=True,
             )
+        self._wait_in_netns()
+
+    def _wait_in_netns(self, timeout: float = 5.0) -> None:
+        """Return once the node's first process is in its network namespace (the shell that joins the CPU
+        group runs a moment before it): a status asked right after power on sees the node on."""
+        deadline = time.monotonic() + timeout
+        while self._proc is not None and self._proc.poll() is None and time.monotonic() < deadline:
+            if netns_pids(self.runner, self.node.netns):
+                return
+            time.sleep(0.01)
 
     def power_off(self, *, graceful: bool = False) -> None:
         """Halt the node.

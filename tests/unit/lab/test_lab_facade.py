@@ -147,5 +147,6 @@ def test_public_api_is_complete() -> None:
         "guestimage",
         "layout",
         "failover",
+        "cpushare",
     }
     assert public - modules - {"annotations"} == set(tripleo.lab.__all__)
