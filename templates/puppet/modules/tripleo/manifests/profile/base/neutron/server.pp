@@ -50,9 +50,10 @@ class tripleo::profile::base::neutron::server (
       # every node runs step 4 at once, and the bootstrap node creates Neutron's database user and schema in
       # it: a neutron-rpc-server started before them exits ("Access denied for user 'neutron'"), so the
       # deploy ended with it dead and the next one had to start it. Wait for both schema branches at head.
+      $at_head = '/usr/sbin/runuser -u neutron -- /usr/bin/neutron-db-manage --config-file /etc/neutron/neutron.conf current 2>/dev/null | grep -c "(head)" | grep -qx 2'
       exec { 'neutron database at head':
-        command   => '/usr/sbin/runuser -u neutron -- /usr/bin/neutron-db-manage --config-file /etc/neutron/neutron.conf current 2>/dev/null | grep -c "(head)" | grep -qx 2',
-        unless    => '/usr/sbin/runuser -u neutron -- /usr/bin/neutron-db-manage --config-file /etc/neutron/neutron.conf current 2>/dev/null | grep -c "(head)" | grep -qx 2',
+        command   => $at_head,
+        unless    => $at_head,
         provider  => shell,
         tries     => 60,
         try_sleep => 5,
