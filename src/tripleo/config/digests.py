@@ -1,8 +1,11 @@
 """Config digests: what config download gives each node for each unit of work, and what the node last applied.
 
-A node's units are ``network`` (its NIC config, firewall rules and the node agent that applies them) and
-``step1`` .. ``step5`` (the deploy steps). A unit's digest covers everything that unit reads:
+A node's units are ``packages`` (the Debian packages its services need), ``network`` (its NIC config,
+firewall rules and the node agent that applies them) and ``step1`` .. ``step5`` (the deploy steps). A unit's
+digest covers everything that unit reads:
 
+- ``packages``: the set of package names (not their order, nor the cache they come through: a package
+  installed is installed whichever way it came);
 - ``network``: the NIC config, the nftables rules and the agent's bytes;
 - ``step N``: the Puppet modules shipped (the digest of their archive: the same bytes for the same tree)
   and the node's modules they depend on, the hiera hierarchy, every hieradata file but ``service_configs``,
@@ -39,6 +42,7 @@ __all__ = [
     "APPLIED_DIR",
     "DEAD",
     "NETWORK",
+    "PACKAGES",
     "HostPlan",
     "acting_steps",
     "plan",
@@ -50,6 +54,7 @@ __all__ = [
 
 APPLIED_DIR = "/var/lib/tripleo/applied"
 NETWORK = "network"
+PACKAGES = "packages"
 _SERVICE_CONFIGS = "service_configs"
 _INCLUDE = re.compile(r"(?:include|contain|require)\s+'?(?:::)?([a-z][a-z0-9_]*(?:::[a-z0-9_]+)*)'?"
                       r"|class\s*\{\s*'(?:::)?([a-z][a-z0-9_]*(?:::[a-z0-9_]+)*)'")  # fmt: skip
@@ -61,7 +66,7 @@ def step_unit(step: int) -> str:
 
 
 def units(steps: int) -> list[str]:
-    return [NETWORK, *(step_unit(s) for s in range(1, steps + 1))]
+    return [PACKAGES, NETWORK, *(step_unit(s) for s in range(1, steps + 1))]
 
 
 def _sha(data: Any) -> str:
@@ -126,11 +131,16 @@ def unit_digests(
     acting: Mapping[str, frozenset[int]],
     shared: UnitInputs,
     containers: Mapping[int, Any] | None = None,
+    packages: Iterable[str] = (),
 ) -> dict[str, str]:
     """Every unit's digest for one node (see the module docstring); ``containers``: the node's container
-    step files (step -> content), each part of its step's digest."""
+    step files (step -> content), each part of its step's digest; ``packages``: the Debian packages its
+    services need."""
     containers = containers or {}
-    out = {NETWORK: _sha({"nic": network_config, "firewall": firewall, "agent": shared.agent})}
+    out = {
+        PACKAGES: _sha(sorted(set(packages))),
+        NETWORK: _sha({"nic": network_config, "firewall": firewall, "agent": shared.agent}),
+    }
     configs = dict(hieradata.get(_SERVICE_CONFIGS) or {})
     owned = {key for s in services for key in s.config_settings}
     common = {k: v for k, v in configs.items() if k not in owned}

@@ -5,7 +5,9 @@ Layout of ``$TRIPLEO_HOME/config-download/<stack>/``::
     ansible.cfg                      pipelining, no host key prompts, the inventory below
     inventory.yaml                   roles as groups (all under ``overcloud``); ansible_host is the ctlplane
                                      address; every network address as ``<network>_ip`` host vars
-    deploy_steps_playbook.yaml       the node agent, NIC config + firewall (applied), hieradata, then the
+    deploy_steps_playbook.yaml       the node's missing Debian packages (installed through the undercloud's
+                                     package cache: :func:`packages_script`), the node agent, NIC config +
+                                     firewall (applied), hieradata, then the
                                      deploy steps 1..5: ``puppet apply`` of the host's manifest on every
                                      node, each step on all nodes before the next; each unit (network,
                                      step N) runs only where the run plan says, and records its digest on
@@ -44,7 +46,7 @@ from typing import Any
 import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
-from tripleo.config.digests import APPLIED_DIR, NETWORK, HostPlan, step_unit, units
+from tripleo.config.digests import APPLIED_DIR, NETWORK, PACKAGES, HostPlan, step_unit, units
 from tripleo.shipped import AGENT_ON_NODE, BOOT_FILE, FIREWALL_ON_NODE, FLOATING, NETWORK_CONFIG_ON_NODE
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "Host",
     "Project",
     "late_tags",
+    "packages_script",
     "swap_into_place",
     "vendor_modules",
     "write_project",
@@ -83,6 +86,7 @@ class Host:
     manifest: str = ""  # Puppet applied in every deploy step
     services: tuple[str, ...] = ()  # the services that run on it (role_data service_name)
     containers: Mapping[int, Any] = field(default_factory=dict)  # step -> its container step file
+    packages: tuple[str, ...] = ()  # the Debian packages its services need (role_data packages)
 
 
 def network_document(host: Host) -> dict[str, Any]:
@@ -132,6 +136,7 @@ def _host_vars(host: Host) -> dict[str, Any]:
         "tripleo_puppet": True,
         "tripleo_digests": {},
         "tripleo_container_files": [_container_file(step) for step in sorted(host.containers)],
+        "tripleo_packages": list(host.packages),
     }
     for network, address in sorted(host.addresses.items()):
         out[f"{_var(network)}_ip"] = address.split("/")[0]
@@ -139,7 +144,8 @@ def _host_vars(host: Host) -> dict[str, Any]:
     return out
 
 
-def _inventory(stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[str, str]) -> dict[str, Any]:
+def _inventory(stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[str, str],
+               proxy: str) -> dict[str, Any]:  # fmt: skip
     roles: dict[str, dict[str, Any]] = {}
     for host in hosts:
         roles.setdefault(host.role, {"hosts": {}})["hosts"][host.name] = _host_vars(host)
@@ -150,6 +156,7 @@ def _inventory(stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[s
                 "ansible_ssh_private_key_file": str(ssh_key),
                 "tripleo_stack": stack,
                 "tripleo_vips": dict(sorted(vips.items())),
+                "tripleo_package_proxy": proxy,
             },
             "children": {"overcloud": {"children": {role: {} for role in sorted(roles)}}, **roles},
         }
@@ -332,6 +339,60 @@ def _steps_play(vendor: list[str]) -> dict[str, Any]:
 
 
 _HOST_DIR = "hosts/{{ inventory_hostname }}"
+PACKAGES_LOG = "/var/log/tripleo-packages.log"  # apt's output of the last install, on the node
+_LOCK_WAIT = 300  # seconds apt waits for another apt (an unattended upgrade) to let go of dpkg's lock
+
+
+def packages_script(packages: str, proxy: str) -> str:
+    """The POSIX shell (the node may have no Python yet) that installs what of ``packages`` (names separated
+    by spaces) is not installed, with apt through the HTTP proxy ``proxy`` ("": the node's own apt
+    configuration), starting no service as it does (a policy-rc.d: Puppet starts them in their step). It
+    prints ``{"changed": false}`` or ``{"changed": true, "installed": "<names>"}``. A node whose /usr is
+    read-only (a lab node: it shares the host's) only checks: a missing package fails there, named."""
+    return f"""want='{packages}'; proxy='{proxy}'
+have=" $(dpkg-query -W -f '${{db:Status-Abbrev}}${{Package}}\\n' 2>/dev/null | sed -n 's/^ii *//p' \
+  | tr '\\n' ' ') "
+missing=''
+for p in $want; do case "$have" in *" $p "*) ;; *) missing="$missing $p";; esac; done
+missing=${{missing# }}
+if [ -z "$missing" ]; then echo '{{"changed": false}}'; exit 0; fi
+if [ ! -w /usr ]; then
+  echo "packages missing on a node whose /usr is read-only (a lab node shares the host's, where \
+scripts/debian-packages installs them): $missing" >&2; exit 3
+fi
+set -- -q -o DPkg::Lock::Timeout={_LOCK_WAIT}
+[ -z "$proxy" ] || set -- "$@" -o "Acquire::http::Proxy=$proxy"
+rcd=/usr/sbin/policy-rc.d; own=''
+[ -e $rcd ] || {{ printf '#!/bin/sh\\nexit 101\\n' > $rcd && chmod 0755 $rcd && own=1; }}
+export DEBIAN_FRONTEND=noninteractive
+{{ apt-get "$@" update && apt-get "$@" install -y --no-install-recommends $missing; }} > {PACKAGES_LOG} 2>&1
+status=$?
+[ -z "$own" ] || rm -f $rcd
+if [ $status -ne 0 ]; then
+  echo "apt-get failed ($status) installing $missing:" >&2; tail -n 5 {PACKAGES_LOG} >&2; exit $status
+fi
+printf '{{"changed": true, "installed": "%s"}}\\n' "$missing"
+"""
+
+
+def _packages_play() -> dict[str, Any]:
+    script = packages_script("{{ tripleo_packages | join(' ') }}", "{{ tripleo_package_proxy }}")
+    return {
+        "name": "Packages",
+        "hosts": "overcloud",
+        "gather_facts": False,
+        "any_errors_fatal": True,
+        "tasks": [
+            {
+                "name": "Debian packages of the services",
+                # raw: nothing of Python on the node yet
+                "ansible.builtin.raw": f"(\n{script}) && {_record(PACKAGES)}",
+                "register": "installed",
+                "changed_when": "'\"changed\": true' in installed.stdout",
+                "when": _runs(PACKAGES),
+            },
+        ],
+    }
 
 
 def _network_play() -> dict[str, Any]:
@@ -383,6 +444,7 @@ def _network_play() -> dict[str, Any]:
 def _playbook(puppet: bool, vendor: list[str]) -> list[dict[str, Any]]:
     host_dir = _HOST_DIR
     return [
+        _packages_play(),
         _network_play(),
         {
             "name": "Hieradata",
@@ -435,9 +497,11 @@ def _write_json(path: Path, data: Any, mode: int = 0o644) -> None:
 
 
 def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vips: Mapping[str, str],
-          python: str, puppet_modules: Path | None, extra_modules: Sequence[Path]) -> None:  # fmt: skip
+          python: str, puppet_modules: Path | None, extra_modules: Sequence[Path],
+          proxy: str) -> None:  # fmt: skip
     (directory / "ansible.cfg").write_text(_ANSIBLE_CFG.format(python=python))
-    dump = yaml.safe_dump(_inventory(stack, hosts, ssh_key, vips), sort_keys=False, default_flow_style=False)
+    inventory = _inventory(stack, hosts, ssh_key, vips, proxy)
+    dump = yaml.safe_dump(inventory, sort_keys=False, default_flow_style=False)
     (directory / "inventory.yaml").write_text(dump)
     modules = directory / "puppet" / "modules"
     if puppet_modules is not None:
@@ -490,7 +554,7 @@ def write_run_plan(project: Project, plans: Mapping[str, HostPlan]) -> None:
     for host, hp in plans.items():
         data = {
             "tripleo_run": list(hp.run),
-            "tripleo_puppet": any(u != NETWORK for u in hp.run),
+            "tripleo_puppet": any(u not in (NETWORK, PACKAGES) for u in hp.run),
             "tripleo_digests": dict(hp.digests),
         }
         scratch = directory / f".{host}.yaml.new"
@@ -519,10 +583,13 @@ def write_project(
     python: str = "/usr/bin/python3",
     puppet_modules: Path | None = None,
     extra_modules: Sequence[Path] = (),
+    package_proxy: str = "",
 ) -> Project:
     """Write the Ansible project for ``hosts`` into ``directory`` (replacing what was there).
 
     :param extra_modules: more module directories (the environments' ``PuppetModuleDirs``), copied over.
+    :param package_proxy: the HTTP proxy through which nodes install packages (the undercloud's package
+        cache, ``http://ADDRESS:PORT``); "": their own apt configuration.
     :param puppet_modules: a Puppet module path (with the ``tripleo`` module); without it the project has no
         deploy steps (network and hieradata only).
     """
@@ -531,7 +598,9 @@ def write_project(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(mode=0o700)
     try:
-        _fill(scratch, stack, hosts, ssh_key, vips or {}, python, puppet_modules, extra_modules)
+        _fill(
+            scratch, stack, hosts, ssh_key, vips or {}, python, puppet_modules, extra_modules, package_proxy
+        )
         swap_into_place(scratch, directory)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -40,6 +40,9 @@ A service template's ``role_data`` output (tripleo-heat-templates' contract) has
                         value of ``parameter`` asks of the role's hosts: network types their links must
                         carry (the environment's NetworkTypesCarried, when set: the lab's), or interfaces
                         the role's NIC layout must have (checked by :mod:`tripleo.workflows.hostneeds`)
+    packages            [Debian package name]: what the service needs installed on its nodes; a deploy's
+                        ``packages`` unit installs the missing ones before the network and the steps
+                        (:mod:`tripleo.config.download`)
     puppet_config, kolla_config, docker_config
                         a containerized service (:mod:`tripleo.config.containerdata`): its step_config
                         runs in its config container, not in the node's Puppet
@@ -50,6 +53,7 @@ service template and the YAML path of a wrong value, before anything changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +129,7 @@ class Service:
     needs: tuple[HostNeed, ...] = ()
     scale_down: tuple[Mapping[str, Any], ...] = ()
     rings: RingSpec | None = None  # rings the undercloud builds (tripleo.config.rings)
+    packages: tuple[str, ...] = ()  # Debian packages its nodes need installed
     container: ContainerService | None = None  # None: the service runs on the node itself
 
 
@@ -273,6 +278,21 @@ def _needs(r: Reader, value: Any) -> tuple[HostNeed, ...]:
     return tuple(out)
 
 
+# Debian policy's package names: lower case letters, digits, + - . ; two characters at least
+_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
+def _packages(r: Reader, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    wrong = f"packages must be a list of Debian package names, got {value!r}"
+    names = r.texts(value, "packages", message=wrong)
+    for i, name in enumerate(names):
+        if not _PACKAGE.fullmatch(name):
+            raise r.fail(f"packages.{i}", f"{name!r} is not a Debian package name")
+    return names
+
+
 def _entries(r: Reader, value: Any, key: str) -> tuple[Mapping[str, Any], ...]:
     if value is None:
         return ()
@@ -316,6 +336,7 @@ def parse_service(data: Any, role: str, file: str = "") -> Service:
         needs=_needs(r, data.get("host_needs")),
         scale_down=_entries(r, data.get("scale_down"), "scale_down"),
         rings=parse_rings(r, data.get("rings")),
+        packages=_packages(r, data.get("packages")),
         container=parse_container(data, name, file),
     )
 

@@ -1,4 +1,5 @@
-"""The config plan of a deploy: per node and unit (``network``, ``step1`` .. ``step5``), run or skip.
+"""The config plan of a deploy: per node and unit (``packages``, ``network``, ``step1`` .. ``step5``), run or
+skip.
 
 Made on the undercloud before Ansible starts, from the digests of what config download gives each node
 (:mod:`tripleo.config.digests`) and what each node says it last applied (one parallel SSH round trip).
@@ -77,6 +78,7 @@ def host_digests(
         h.name: unit_digests(
             hieradata=h.hieradata, network_config=[network_document(h), list(h.boot)], firewall=h.firewall,
             services=_services(h, roles), acting=acting, shared=shared, containers=h.containers,
+            packages=h.packages,
         )
         for h in hosts
     }  # fmt: skip

@@ -204,6 +204,7 @@ def _hosts(plan: Plan, report: Report, servers: Sequence[Server], roles: Mapping
                 firewall=result.firewall or "",
                 manifest=host_manifest(services),
                 services=tuple(s.name for s in services),
+                packages=tuple(sorted({p for s in services for p in s.packages})),
                 containers=host_container_steps(services, server.name, resolve, registry) if resolve else {},
             )
         )  # fmt: skip

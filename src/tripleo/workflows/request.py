@@ -169,12 +169,22 @@ def stack_parameters(db: Database, stack: str, prepared: Prepared, base: Plan,
     return {**prepared.parameters, _VIP_PARAMETER: stack_vips(db, stack, base, planned)}
 
 
+def package_proxy() -> str:
+    """The undercloud's package cache as the nodes' apt proxy (``http://ADDRESS:PORT``), or "" when it does
+    not run (nodes then install with their own apt configuration)."""
+    from tripleo.config.packagecache import PackageCache
+    from tripleo.storage.paths import tripleo_home
+
+    bind = PackageCache.of(tripleo_home()).address()
+    return f"http://{bind}" if bind else ""
+
+
 def project_args(prepared: Prepared, base: Plan) -> dict[str, Any]:
-    """What config download's project takes beside the hosts: the SSH key, the plan's Puppet modules and
-    the environments' module directories (``PuppetModuleDirs``).
+    """What config download's project takes beside the hosts: the SSH key, the plan's Puppet modules, the
+    environments' module directories (``PuppetModuleDirs``) and the package cache.
 
     :raises InputError: a module directory does not exist.
     """
     modules = prepared.plan.directory / "puppet" / "modules"
     return {"ssh_key": ssh_key()[0], "puppet_modules": modules if modules.is_dir() else None,
-            "extra_modules": _module_dirs(base)}  # fmt: skip
+            "extra_modules": _module_dirs(base), "package_proxy": package_proxy()}  # fmt: skip

@@ -106,3 +106,66 @@ def test_a_build_killed_half_way_tags_nothing_and_the_same_command_converges(hom
     assert f"{found['haproxy']['image']}: built in" in done
     assert found["haproxy"]["built"] and found["haproxy"]["in_registry"]
     assert Podman(home).run("ps", "--all", "--external", "--format", "{{.ID}}").split() == []
+
+
+def _free_port() -> int:
+    """A free port below 32768 (apt-cacher-ng binds none above)."""
+    for port in range(24000 + os.getpid() % 4000, 32768):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below 32768")
+
+
+def _apt_installs(history: str) -> list[set[str]]:
+    """The packages of each ``Install:`` line of apt's history.log (``name:arch (version[, automatic])``)."""
+    out = []
+    for line in history.splitlines():
+        if line.startswith("Install: "):
+            out.append({item.strip().split(":")[0].split(" ")[0] for item in line[9:].split("),") if item})
+    return out
+
+
+def test_the_packages_unit_installs_only_what_is_missing_through_the_package_cache(home: Path) -> None:
+    """Issue 25: the packages unit's shell (config download's first play) in a container of the base image,
+    a Debian root with its own package database, through the real package cache on 127.0.0.1: the first run
+    installs what is missing, the same list again installs nothing, one package more installs only that one
+    (and what it depends on), no service may start meanwhile, and every .deb apt installed came through the
+    cache."""
+    from tripleo.config.download import packages_script
+
+    if shutil.which("apt-cacher-ng") is None:
+        pytest.skip("apt-cacher-ng is not installed (scripts/debian-packages installs it)")
+    tripleo(home, "container", "image", "build", "--service", "memcached")
+    base = str(rows(home)["base"]["image"])
+    proxy = f"127.0.0.1:{_free_port()}"
+    tripleo(home, "undercloud", "package-cache", "start", "--bind", proxy)
+    podman = Podman(home)
+    name = f"tl-packages-{os.getpid()}"
+    podman.run("run", "-d", "--name", name, "--network", "host", base, "sleep", "900")
+    try:
+
+        def unit(packages: str) -> dict[str, object]:
+            argv = podman.argv("exec", name, "sh", "-c", packages_script(packages, f"http://{proxy}"))
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stdout + done.stderr
+            return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+        assert unit("python3 puppet ipmitool") == {"changed": True, "installed": "ipmitool"}
+        assert unit("python3 puppet ipmitool") == {"changed": False}
+        assert unit("python3 puppet ipmitool socat") == {"changed": True, "installed": "socat"}
+        installs = _apt_installs(podman.run("exec", name, "cat", "/var/log/apt/history.log"))
+        assert len(installs) == 2 and "ipmitool" in installs[0] and "socat" in installs[1], installs
+        assert "ipmitool" not in installs[1]
+        assert (
+            podman.run("exec", name, "sh", "-c", "test -e /usr/sbin/policy-rc.d || echo gone").strip()
+            == "gone"
+        )
+        fetched = {p.name.split("_")[0] for p in (home / "package-cache" / "cache").rglob("*.deb")}
+        assert installs[0] | installs[1] <= fetched, (installs, fetched)
+    finally:
+        podman.run("rm", "-f", name, check=False)
+        tripleo(home, "undercloud", "package-cache", "stop", check=False)

@@ -614,21 +614,22 @@ def _kill(proc: subprocess.Popen[str]) -> None:
     proc.wait()
 
 
-KILL_AT = [("network", "ansible: Directories"), *((f"step {n}", f"ansible: Step {n}: puppet apply")
-                                                 for n in range(1, 6))]  # fmt: skip
+# the packages unit runs in the record's network phase, before the NIC config
+KILL_AT = [("network", "ansible: Debian packages of the services"), ("network", "ansible: Directories"),
+           *((f"step {n}", f"ansible: Step {n}: puppet apply") for n in range(1, 6))]  # fmt: skip
 
 
 def test_a_deploy_killed_in_each_phase_is_interrupted_and_resumes(deployed: Deployed) -> None:
     """Issue 10: compute-0's records are gone (as on a wiped disk), so the next deploy does it in full; it
-    is killed (SIGKILL) at the network phase and in each step: status says where, a second deploy meanwhile
-    is refused naming the holder, and each run resumes where the last stopped."""
+    is killed (SIGKILL) at its packages, at the network phase and in each step: status says where, a second
+    deploy meanwhile is refused naming the holder, and each run resumes where the last stopped."""
     home = deployed.home
     _renamed(deployed)
     compute = next(h for h in deployed.computes if h["name"].startswith("compute-0"))
     name = compute["name"].replace(".overcloud.", ".renamed.")
     ssh(home, compute["ctlplane"], "rm -rf /var/lib/tripleo/applied")
     args = [*deployed.env_args, *ECHO_ARGS, *RENAMED, "--limit", "compute-0"]
-    units = ["network", "step1", "step2", "step3", "step4", "step5"]
+    units = ["packages", "network", "step1", "step2", "step3", "step4", "step5"]
     for i, (phase, marker) in enumerate(KILL_AT):
         proc, output = _deploy_until(home, marker, *args)
         planned = _planned(output, name)
@@ -650,7 +651,7 @@ def test_a_deploy_killed_in_each_phase_is_interrupted_and_resumes(deployed: Depl
     status = json.loads(run(home, "overcloud", "status", "-f", "json").stdout)
     assert status["deployment_status"] == "DEPLOY_COMPLETE"
     records = ssh(home, compute["ctlplane"], "ls /var/lib/tripleo/applied").split()
-    assert records == units
+    assert records == sorted(units)
     forced = run(home, "overcloud", "deploy", *args, "--force", "--dry-run", "-f", "json").stdout
     rows = json.loads(forced)["config_plan"]
     assert sorted(r["unit"] for r in rows if r["action"] == "run") == units  # --force: all, on compute-0 only

@@ -62,7 +62,7 @@ def test_project_layout_inventory_and_private_files(tmp_path: Path) -> None:
     assert "s3cret" not in project.inventory.read_text()
     assert json.loads((host_dir / "network_config.json").read_text()) == {"network_config": CONFIG}
     plays = yaml.safe_load(project.playbook.read_text())
-    assert [p["name"] for p in plays] == ["Network configuration", "Hieradata"]
+    assert [p["name"] for p in plays] == ["Packages", "Network configuration", "Hieradata"]
     assert (project.directory / "files" / AGENT_NAME).exists()
 
 
@@ -127,6 +127,7 @@ def test_deploy_steps_run_puppet_on_every_node_step_by_step(tmp_path: Path) -> N
     assert (host_dir / "manifest.pp").read_text() == "include tripleo::profile::base\n"
     without = write_project(tmp_path / "q", "s", _hosts(), ssh_key=tmp_path / "k")
     assert [p["name"] for p in yaml.safe_load(without.playbook.read_text())] == [
+        "Packages",
         "Network configuration",
         "Hieradata",
     ]
@@ -152,14 +153,15 @@ def test_an_unreachable_host_fails_the_run_with_its_name(tmp_path: Path) -> None
     host = Host(name="lonely", role="Compute", node="node-9", ctlplane="127.0.0.1")
     project = write_project(tmp_path / "p", "s", [host], ssh_key=key)
     log = tmp_path / "deploy.log"
-    with pytest.raises(OperationError, match=r"config download failed on lonely, task 'Directories': ") as e:
+    failed = r"config download failed on lonely, task 'Debian packages of the services': "
+    with pytest.raises(OperationError, match=failed) as e:
         run_playbook(project, log)
     assert "UNREACHABLE" in log.read_text()
     # a run of the late steps only: no task of the first play is tagged, so nothing reaches the host
     assert run_playbook(project, log, tags=late_tags(), append=True) == {}
     assert log.read_text().count("PLAY [") >= 2  # appended after the first run's output
     failures = getattr(e.value, "failures", [])  # every failed host, for `overcloud failures`
-    assert [(f.host, f.task) for f in failures] == [("lonely", "Directories")]
+    assert [(f.host, f.task) for f in failures] == [("lonely", "Debian packages of the services")]
     assert failures[0].tail and any("ssh" in line.lower() for line in failures[0].tail)
 
 
