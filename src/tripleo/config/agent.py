@@ -34,6 +34,7 @@ _OWN = (
     "network/firewall.py",
     "network/model.py",
     "network/nicconfig.py",
+    "network/rollback.py",
     "config/containers_apply.py",
     "config/boot.py",
 )

@@ -5,6 +5,8 @@ config and returns only the steps needed; :func:`apply` runs them. A second run 
 Interfaces, Linux bridges, addresses, routes and MTU are applied; VLANs and Linux bonds only where the
 kernel has them (8021q, bonding), OVS objects and DHCP never (they are validated and rendered elsewhere).
 
+Once applied, the deploy's SSH peer must still answer, or both are rolled back (:mod:`.rollback`).
+
 Run inside a node: ``python -m tripleo.network.apply CONFIG.json [--firewall RULES.nft] [--dry-run]``.
 """
 
@@ -280,6 +282,38 @@ def resolve_rule_nics(rules: str, nics: Sequence[str]) -> str:
     return re.sub(r'"nic(\d+)"', name, rules)
 
 
+def _checked(devices: Sequence[Device], firewall: str | None, floating: frozenset[str], peer: str | None,
+             timeout: float) -> tuple[list[str], bool]:  # fmt: skip
+    """Apply the NIC config and the firewall; when ``peer`` answered before and does not after, roll both
+    back (:mod:`tripleo.network.rollback`). Returns the changes and whether the firewall changed.
+
+    :raises OperationError: the peer was lost, naming what was rolled back.
+    """
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+
+    from tripleo.network import rollback
+
+    with IPRoute() as ipr:
+        before = read_facts(ipr)
+        table = _nft_table() if firewall is not None else ""
+        if peer is not None and not rollback.answers(peer, min(timeout, 3.0)):
+            print(f"check: {peer} does not answer before the change: not checked")
+            peer = None
+        changes = apply(devices, ipr, False, floating)
+        changed = apply_firewall(firewall) if firewall is not None else False
+        if peer is None or not (changes or changed) or rollback.answers(peer, timeout):
+            return changes, changed
+        undone, failed = rollback.revert(before, ipr, floating)
+        if changed and not rollback.restore_firewall(table):
+            failed.append("the firewall table")
+    left = f"; could not undo: {'; '.join(failed)}" if failed else ""
+    raise OperationError(
+        f"{peer} (the deploy's ctlplane peer) stopped answering within {timeout:g} s of applying "
+        f"{len(changes)} NIC changes{' and the firewall' if changed else ''}: rolled back "
+        f"({len(undone)} steps{', and the firewall' if changed else ''}){left}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tripleo.network.apply", description=__doc__.split("\n")[0]
@@ -290,10 +324,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--nics", help="this host's NICs in order (eth0,eth1,...) for nicN names left in the files"
     )
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--check-peer", help="the address that must still answer once applied (default: "
+                        "the SSH client's); the changes are rolled back when it does not")  # fmt: skip
+    parser.add_argument("--check-timeout", type=float, default=10.0, help="seconds it has to answer")
+    parser.add_argument("--no-check", action="store_true", help="apply without checking any peer")
     args = parser.parse_args(argv)
     try:
         import yaml
-        from pyroute2 import IPRoute  # type: ignore[import-untyped]
 
         try:
             data = boundedyaml.safe_load(args.config.read_text())
@@ -306,16 +343,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         floating = (
             frozenset(str(a) for a in data.get(FLOATING) or []) if isinstance(data, dict) else frozenset()
         )
-        with IPRoute() as ipr:
-            changes = apply(devices, ipr, args.dry_run, floating)
+        rules = resolve_rule_nics(args.firewall.read_text(), nics) if args.firewall else None
+        if args.dry_run:
+            changes, firewall_changed = _dry_run(devices, rules, floating)
+        else:
+            from tripleo.network.rollback import ssh_peer
+
+            peer = None if args.no_check else args.check_peer or ssh_peer()
+            changes, firewall_changed = _checked(devices, rules, floating, peer, args.check_timeout)
         for change in changes:
             print(("would " if args.dry_run else "") + change)
         if not changes:
             print("network: no changes")
-        firewall_changed = False
-        if args.firewall:
-            rules = resolve_rule_nics(args.firewall.read_text(), nics)
-            firewall_changed = apply_firewall(rules, args.dry_run)
+        if rules is not None:
             done = "applied" if firewall_changed else "checked" if args.dry_run else "no changes"
             print("firewall: " + done)
     except TripleoError as exc:
@@ -323,6 +363,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     print(json.dumps({"changed": bool(changes) or firewall_changed}))
     return 0
+
+
+def _dry_run(devices: Sequence[Device], rules: str | None,
+             floating: frozenset[str]) -> tuple[list[str], bool]:  # fmt: skip
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        changes = apply(devices, ipr, True, floating)
+    return changes, apply_firewall(rules, True) if rules is not None else False
 
 
 if __name__ == "__main__":
