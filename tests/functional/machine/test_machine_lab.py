@@ -1,0 +1,165 @@
+"""Issue 25, the machine path: a QEMU machine with its own Debian (tripleo.lab.machine: mmdebstrap's minbase
+with the cloud kernel, systemd and sshd; no Python, no Puppet) on a lab's networks, deployed as a deployed
+server of a Compute role (tests/data/deployed: Base, Sshd, Memcached). Its packages unit installs Python,
+Puppet, Debian's modules and memcached through the undercloud's package cache on the lab's ctlplane address
+(the machine has no route off the lab); the NIC config lands on its virtio NICs by MAC, its firewall is
+loaded, memcached answers on InternalApi; a second deploy runs nothing. ``TRIPLEO_MACHINE_FIGURES``: a file
+the test writes its timings to (benchmarks/machine.py prints them)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+from labkit import RunningLab, pinned_lab, running_lab
+
+from tripleo.config.packagecache import PackageCache
+from tripleo.lab.drive import ConfigDrive
+from tripleo.lab.machine import Machine, build_image
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
+REPO = Path(__file__).resolve().parents[3]
+ROLES = REPO / "tests" / "data" / "deployed" / "roles_data.yaml"
+LAB_ENV = REPO / "templates" / "environments" / "lab.yaml"
+LAB_NAME = "tqm"
+SHIFT = 8  # subnets and BMC ports no other lab of the tests takes
+HOSTNAME = "rack2-srv1"
+CACHE_PORT = 3142
+FIGURES = os.environ.get("TRIPLEO_MACHINE_FIGURES")
+
+
+@dataclass
+class Booted:
+    lab: RunningLab
+    machine: Machine
+    address: str
+    macs: dict[str, str]
+    proxy: str
+    figures: dict[str, float] = field(default_factory=dict)
+
+    def ssh(self, command: str, check: bool = True) -> str:
+        done = self.lab.ssh(self.address, command, timeout=30)
+        assert done.returncode == 0 or not check, f"{command}: {done.stderr}"
+        return done.stdout
+
+    def deploy(self, tmp: Path) -> subprocess.CompletedProcess[str]:
+        entry = {"hostname": HOSTNAME, "role": "Compute", "ctlplane": self.address,
+                 "ssh_key": str(self.lab.api.ssh_key),
+                 "nics": {net: self.macs[net] for net in ("internal_api", "tenant", "storage")}}  # fmt: skip
+        node_file = tmp / "servers.yaml"
+        node_file.write_text(yaml.safe_dump({"servers": [entry]}))
+        network_env = self.lab.home / "lab" / "network-environment.yaml"
+        argv = [TRIPLEO, "overcloud", "deploy", "--roles-file", str(ROLES), "-e", str(LAB_ENV),
+                "-e", str(network_env), "--parameter", "ComputeCount=1",
+                "--deployed-servers", str(node_file)]  # fmt: skip
+        return subprocess.run(argv, env=self.lab.env, capture_output=True, text=True, timeout=3600)
+
+
+def _skip_reason() -> str | None:
+    tools = ("qemu-system-x86_64", "qemu-img", "mmdebstrap", "mke2fs", "apt-cacher-ng")
+    missing = [t for t in tools if shutil.which(t) is None]
+    return f"QEMU machines need {', '.join(missing)} (scripts/debian-packages)" if missing else None
+
+
+def _wait_ssh(lab: RunningLab, address: str, timeout: float) -> float:
+    started = time.monotonic()
+    while lab.ssh(address, "true", timeout=3).returncode != 0:
+        assert time.monotonic() - started < timeout, f"no SSH on {address} after {timeout} s"
+        time.sleep(2)
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    home = tmp_path_factory.mktemp("machine-home")
+    labs = running_lab(home, *pinned_lab(home, LAB_NAME, nodes=1, shift=SHIFT))
+    lab = next(labs)
+    machine = None
+    cache = PackageCache.of(home)
+    try:
+        config = lab.api.config()
+        ctlplane = config.network("ctlplane")
+        proxy = f"{ctlplane.host_address}:{CACHE_PORT}"
+        cache.start(proxy)
+        figures: dict[str, float] = {}
+        started = time.monotonic()
+        image, built = build_image(Path(os.environ.get("TRIPLEO_MACHINE_CACHE", home / "machine-cache")),
+                                   proxy=f"http://{proxy}")  # fmt: skip
+        figures["image_build_s" if built else "image_cached_s"] = time.monotonic() - started
+        subnet = ipaddress.ip_network(ctlplane.cidr)
+        address = str(subnet.network_address + 160)
+        nets = sorted((n.name for n in config.networks), key=lambda n: n != "ctlplane")  # ctlplane: eth0
+        macs = {net: f"52:54:00:fe:00:{i:02x}" for i, net in enumerate(nets)}
+        nics = tuple(
+            (f"{config.prefix}q0-{i}", config.network(net).bridge, macs[net]) for i, net in enumerate(nets)
+        )
+        machine = Machine(HOSTNAME, home / "machines" / HOSTNAME, nics)
+        drive = ConfigDrive(HOSTNAME, (lab.api.public_key(),), f"{address}/{subnet.prefixlen}")
+        started = time.monotonic()
+        machine.start(image, drive)
+        _wait_ssh(lab, address, 300)
+        figures["boot_to_ssh_s"] = time.monotonic() - started
+        yield Booted(lab, machine, address, macs, f"http://{proxy}", figures)
+    finally:
+        if machine is not None:
+            machine.stop()
+        cache.stop()
+        labs.close()
+
+
+def test_the_machine_has_its_own_debian_and_no_route_off_the_lab(booted: Booted) -> None:
+    assert booted.ssh("hostname").strip() == HOSTNAME
+    assert booted.ssh("cat /proc/1/comm").strip() == "systemd"
+    # its own root file system and package database, no Python and no Puppet before the deploy
+    assert booted.ssh("findmnt -n -o SOURCE /").strip() == "/dev/vda"
+    assert booted.ssh("dpkg-query -W -f '${db:Status-Abbrev}' python3 puppet 2>&1; true").count("ii") == 0
+    eth0 = booted.ssh("cat /sys/class/net/eth0/address").strip()
+    assert eth0 == next(iter(booted.macs.values()))
+    off = booted.ssh("ip route get 192.0.2.99 2>&1; true")
+    assert "unreachable" in off, off
+
+
+def test_deployed_as_a_compute_with_packages_from_the_cache(booted: Booted, tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = booted.deploy(tmp_path)
+    booted.figures["first_deploy_s"] = time.monotonic() - started
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"config plan: {HOSTNAME}.overcloud.lab: run packages, network" in done.stderr
+    # the packages unit installed what the role's services list, through the cache
+    history = booted.ssh("cat /var/log/apt/history.log")
+    installed = {item.strip().split(":")[0].split(" ")[0] for line in history.splitlines()
+                 if line.startswith("Install: ") for item in line[9:].split("),") if item}  # fmt: skip
+    assert {"python3", "puppet", "memcached", "nftables"} <= installed, installed
+    fetched = {p.name.split("_")[0] for p in (booted.lab.home / "package-cache" / "cache").rglob("*.deb")}
+    assert installed <= fetched, sorted(installed - fetched)  # every .deb came through the cache
+    status = json.loads(booted.lab.cli("overcloud", "status", "-f", "json").stdout)
+    (host,) = status["hosts"]
+    internal = host["addresses"]["InternalApi"].split("/")[0]
+    nic = booted.ssh(f"ip -o -4 addr show to {internal}").split()[1]
+    assert booted.ssh(f"cat /sys/class/net/{nic}/address").strip() == booted.macs["internal_api"]
+    assert f"{internal}:11211" in booted.ssh("ss -ltnH")
+    assert "table inet tripleo" in booted.ssh("nft list tables")
+    started = time.monotonic()
+    again = booted.deploy(tmp_path)
+    booted.figures["noop_deploy_s"] = time.monotonic() - started
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"config plan: {HOSTNAME}.overcloud.lab: nothing to run" in again.stderr
+    if FIGURES:
+        Path(FIGURES).write_text(json.dumps(booted.figures, indent=2))
