@@ -9,8 +9,10 @@ the test writes its timings to (benchmarks/machine.py prints them)."""
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +42,17 @@ SHIFT = 8  # subnets and BMC ports no other lab of the tests takes
 HOSTNAME = "rack2-srv1"
 CACHE_PORT = 3142
 FIGURES = os.environ.get("TRIPLEO_MACHINE_FIGURES")
+PACKAGE_CACHE = os.environ.get("TRIPLEO_MACHINE_PACKAGE_CACHE")  # a cache directory kept across runs (warm)
+_PROGRESS = re.compile(r"^\[\s*([\d.]+) s\] ansible: (.*)$")
+
+
+def task_seconds(progress: str, task: str) -> float:
+    """Seconds from the start of ``task`` to the next task, from a deploy's progress lines."""
+    marks = [(float(m[1]), m[2]) for m in map(_PROGRESS.match, progress.splitlines()) if m]
+    for (start, name), (end, _) in itertools.pairwise(marks):
+        if name == task:
+            return end - start
+    raise AssertionError(f"no task {task!r} in the deploy's progress")
 
 
 @dataclass
@@ -97,6 +110,9 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
         config = lab.api.config()
         ctlplane = config.network("ctlplane")
         proxy = f"{ctlplane.host_address}:{CACHE_PORT}"
+        if PACKAGE_CACHE:
+            cache.directory.mkdir(parents=True, exist_ok=True)
+            (cache.directory / "cache").symlink_to(PACKAGE_CACHE)
         cache.start(proxy)
         figures: dict[str, float] = {}
         started = time.monotonic()
@@ -142,6 +158,7 @@ def test_deployed_as_a_compute_with_packages_from_the_cache(booted: Booted, tmp_
     booted.figures["first_deploy_s"] = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"config plan: {HOSTNAME}.overcloud.lab: run packages, network" in done.stderr
+    booted.figures["packages_unit_s"] = task_seconds(done.stderr, "Debian packages of the services")
     # the packages unit installed what the role's services list, through the cache
     history = booted.ssh("cat /var/log/apt/history.log")
     installed = {item.strip().split(":")[0].split(" ")[0] for line in history.splitlines()
