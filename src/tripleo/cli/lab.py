@@ -40,6 +40,14 @@ def lab() -> None:
     help="How many of the default lab's nodes take the controller role (roles_data tag), from node-0.",
 )
 @click.option(
+    "--machines",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="How many of the default lab's last nodes are QEMU machines with their own Debian (an image built "
+    "once by mmdebstrap) instead of namespace nodes.",
+)
+@click.option(
     "--networks-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="network_data.yaml the default lab's networks come from (default: the project's).",
@@ -59,6 +67,7 @@ def up(
     config_file: Path | None,
     nodes: int | None,
     controllers: int,
+    machines: int,
     networks_file: Path | None,
     roles_file: Path | None,
     name: str | None,
@@ -71,14 +80,15 @@ def up(
     """
     if config_file is not None and nodes is not None:
         raise UsageError("--config and --nodes exclude each other")
-    if config_file is not None and controllers != 1:
-        raise UsageError("--config and --controllers exclude each other")
+    if config_file is not None and (controllers != 1 or machines):
+        raise UsageError("--config excludes --controllers and --machines (a node's kind is in the file)")
     if config_file is not None and (networks_file or roles_file):
         raise UsageError("--config excludes --networks-file and --roles-file")
     if config_file is not None:
         config = load_config(config_file)
     else:
-        config = default_config(nodes or 3, controllers, networks_file=networks_file, roles_file=roles_file)
+        config = default_config(nodes or 3, controllers, networks_file=networks_file, roles_file=roles_file,
+                                machines=machines)  # fmt: skip
     if name is not None:
         config = config.named(name)
     the_lab = Lab()

@@ -4,7 +4,9 @@ Every lab network is a Linux bridge ``tl-<network>``; a node is a network namesp
 veth per network it joins (fixed MACs), whose processes run in their own mount, UTS and PID namespaces with
 the node's disk (overlays kept under ``$TRIPLEO_HOME/lab``) over the host's OS. Each node has an IPMI BMC on
 127.0.0.1, served by one lab daemon; power on boots the node (its init applies the config drive and starts
-sshd on the ctlplane address), power off ends every process of it.
+sshd on the ctlplane address), power off ends every process of it. A node of kind ``machine`` (``lab up
+--machines``) is a QEMU machine with its own Debian instead, its QEMU a process of its namespace
+(:mod:`tripleo.lab.machine`).
 
 Public API::
 

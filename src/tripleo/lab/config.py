@@ -44,6 +44,7 @@ __all__ = [
     "CTLPLANE",
     "DEFAULT_NAME",
     "LAB_NAME",
+    "MACHINE",
     "PREFIX",
     "LabConfig",
     "NetworkSpec",
@@ -59,6 +60,8 @@ DEFAULT_NAME = "tl"
 PREFIX = f"{DEFAULT_NAME}-"  # the default lab's
 LAB_NAME = re.compile(r"^[a-z][a-z0-9]{0,4}$")
 _IFNAMSIZ = 15
+NAMESPACE, MACHINE = "namespace", "machine"  # node kinds
+MACHINE_MEMORY_MB = 2048
 _NODE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _MAX_NODES = 200
@@ -91,7 +94,12 @@ class NetworkSpec:
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """One virtual bare-metal node. ``networks[i]`` is NIC ``i + 1`` (``eth<i>`` inside the node)."""
+    """One virtual bare-metal node. ``networks[i]`` is NIC ``i + 1`` (``eth<i>`` inside the node).
+
+    ``kind``: ``namespace`` (processes in namespaces over the host's /usr) or ``machine`` (a QEMU machine
+    with its own Debian, :mod:`tripleo.lab.machine`; its QEMU runs in the node's network namespace, its NICs
+    are taps on the lab's bridges).
+    """
 
     name: str
     networks: tuple[str, ...]
@@ -102,6 +110,7 @@ class NodeSpec:
     arch: str = "x86_64"
     profile: str | None = None
     prefix: str = PREFIX  # the lab's
+    kind: str = NAMESPACE
 
     @property
     def netns(self) -> str:
@@ -126,6 +135,8 @@ class NodeSpec:
             "disk_gb": self.disk_gb,
             "arch": self.arch,
             "profile": self.profile,
+            # written for machines only: the state of a lab up before machines existed stays the same
+            **({"kind": self.kind} if self.kind != NAMESPACE else {}),
         }
 
 
@@ -211,12 +222,17 @@ def default_mac(node_index: int, nic_index: int) -> str:
 
 
 def default_config(
-    nodes: int, controllers: int = 1, *, networks_file: Path | None = None, roles_file: Path | None = None
+    nodes: int,
+    controllers: int = 1,
+    *,
+    networks_file: Path | None = None,
+    roles_file: Path | None = None,
+    machines: int = 0,
 ) -> LabConfig:
     """The ``--nodes N`` lab as network_data.yaml and roles_data.yaml shape it (the project's unless given):
     a lab network per network_data network; the first ``controllers`` nodes of the role tagged
     ``controller``, the rest of the role tagged ``compute``, each wired and profiled as its role
-    (:mod:`tripleo.lab.layout` has the rules).
+    (:mod:`tripleo.lab.layout` has the rules); the last ``machines`` of them are QEMU machines (2 GB).
 
     :raises InputError: a count out of range, or either file unreadable or invalid (with its YAML path).
     """
@@ -224,6 +240,9 @@ def default_config(
         raise InputError(f"--nodes {nodes}: expected 1 to {_MAX_NODES}")
     if not 1 <= controllers <= nodes:
         raise InputError(f"--controllers {controllers}: expected 1 to --nodes ({nodes})")
+    if not 0 <= machines <= nodes - controllers:
+        others = nodes - controllers
+        raise InputError(f"--machines {machines}: expected 0 to the nodes that are no controller ({others})")
     shape = layout.load_layout(networks_file, roles_file)
     specs = []
     for i in range(nodes):
@@ -236,6 +255,8 @@ def default_config(
                 profile=role.profile,
             )
         )
+    for i in range(nodes - machines, nodes):
+        specs[i] = replace(specs[i], kind=MACHINE, memory_mb=MACHINE_MEMORY_MB)
     return LabConfig(networks=_network_specs(shape.segments), nodes=tuple(specs))
 
 
@@ -340,7 +361,7 @@ def _parse_networks(r: Reader, raw: Any) -> tuple[NetworkSpec, ...]:
 def _parse_node(r: Reader, raw: Any, index: int, networks: list[str]) -> NodeSpec:
     path = f"nodes.{index}"
     node = r.mapping(raw, path)
-    allowed = {"name", "networks", "macs", "cpus", "memory_mb", "disk_gb", "arch", "profile"}
+    allowed = {"name", "networks", "macs", "cpus", "memory_mb", "disk_gb", "arch", "profile", "kind"}
     r.keys(node, path, allowed)
     name = r.text(node.get("name", f"node-{index}"), f"{path}.name", _NODE_NAME)
     raw_nets = r.seq(node.get("networks", [CTLPLANE]), f"{path}.networks")
@@ -367,7 +388,14 @@ def _parse_node(r: Reader, raw: Any, index: int, networks: list[str]) -> NodeSpe
         disk_gb=r.integer(node.get("disk_gb", 40), f"{path}.disk_gb", 1, 1 << 20),
         arch=r.text(node.get("arch", "x86_64"), f"{path}.arch", re.compile(r"^[a-z0-9_]+$")),
         profile=None if profile is None else r.text(profile, f"{path}.profile", re.compile(r"^[a-z0-9_-]+$")),
+        kind=_kind(r, node.get("kind", NAMESPACE), f"{path}.kind"),
     )
+
+
+def _kind(r: Reader, value: Any, path: str) -> str:
+    if value not in (NAMESPACE, MACHINE):
+        raise r.fail(path, f"expected {NAMESPACE} or {MACHINE}, got {value!r}")
+    return str(value)
 
 
 def _parse_macs(r: Reader, raw: Any, path: str, node_index: int, count: int) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ from pathlib import Path
 import pyghmi.ipmi.private.session as pyghmi_session  # type: ignore[import-untyped]
 
 from tripleo.lab.bmc import LabBmc
-from tripleo.lab.config import parse_config
+from tripleo.lab.config import MACHINE, parse_config
+from tripleo.lab.machine import MachineImage, MachinePower, image_cache, image_digest
 from tripleo.lab.paths import LabPaths
 from tripleo.lab.power import NodePower
 from tripleo.lab.system import SubprocessRunner
@@ -42,9 +43,13 @@ def serve(lab_dir: Path) -> int:
     config = parse_config(state["config"], file=str(paths.state))
     runner = SubprocessRunner()
     stop = _Stop()
-    powers = []
+    powers: list[NodePower] = []
     for node in config.nodes:
         power = NodePower(node, paths.node(node.name), runner)
+        if node.kind == MACHINE:
+            taps = [config.veth(node, nic) for nic in range(len(node.networks))]
+            image = MachineImage(image_cache(lab_dir) / image_digest())
+            power = MachinePower(node, paths.node(node.name), runner, image, taps)
         port = config.bmc_port(node)
         LabBmc(power, {config.bmc_user: state["bmc_password"]}, port=port, bmc_uuid=node.system_uuid)
         LOG.info("%s: IPMI BMC on 127.0.0.1:%d", node.name, port)

@@ -27,11 +27,21 @@ from typing import Any
 
 from tripleo.errors import InputError, OperationError
 from tripleo.lab import network
-from tripleo.lab.config import CTLPLANE, DEFAULT_NAME, LAB_NAME, LabConfig, NodeSpec, parse_config, shifted
+from tripleo.lab.config import (
+    CTLPLANE,
+    DEFAULT_NAME,
+    LAB_NAME,
+    MACHINE,
+    LabConfig,
+    NodeSpec,
+    parse_config,
+    shifted,
+)
 from tripleo.lab.cpushare import remove_groups
 from tripleo.lab.drive import ConfigDrive, read_config_drive, write_config_drive_files
+from tripleo.lab.machine import MACHINE_TOOLS, build_image, image_cache
 from tripleo.lab.paths import DISK_DIRS, LabPaths, tripleo_home, write_private
-from tripleo.lab.power import NODE_ENV, POWER_ON_LINE
+from tripleo.lab.power import INIT_UP, NODE_ENV, POWER_ON_LINE
 from tripleo.lab.system import (
     Runner,
     SubprocessRunner,
@@ -48,7 +58,6 @@ DAEMON_MODULE = "tripleo.lab.daemon"
 _TOOLS = ("ip", "nft", "unshare", "nsenter", "mount", "ssh-keygen")
 _SSHD = "/usr/sbin/sshd"
 _SHIFTS = 10  # how far a movable lab may move (lab.config.shifted)
-INIT_UP = "tl-init: up"  # what a node's init prints once it booted (tripleo.lab.nodeinit)
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,8 @@ class Lab:
         :raises InputError: a different lab is up, or a lab subnet clashes with the host's routes.
         :raises OperationError: not root, a tool is missing, or a host command failed.
         """
-        preflight(self.paths.root)
+        machines = any(node.kind == MACHINE for node in config.nodes)
+        preflight(self.paths.root, machines)
         routes = self.runner.run(["ip", "-j", "route", "show"]).stdout
         if movable:
             config = self._place(config, routes)
@@ -131,6 +141,8 @@ class Lab:
         if clashes:
             raise InputError(f"lab networks clash with the host's: {'; '.join(clashes)}")
         self._ensure_key()
+        if machines:  # before the BMCs answer: a power on must not wait for a build
+            build_image(image_cache(self.paths.root))
         for node in config.nodes:
             write_private(self.paths.node(node.name).boot, self._boot_spec(config, node))
         facts = network.read_facts(self.runner, config.name)
@@ -471,15 +483,16 @@ def network_environment(config: LabConfig) -> str:
     return head + yaml.safe_dump({"parameter_defaults": params}, sort_keys=True)
 
 
-def preflight(lab_dir: Path) -> None:
-    """Check what ``lab up`` needs: root, the tools, a state directory the nodes' overlays do not cover.
+def preflight(lab_dir: Path, machines: bool = False) -> None:
+    """Check what ``lab up`` needs: root, the tools (QEMU's and mmdebstrap for ``machines``), a state
+    directory the nodes' overlays do not cover.
 
     :raises OperationError: not root or a tool missing.
     :raises InputError: TRIPLEO_HOME below a directory that nodes overlay.
     """
     if os.geteuid() != 0:
         raise OperationError("the lab needs root (network namespaces, bridges, mounts): run as root")
-    missing = [tool for tool in _TOOLS if shutil.which(tool) is None]
+    missing = [tool for tool in (*_TOOLS, *(MACHINE_TOOLS if machines else ())) if shutil.which(tool) is None]
     if not os.path.exists(_SSHD):
         missing.append("sshd (openssh-server)")
     if missing:

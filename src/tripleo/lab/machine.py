@@ -10,29 +10,50 @@ nothing of the host's /usr (issue 25; docs/qemu-machines-plan.md).
 - **Config drive** (:func:`write_drive`): a small ext4 disk (``tl-drive``) with plain files the image's
   ``tl-drive.service`` applies before the network and sshd: the host name, root's keys, and a
   systemd-networkd file putting the ctlplane address on the NIC of its MAC.
-- **Machine** (:class:`Machine`): a qcow2 overlay over the cached disk, one tap per lab network (named
-  ``<lab prefix>q<index>-<nic>``, on that network's bridge), and ``qemu-system-x86_64`` (TCG; KVM hangs on
-  this host) daemonized with a pid file and its serial console in ``console.log``. :meth:`Machine.stop`
-  ends QEMU and removes the taps.
+- **Power** (:class:`MachinePower`, what the node's IPMI BMC drives): a qcow2 overlay over the cached disk
+  on the node's disk, the drive from the config drive ``lab provision`` wrote, and ``qemu-system-x86_64``
+  (TCG; KVM guests hang on this host) started in the node's network namespace, so everything that treats
+  a node as its namespace's processes (power state, a hard power off, ``lab down``) holds for it. Its NICs
+  are taps on the lab's bridges, made by ``lab up`` under the names a node's veths have, opened on the host
+  and passed to QEMU as descriptors. The serial console goes to the node's console log; the image says
+  ``tl-init: up`` there once sshd runs, as a namespace node's init does.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
-import signal
+import socket
+import struct
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tripleo.errors import OperationError
-from tripleo.lab.drive import ConfigDrive
+from tripleo.errors import InputError, OperationError
+from tripleo.lab.config import NodeSpec
+from tripleo.lab.cpushare import group_argv, node_group
+from tripleo.lab.drive import ConfigDrive, read_config_drive
+from tripleo.lab.paths import NodePaths
+from tripleo.lab.power import INIT_UP, NODE_ENV, POWER_ON_LINE, NodePower
+from tripleo.lab.system import Runner
 
-__all__ = ["Machine", "MachineImage", "build_image", "write_drive"]
+LOG = logging.getLogger(__name__)
+
+__all__ = [
+    "MACHINE_TOOLS",
+    "MachineImage",
+    "MachinePower",
+    "build_image",
+    "image_cache",
+    "image_digest",
+    "qemu_argv",
+    "write_drive",
+]
 
 SUITE = "bookworm"
 PACKAGES = ("linux-image-cloud-amd64", "initramfs-tools", "zstd", "systemd-sysv", "udev", "dbus", "kmod",
@@ -43,6 +64,7 @@ _DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DISK_SIZE = "8G"  # sparse: the disk takes what the tree and the overlay's writes take
 DRIVE_LABEL = "tl-drive"
 ROOT_LABEL = "tl-root"
+MACHINE_TOOLS = ("qemu-system-x86_64", "qemu-img", "mmdebstrap", "mke2fs")
 
 _READER = f"""#!/bin/sh
 # The lab's config drive (the second disk, labelled {DRIVE_LABEL}): host name, root's keys and the ctlplane
@@ -72,6 +94,20 @@ Wants=network-pre.target
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=/usr/local/sbin/tl-drive
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+_UP = f"""[Unit]
+Description=Tell the lab this machine is up (its serial console, as a namespace node's init does)
+After=ssh.service systemd-networkd.service tl-drive.service
+Wants=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'echo "{INIT_UP}" > /dev/ttyS0'
 
 [Install]
 WantedBy=multi-user.target
@@ -112,7 +148,7 @@ def image_digest() -> str:
     """What an image is built from: suite, packages, apt sources, the embedded files."""
     mirror = _mirror()
     sources = Path(mirror).read_text() if mirror.startswith("/") else mirror
-    parts = [SUITE, PACKAGES, _EXCLUDES, sources, _READER, _UNIT, DISK_SIZE]
+    parts = [SUITE, PACKAGES, _EXCLUDES, sources, _READER, _UNIT, _UP, DISK_SIZE]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
@@ -124,9 +160,11 @@ def _customize(tree: Path) -> None:
     reader.write_text(_READER)
     reader.chmod(0o755)
     (tree / "etc" / "systemd" / "system" / "tl-drive.service").write_text(_UNIT)
+    (tree / "etc" / "systemd" / "system" / "tl-up.service").write_text(_UP)
     (tree / "etc" / "fstab").write_text(f"LABEL={ROOT_LABEL} / ext4 defaults 0 1\n")
-    done = subprocess.run(["chroot", str(tree), "systemctl", "enable", "systemd-networkd", "tl-drive"],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    units = ["systemd-networkd", "tl-drive", "tl-up"]
+    argv = ["chroot", str(tree), "systemctl", "enable", *units]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise OperationError(f"machine image: systemctl enable failed: {done.stderr.strip()}")
     # mmdebstrap keeps its --aptopt (the build's proxy): the machine's apt goes its own way, or through the
@@ -204,74 +242,115 @@ def write_drive(path: Path, drive: ConfigDrive, mac: str) -> None:
         shutil.rmtree(files, ignore_errors=True)
 
 
-@dataclass(frozen=True)
-class Machine:
-    """One QEMU machine: its directory (overlay, drive, console, pid file), its taps with their bridges and
-    MACs (in NIC order), and its memory."""
+_TUNSETIFF = 0x400454CA
+_IFF_TAP, _IFF_NO_PI = 0x0002, 0x1000
 
-    name: str
-    directory: Path
-    nics: tuple[tuple[str, str, str], ...]  # (tap, bridge, MAC)
-    memory_mb: int = 2048
-    cpus: int = 2
 
-    @property
-    def console(self) -> Path:
-        return self.directory / "console.log"
+def open_tap(name: str) -> int:
+    """A file descriptor of the host's tap ``name`` (made by ``lab up``), for QEMU's ``-netdev tap,fd=``."""
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    try:
+        fcntl.ioctl(fd, _TUNSETIFF, struct.pack("16sH", name.encode(), _IFF_TAP | _IFF_NO_PI))
+    except OSError as exc:
+        os.close(fd)
+        raise OperationError(f"tap {name}: {exc.strerror} (is the lab up?)") from exc
+    return fd
 
-    @property
-    def _pidfile(self) -> Path:
-        return self.directory / "qemu.pid"
 
-    def qemu_argv(self, image: MachineImage) -> list[str]:
-        argv = ["qemu-system-x86_64", "-name", self.name, "-machine", "q35", "-accel", "tcg,tb-size=256",
-                "-m", str(self.memory_mb), "-smp", str(self.cpus), "-nodefaults", "-display", "none",
-                "-kernel", str(image.kernel), "-initrd", str(image.initrd),
-                "-append", f"root=LABEL={ROOT_LABEL} rw console=ttyS0 net.ifnames=0",
-                "-drive", f"file={self.directory / 'disk.qcow2'},if=virtio,format=qcow2",
-                "-drive", f"file={self.directory / 'drive.img'},if=virtio,format=raw,readonly=on",
-                "-serial", f"file:{self.console}", "-pidfile", str(self._pidfile), "-daemonize"]  # fmt: skip
-        for i, (tap, _, mac) in enumerate(self.nics):
-            argv += ["-netdev", f"tap,id=n{i},ifname={tap},script=no,downscript=no",
-                     "-device", f"virtio-net-pci,netdev=n{i},mac={mac}"]  # fmt: skip
-        return argv
+def qemu_argv(node: NodeSpec, paths: NodePaths, image: MachineImage, fds: Sequence[int]) -> list[str]:
+    """QEMU for ``node``: its overlay and drive, one virtio NIC per tap descriptor with the node's MACs, the
+    serial console appended to the node's console log, QMP on a socket for a soft power off."""
+    argv = ["qemu-system-x86_64", "-name", node.name, "-machine", "q35", "-accel", "tcg,tb-size=256",
+            "-m", str(node.memory_mb), "-smp", str(node.cpus), "-nodefaults", "-display", "none",
+            "-kernel", str(image.kernel), "-initrd", str(image.initrd),
+            "-append", f"root=LABEL={ROOT_LABEL} rw console=ttyS0 net.ifnames=0",
+            "-drive", f"file={overlay(paths)},if=virtio,format=qcow2",
+            "-drive", f"file={paths.root / 'drive.img'},if=virtio,format=raw,readonly=on",
+            "-chardev", f"file,id=console,path={paths.console_log},append=on", "-serial", "chardev:console",
+            "-qmp", f"unix:{paths.root / 'qmp.sock'},server=on,wait=off"]  # fmt: skip
+    for i, (fd, mac) in enumerate(zip(fds, node.macs, strict=True)):
+        argv += ["-netdev", f"tap,id=n{i},fd={fd}", "-device", f"virtio-net-pci,netdev=n{i},mac={mac}"]
+    return argv
 
-    def start(self, image: MachineImage, drive: ConfigDrive) -> None:
-        """Its disk (a new overlay unless it has one), its drive, its taps, then QEMU.
 
-        :raises OperationError: a tool failed, or QEMU did not start.
-        """
-        self.directory.mkdir(parents=True, exist_ok=True)
-        overlay = self.directory / "disk.qcow2"
-        if not overlay.exists():
-            create = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image.disk)]
-            _run([*create, str(overlay)], "machine disk")
-        write_drive(self.directory / "drive.img", drive, self.nics[0][2])
-        for tap, bridge, _ in self.nics:
-            if not Path("/sys/class/net", tap).exists():
-                _run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"], f"tap {tap}")
-            _run(["ip", "link", "set", tap, "master", bridge, "up"], f"tap {tap}")
-        self.console.unlink(missing_ok=True)
-        _run(self.qemu_argv(image), f"machine {self.name}: qemu", timeout=60)
+def overlay(paths: NodePaths) -> Path:
+    """The machine's disk: an overlay over the image, on the node's disk (``wipe_disk`` removes it)."""
+    return paths.disk / "machine.qcow2"
 
-    def pid(self) -> int | None:
+
+def image_cache(lab_dir: Path) -> Path:
+    """Where machine images are kept: ``$TRIPLEO_MACHINE_CACHE``, else beside the lab's directory (``lab
+    down`` keeps them)."""
+    return Path(os.environ.get("TRIPLEO_MACHINE_CACHE") or lab_dir.parent / "machine-cache")
+
+
+def _quit(socket_path: Path, command: str) -> bool:
+    """Send one QMP command; True when QEMU took it."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2)
+            sock.connect(str(socket_path))
+            reader = sock.makefile("rb")
+            reader.readline()  # the greeting
+            for message in ({"execute": "qmp_capabilities"}, {"execute": command}):
+                sock.sendall(json.dumps(message).encode() + b"\n")
+                if b'"return"' not in reader.readline():
+                    return False
+            return True
+    except OSError:
+        return False
+
+
+class MachinePower(NodePower):
+    """Power for a machine node: QEMU in the node's network namespace (so status, a hard power off and ``lab
+    down`` treat it as any node's processes), its NICs the host's taps passed in as descriptors."""
+
+    def __init__(self, node: NodeSpec, paths: NodePaths, runner: Runner, image: MachineImage,
+                 taps: Sequence[str]) -> None:  # fmt: skip
+        super().__init__(node, paths, runner)
+        self.image = image
+        self.taps = tuple(taps)  # the host's taps of its NICs, in NIC order
+
+    def power_on(self) -> None:
+        """A new overlay unless the disk has one, the config drive the lab wrote (none: the node's name
+        only), then QEMU."""
+        if self.is_on():
+            return
+        LOG.info("%s: power on (QEMU)", self.node.name)
+        paths = self.paths
+        paths.disk.mkdir(parents=True, exist_ok=True)
+        if not overlay(paths).exists():
+            create = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(self.image.disk)]
+            _run([*create, str(overlay(paths))], f"{self.node.name}: its disk")
         try:
-            pid = int(self._pidfile.read_text().strip())
-            os.kill(pid, 0)
-        except (OSError, ValueError):
-            return None
-        return pid
+            drive = read_config_drive(paths.config_drive)
+        except InputError:
+            drive = None
+        write_drive(paths.root / "drive.img", drive or ConfigDrive(self.node.name), self.node.macs[0])
+        taps = [open_tap(name) for name in self.taps]
+        try:
+            with open(paths.console_log, "ab") as console:
+                console.write(POWER_ON_LINE.encode() + b"\n")
+                console.flush()
+                argv = qemu_argv(self.node, paths, self.image, taps)
+                self._proc = subprocess.Popen(
+                    group_argv(node_group(self.node.netns), ["ip", "netns", "exec", self.node.netns, *argv]),
+                    stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, env=NODE_ENV,
+                    start_new_session=True, pass_fds=taps,
+                )  # fmt: skip
+        finally:
+            for fd in taps:
+                os.close(fd)
+        self._wait_in_netns()
 
-    def stop(self, timeout: float = 20) -> None:
-        """End QEMU (SIGTERM, then SIGKILL) and remove its taps; the disk stays."""
-        pid = self.pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while self.pid() is not None and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if self.pid() is not None:
-                os.kill(pid, signal.SIGKILL)
-        self._pidfile.unlink(missing_ok=True)
-        for tap, _, _ in self.nics:
-            subprocess.run(["ip", "link", "del", tap], capture_output=True, check=False)
+    def power_off(self, *, graceful: bool = False) -> None:
+        """Hard: every process of the node ends (QEMU with it). Soft: QMP's ``system_powerdown``, the ACPI
+        power button: the machine's systemd shuts it down and QEMU exits."""
+        if graceful:
+            LOG.info("%s: power off (soft, ACPI)", self.node.name)
+            _quit(self.paths.root / "qmp.sock", "system_powerdown")
+            return
+        super().power_off()
+
+    def links_off(self) -> None:
+        """Nothing: a tap with no QEMU behind it has no carrier (the machine's addresses went with it)."""

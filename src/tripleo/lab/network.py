@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tripleo.lab.config import DEFAULT_NAME, LabConfig
+from tripleo.lab.config import DEFAULT_NAME, MACHINE, LabConfig
 from tripleo.lab.system import Runner
 
 __all__ = [
@@ -130,7 +130,9 @@ def plan_up(config: LabConfig, facts: Facts) -> list[Command]:
         cmds.append(("ip", "-n", node.netns, "link", "set", "lo", "up"))
         for nic, (net_name, mac) in enumerate(zip(node.networks, node.macs, strict=True)):
             veth = config.veth(node, nic)
-            if veth not in facts.links:
+            if veth not in facts.links and node.kind == MACHINE:  # a tap QEMU opens (its MAC is QEMU's)
+                cmds.append(("ip", "tuntap", "add", "dev", veth, "mode", "tap"))
+            elif veth not in facts.links:
                 peer = ("peer", "name", node.nic_name(nic), "address", mac, "netns", node.netns)
                 cmds.append(("ip", "link", "add", veth, "type", "veth", *peer))
             cmds.append(("ip", "link", "set", veth, "master", config.network(net_name).bridge, "up"))

@@ -22,7 +22,7 @@ from tripleo.lab.network import links_off
 from tripleo.lab.paths import NodePaths
 from tripleo.lab.system import Runner, kill_netns_processes, netns_pids, pid_ns_init
 
-__all__ = ["NODE_ENV", "NodePower", "node_argv"]
+__all__ = ["INIT_UP", "NODE_ENV", "NodePower", "node_argv"]
 
 LOG = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ def node_argv(node: NodeSpec, paths: NodePaths, python: str = sys.executable) ->
 
 
 POWER_ON_LINE = "tl-lab: power on"
+INIT_UP = "tl-init: up"  # what a node's init prints once it booted (tripleo.lab.nodeinit, a machine's tl-up)
 
 
 class NodePower:

@@ -197,12 +197,13 @@ class RunningLab:
         )
 
 
-def pinned_lab(home: Path, name: str, nodes: int, shift: int, controllers: int = 1) -> list[str]:
+def pinned_lab(home: Path, name: str, nodes: int, shift: int, controllers: int = 1,
+               machines: int = 0) -> list[str]:  # fmt: skip
     """``lab up`` arguments for a lab named ``name`` on the default lab's subnets and BMC ports moved
     ``shift`` times (lab.config.shifted), written as a config file: a lab with a config never moves, so it
     never takes the default lab's subnets, which the tests of the default lab (tl) need, whoever comes up
     first when test modules run side by side."""
-    config = shifted(default_config(nodes, controllers), shift).named(name)
+    config = shifted(default_config(nodes, controllers, machines=machines), shift).named(name)
     path = home / f"{name}-lab.yaml"
     path.write_text(yaml.safe_dump(config.to_dict()))
     return ["--config", str(path), "--name", name]

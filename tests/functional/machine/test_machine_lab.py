@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,6 @@ from labkit import RunningLab, pinned_lab, running_lab
 
 from tripleo.config.packagecache import PackageCache
 from tripleo.lab.drive import ConfigDrive
-from tripleo.lab.machine import Machine, build_image
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -58,10 +57,9 @@ def task_seconds(progress: str, task: str) -> float:
 @dataclass
 class Booted:
     lab: RunningLab
-    machine: Machine
+    node: str
     address: str
     macs: dict[str, str]
-    proxy: str
     figures: dict[str, float] = field(default_factory=dict)
 
     def ssh(self, command: str, check: bool = True) -> str:
@@ -88,56 +86,51 @@ def _skip_reason() -> str | None:
     return f"QEMU machines need {', '.join(missing)} (scripts/debian-packages)" if missing else None
 
 
-def _wait_ssh(lab: RunningLab, address: str, timeout: float) -> float:
+def _wait(what: str, check: Callable[[], bool], timeout: float) -> float:
     started = time.monotonic()
-    while lab.ssh(address, "true", timeout=3).returncode != 0:
-        assert time.monotonic() - started < timeout, f"no SSH on {address} after {timeout} s"
-        time.sleep(2)
+    while not check():
+        assert time.monotonic() - started < timeout, f"{what}: not after {timeout} s"
+        time.sleep(1)
     return time.monotonic() - started
 
 
 @pytest.fixture(scope="module")
 def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
+    """A lab of a namespace controller (left off) and a machine (node-1), its image built by ``lab up``;
+    the package cache on the lab's ctlplane address; the machine provisioned as an operator would (its
+    config drive: host name, key, a static ctlplane address) and powered on by its BMC."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
     home = tmp_path_factory.mktemp("machine-home")
-    labs = running_lab(home, *pinned_lab(home, LAB_NAME, nodes=1, shift=SHIFT))
-    lab = next(labs)
-    machine = None
     cache = PackageCache.of(home)
+    started = time.monotonic()
+    labs = running_lab(home, *pinned_lab(home, LAB_NAME, nodes=2, shift=SHIFT, machines=1))
+    lab = next(labs)
+    figures = {"lab_up_with_image_s": time.monotonic() - started}
     try:
         config = lab.api.config()
+        node = config.nodes[1]
+        assert node.kind == "machine"
         ctlplane = config.network("ctlplane")
         proxy = f"{ctlplane.host_address}:{CACHE_PORT}"
         if PACKAGE_CACHE:
             cache.directory.mkdir(parents=True, exist_ok=True)
             (cache.directory / "cache").symlink_to(PACKAGE_CACHE)
         cache.start(proxy)
-        figures: dict[str, float] = {}
-        started = time.monotonic()
-        image, built = build_image(Path(os.environ.get("TRIPLEO_MACHINE_CACHE", home / "machine-cache")),
-                                   proxy=f"http://{proxy}")  # fmt: skip
-        figures["image_build_s" if built else "image_cached_s"] = time.monotonic() - started
         subnet = ipaddress.ip_network(ctlplane.cidr)
         address = str(subnet.network_address + 160)
-        nets = sorted((n.name for n in config.networks), key=lambda n: n != "ctlplane")  # ctlplane: eth0
-        macs = {net: f"52:54:00:fe:00:{i:02x}" for i, net in enumerate(nets)}
-        nics = tuple(
-            (f"{config.prefix}q0-{i}", config.network(net).bridge, macs[net]) for i, net in enumerate(nets)
-        )
-        machine = Machine(HOSTNAME, home / "machines" / HOSTNAME, nics)
         drive = ConfigDrive(HOSTNAME, (lab.api.public_key(),), f"{address}/{subnet.prefixlen}")
+        lab.api.write_config_drive(node.name, drive)
         started = time.monotonic()
-        machine.start(image, drive)
-        _wait_ssh(lab, address, 300)
+        lab.power_on(node.name)
+        _wait("SSH to the machine", lambda: lab.ssh(address, "true", timeout=3).returncode == 0, 300)
         figures["boot_to_ssh_s"] = time.monotonic() - started
-        yield Booted(lab, machine, address, macs, f"http://{proxy}", figures)
+        _wait("the machine's tl-init: up", lambda: lab.api.is_up(node.name), 30)
+        yield Booted(lab, node.name, address, dict(zip(node.networks, node.macs, strict=True)), figures)
     finally:
-        if machine is not None:
-            machine.stop()
         cache.stop()
-        labs.close()
+        labs.close()  # lab down: QEMU is a process of the node's namespace, its taps links of the lab
 
 
 def test_the_machine_has_its_own_debian_and_no_route_off_the_lab(booted: Booted) -> None:
@@ -147,7 +140,9 @@ def test_the_machine_has_its_own_debian_and_no_route_off_the_lab(booted: Booted)
     assert booted.ssh("findmnt -n -o SOURCE /").strip() == "/dev/vda"
     assert booted.ssh("dpkg-query -W -f '${db:Status-Abbrev}' python3 puppet 2>&1; true").count("ii") == 0
     eth0 = booted.ssh("cat /sys/class/net/eth0/address").strip()
-    assert eth0 == next(iter(booted.macs.values()))
+    assert eth0 == booted.macs["ctlplane"]
+    status = {row["name"]: row for row in json.loads(booted.lab.cli("lab", "status", "-f", "json").stdout)}
+    assert status[booted.node]["power"] == "on" and status[booted.node]["ctlplane_ip"] == booted.address
     off = booted.ssh("ip route get 192.0.2.99 2>&1; true")
     assert "unreachable" in off, off
 
@@ -164,7 +159,8 @@ def test_deployed_as_a_compute_with_packages_from_the_cache(booted: Booted, tmp_
     installed = {item.strip().split(":")[0].split(" ")[0] for line in history.splitlines()
                  if line.startswith("Install: ") for item in line[9:].split("),") if item}  # fmt: skip
     assert {"python3", "puppet", "memcached", "nftables"} <= installed, installed
-    fetched = {p.name.split("_")[0] for p in (booted.lab.home / "package-cache" / "cache").rglob("*.deb")}
+    cache = booted.lab.home / "package-cache" / "cache"
+    fetched = {p.name.split("_")[0] for p in cache.resolve().rglob("*.deb")}
     assert installed <= fetched, sorted(installed - fetched)  # every .deb came through the cache
     status = json.loads(booted.lab.cli("overcloud", "status", "-f", "json").stdout)
     (host,) = status["hosts"]
@@ -180,3 +176,11 @@ def test_deployed_as_a_compute_with_packages_from_the_cache(booted: Booted, tmp_
     assert f"config plan: {HOSTNAME}.overcloud.lab: nothing to run" in again.stderr
     if FIGURES:
         Path(FIGURES).write_text(json.dumps(booted.figures, indent=2))
+
+
+def test_a_soft_power_off_shuts_the_machine_down(booted: Booted) -> None:
+    """IPMI's soft power off is the machine's ACPI power button: its systemd shuts down and QEMU exits."""
+    out = booted.lab.ipmitool(booted.node, "chassis", "power", "soft")
+    assert out == "Chassis Power Control: Soft", out
+    _wait("QEMU to exit", lambda: not booted.lab.api.is_on(booted.node), 120)
+    assert booted.lab.ipmitool(booted.node, "chassis", "power", "status") == "Chassis Power is off"

@@ -148,5 +148,6 @@ def test_public_api_is_complete() -> None:
         "layout",
         "failover",
         "cpushare",
+        "machine",
     }
     assert public - modules - {"annotations"} == set(tripleo.lab.__all__)

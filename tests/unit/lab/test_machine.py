@@ -6,28 +6,47 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tripleo.errors import InputError
+from tripleo.lab.config import default_config, parse_config
 from tripleo.lab.drive import ConfigDrive, Route
-from tripleo.lab.machine import Machine, MachineImage, image_digest, network_file, write_drive
+from tripleo.lab.machine import MachineImage, image_digest, network_file, qemu_argv, write_drive
+from tripleo.lab.network import Facts, plan_up
+from tripleo.lab.paths import NodePaths
 
 DRIVE = ConfigDrive("rack2-srv1", ("ssh-ed25519 AAAAC3Nza lab",), "192.168.104.160/24",
                     (Route("172.16.0.0/24", "192.168.104.1"),))  # fmt: skip
 
 
-def test_the_qemu_command_line_has_the_disks_and_one_nic_per_tap(tmp_path: Path) -> None:
-    machine = Machine("m0", tmp_path, (("tqm-q0-0", "tqm-ctlplane", "52:54:00:fe:00:00"),
-                                       ("tqm-q0-1", "tqm-internal_a", "52:54:00:fe:00:01")))  # fmt: skip
-    argv = machine.qemu_argv(MachineImage(tmp_path / "image"))
-    assert argv[0] == "qemu-system-x86_64" and "tcg,tb-size=256" in argv and "-daemonize" in argv
+def test_the_qemu_command_line_has_the_disks_the_console_and_one_nic_per_tap(tmp_path: Path) -> None:
+    node = replace(default_config(2, machines=1).nodes[1], memory_mb=2048)
+    paths = NodePaths(tmp_path / "node-1")
+    argv = qemu_argv(node, paths, MachineImage(tmp_path / "image"), [7, 8, 9, 10])
+    assert argv[0] == "qemu-system-x86_64" and "tcg,tb-size=256" in argv
+    assert argv[argv.index("-m") + 1] == "2048" and argv[argv.index("-smp") + 1] == str(node.cpus)
     text = " ".join(argv)
-    assert f"file={tmp_path / 'disk.qcow2'},if=virtio,format=qcow2" in text
-    assert f"file={tmp_path / 'drive.img'},if=virtio,format=raw,readonly=on" in text
-    assert "tap,id=n1,ifname=tqm-q0-1,script=no,downscript=no" in text
-    assert "virtio-net-pci,netdev=n1,mac=52:54:00:fe:00:01" in text
+    assert f"file={paths.disk / 'machine.qcow2'},if=virtio,format=qcow2" in text
+    assert f"file={paths.root / 'drive.img'},if=virtio,format=raw,readonly=on" in text
+    assert f"file,id=console,path={paths.console_log},append=on" in text
+    assert "tap,id=n1,fd=8" in text and f"virtio-net-pci,netdev=n1,mac={node.macs[1]}" in text
     assert argv[argv.index("-append") + 1] == "root=LABEL=tl-root rw console=ttyS0 net.ifnames=0"
+
+
+def test_machines_are_the_last_nodes_and_their_nics_are_taps() -> None:
+    config = default_config(3, machines=1)
+    assert [n.kind for n in config.nodes] == ["namespace", "namespace", "machine"]
+    assert config.nodes[2].memory_mb == 2048 and "kind" not in config.nodes[0].to_dict()
+    assert parse_config(config.to_dict()) == config  # the kind survives the state file
+    cmds = plan_up(config, Facts(frozenset(), frozenset(), False))
+    tap = config.veth(config.nodes[2], 0)
+    assert ("ip", "tuntap", "add", "dev", tap, "mode", "tap") in cmds
+    assert not any(c[:4] == ("ip", "link", "add", tap) for c in cmds)
+    with pytest.raises(InputError, match="--machines 3: expected 0 to the nodes that are no controller"):
+        default_config(3, machines=3)
 
 
 def test_the_image_digest_is_stable() -> None:
