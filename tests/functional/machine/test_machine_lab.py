@@ -30,7 +30,7 @@ from labkit import RunningLab, pinned_lab, running_lab
 from tripleo.config.packagecache import PackageCache
 from tripleo.lab.drive import ConfigDrive
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.qemu]
 
 TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
 REPO = Path(__file__).resolve().parents[3]
