@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+from labkit import free_cache_port
+
 from tripleo.config.packagecache import PackageCache, Traffic
 
 TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
@@ -25,18 +27,6 @@ TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
 def tripleo(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TRIPLEO_HOME": str(home)}
     return subprocess.run([TRIPLEO, *args], env=env, capture_output=True, text=True, timeout=60)
-
-
-def _free_port() -> int:
-    """A free port below 32768 (apt-cacher-ng binds none above; the kernel's own picks are above)."""
-    for port in range(24000 + os.getpid() % 4000, 32768):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port below 32768")
 
 
 @pytest.fixture
@@ -74,12 +64,12 @@ def _logged(cache: PackageCache, done: Callable[[Traffic], bool]) -> Traffic:
 
 def test_a_package_comes_from_the_mirror_once(home: Path, package: tuple[str, int, str]) -> None:
     uri, size, sha = package
-    bind = f"127.0.0.1:{_free_port()}"
+    bind = f"127.0.0.1:{free_cache_port()}"
     started = tripleo(home, "undercloud", "package-cache", "start", "--bind", bind)
     assert started.returncode == 0 and started.stdout.strip() == f"package cache on {bind}", started.stderr
     again = tripleo(home, "undercloud", "package-cache", "start", "--bind", bind)
     assert again.returncode == 0 and again.stdout == started.stdout
-    other = tripleo(home, "undercloud", "package-cache", "start", "--bind", f"127.0.0.1:{_free_port()}")
+    other = tripleo(home, "undercloud", "package-cache", "start", "--bind", f"127.0.0.1:{free_cache_port()}")
     assert other.returncode == 2 and f"the package cache runs on {bind}: stop it first" in other.stderr
     cache = PackageCache.of(home)
 

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+from labkit import free_cache_port
+
 from tripleo.config.images import Podman
 
 TRIPLEO = str(Path(sys.executable).with_name("tripleo"))
@@ -108,18 +111,6 @@ def test_a_build_killed_half_way_tags_nothing_and_the_same_command_converges(hom
     assert Podman(home).run("ps", "--all", "--external", "--format", "{{.ID}}").split() == []
 
 
-def _free_port() -> int:
-    """A free port below 32768 (apt-cacher-ng binds none above)."""
-    for port in range(24000 + os.getpid() % 4000, 32768):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port below 32768")
-
-
 def _apt_installs(history: str) -> list[set[str]]:
     """The packages of each ``Install:`` line of apt's history.log (``name:arch (version[, automatic])``)."""
     out = []
@@ -160,7 +151,7 @@ def test_the_packages_unit_installs_only_what_is_missing_through_the_package_cac
         pytest.skip("apt-cacher-ng is not installed (scripts/debian-packages installs it)")
     tripleo(home, "container", "image", "build", "--service", "memcached")
     root = _debian_root(home, tmp_path)
-    proxy = f"127.0.0.1:{_free_port()}"
+    proxy = f"127.0.0.1:{free_cache_port()}"
     tripleo(home, "undercloud", "package-cache", "start", "--bind", proxy)
     try:
 

@@ -230,3 +230,16 @@ def running_lab(home: Path, *up_args: str) -> Iterator[RunningLab]:
         yield lab
     finally:
         Lab(home).down(name)  # this lab's objects only, even when its state file was never written
+
+
+def free_cache_port() -> int:
+    """A free port on 127.0.0.1 below 32768 (apt-cacher-ng binds none above; the kernel's own picks are
+    above)."""
+    for port in range(24000 + os.getpid() % 4000, 32768):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below 32768")
