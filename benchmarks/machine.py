@@ -24,6 +24,7 @@ TEST = REPO / "tests" / "functional" / "machine" / "test_machine_lab.py"
 LABELS = {
     "image_build_s": "image built (mmdebstrap, mke2fs)",
     "image_cached_s": "image found in the cache",
+    "lab_up_s": "lab up (a namespace node, a machine)",
     "boot_to_ssh_s": "machine powered on to SSH",
     "packages_unit_s": "bootstrap: the packages unit",
     "first_deploy_s": "first deploy (bootstrap, NIC config, 5 steps)",

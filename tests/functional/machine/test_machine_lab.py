@@ -29,6 +29,7 @@ from labkit import RunningLab, pinned_lab, running_lab
 
 from tripleo.config.packagecache import PackageCache
 from tripleo.lab.drive import ConfigDrive
+from tripleo.lab.machine import build_image, image_cache
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.qemu]
 
@@ -105,9 +106,13 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
     home = tmp_path_factory.mktemp("machine-home")
     cache = PackageCache.of(home)
     started = time.monotonic()
+    # built here, where it may take minutes; `lab up` (a CLI call with a timeout) then finds it cached
+    _, built = build_image(image_cache(home / "lab"))
+    figures = {"image_build_s" if built else "image_cached_s": time.monotonic() - started}
+    started = time.monotonic()
     labs = running_lab(home, *pinned_lab(home, LAB_NAME, nodes=2, shift=SHIFT, machines=1))
     lab = next(labs)
-    figures = {"lab_up_with_image_s": time.monotonic() - started}
+    figures["lab_up_s"] = time.monotonic() - started
     try:
         config = lab.api.config()
         node = config.nodes[1]
