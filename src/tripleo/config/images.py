@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tripleo import boundedyaml
+from tripleo.debian import DOC_EXCLUDES, PACKAGE_NAME, mirror, mirror_text
 from tripleo.errors import InputError, OperationError
 
 __all__ = [
@@ -49,10 +50,6 @@ __all__ = [
 LOG = logging.getLogger(__name__)
 BASE = "base"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-_HOST_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
-_DEFAULT_MIRROR = "http://deb.debian.org/debian"
-_EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/locale/*", "/usr/share/info/*")
 _START = "/usr/local/bin/kolla_start"
 
 
@@ -78,7 +75,7 @@ def _packages(value: Any, file: str, path: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise InputError("expected a non-empty list of Debian package names", file=file, path=path)
     for i, name in enumerate(value):
-        if not isinstance(name, str) or not _PACKAGE.match(name):
+        if not isinstance(name, str) or not PACKAGE_NAME.match(name):
             raise InputError(f"not a Debian package name: {name!r}", file=file, path=f"{path}.{i}")
     return tuple(value)
 
@@ -130,11 +127,6 @@ def load_image_set(path: Path) -> ImageSet:
     return ImageSet(file, texts["namespace"], texts["suite"], base_spec, specs)
 
 
-def _mirror() -> str:
-    """The apt sources images are built from: the undercloud's own (deb822), else Debian's mirror."""
-    return str(_HOST_SOURCES) if _HOST_SOURCES.is_file() else _DEFAULT_MIRROR
-
-
 def _start_script() -> bytes:
     return importlib.resources.files("tripleo.config").joinpath("kolla_start.py").read_bytes()
 
@@ -161,9 +153,8 @@ def _sha(*parts: str | bytes) -> str:
 
 def digests(image_set: ImageSet) -> dict[str, str]:
     """Each image's tag: the digest of what it is built from."""
-    mirror = _mirror()
-    sources = Path(mirror).read_bytes() if mirror.startswith("/") else mirror.encode()
-    base = _sha(image_set.suite, sources, json.dumps(list(image_set.base.packages)), json.dumps(_EXCLUDES))
+    sources = mirror_text()
+    base = _sha(image_set.suite, sources, json.dumps(list(image_set.base.packages)), json.dumps(DOC_EXCLUDES))
     out = {BASE: base}
     for name, spec in image_set.images.items():
         out[name] = _sha(base, _containerfile(image_set, spec, base), _start_script())
@@ -242,8 +233,8 @@ def _build_base(image_set: ImageSet, podman: Podman, digest: str, work: Path, lo
     scratch = tar.with_suffix(".tar.part")
     argv = ["mmdebstrap", "--variant=minbase", "--mode=root", "--format=tar", "--quiet",
             f"--include={','.join(image_set.base.packages)}",
-            *(f"--dpkgopt=path-exclude={pattern}" for pattern in _EXCLUDES),
-            image_set.suite, str(scratch), _mirror()]  # fmt: skip
+            *(f"--dpkgopt=path-exclude={pattern}" for pattern in DOC_EXCLUDES),
+            image_set.suite, str(scratch), mirror()]  # fmt: skip
     with log.open("a") as out:
         try:
             proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=1800, check=False)

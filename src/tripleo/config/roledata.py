@@ -53,13 +53,13 @@ service template and the YAML path of a wrong value, before anything changes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tripleo.config.containerdata import ContainerService, parse_container
 from tripleo.config.rings import RingSpec, parse_rings
+from tripleo.debian import PACKAGE_NAME
 from tripleo.errors import InputError
 from tripleo.fields import Reader
 from tripleo.shipped import IP_PROTOCOL
@@ -278,17 +278,13 @@ def _needs(r: Reader, value: Any) -> tuple[HostNeed, ...]:
     return tuple(out)
 
 
-# Debian policy's package names: lower case letters, digits, + - . ; two characters at least
-_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-
-
 def _packages(r: Reader, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     wrong = f"packages must be a list of Debian package names, got {value!r}"
     names = r.texts(value, "packages", message=wrong)
     for i, name in enumerate(names):
-        if not _PACKAGE.fullmatch(name):
+        if not PACKAGE_NAME.fullmatch(name):
             raise r.fail(f"packages.{i}", f"{name!r} is not a Debian package name")
     return names
 

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tripleo.debian import DOC_EXCLUDES, mirror, mirror_text
 from tripleo.errors import InputError, OperationError
 from tripleo.lab.config import NodeSpec
 from tripleo.lab.cpushare import group_argv, node_group
@@ -58,9 +59,6 @@ __all__ = [
 SUITE = "bookworm"
 PACKAGES = ("linux-image-cloud-amd64", "initramfs-tools", "zstd", "systemd-sysv", "udev", "dbus", "kmod",
             "iproute2", "netbase", "openssh-server", "ca-certificates")  # fmt: skip
-_EXCLUDES = ("/usr/share/man/*", "/usr/share/doc/*", "/usr/share/locale/*", "/usr/share/info/*")
-_HOST_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
-_DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DISK_SIZE = "8G"  # sparse: the disk takes what the tree and the overlay's writes take
 DRIVE_LABEL = "tl-drive"
 ROOT_LABEL = "tl-root"
@@ -114,10 +112,6 @@ WantedBy=multi-user.target
 """
 
 
-def _mirror() -> str:
-    return str(_HOST_SOURCES) if _HOST_SOURCES.is_file() else _DEFAULT_MIRROR
-
-
 @dataclass(frozen=True)
 class MachineImage:
     """A built image: its raw ext4 disk, kernel and initramfs."""
@@ -140,15 +134,13 @@ class MachineImage:
 def _argv(tree: Path, proxy: str) -> list[str]:
     options = [f'--aptopt=Acquire::http::Proxy "{proxy}"'] if proxy else []
     return ["mmdebstrap", "--variant=minbase", "--mode=root", "--format=directory", "--quiet",
-            f"--include={','.join(PACKAGES)}", *(f"--dpkgopt=path-exclude={p}" for p in _EXCLUDES),
-            *options, SUITE, str(tree), _mirror()]  # fmt: skip
+            f"--include={','.join(PACKAGES)}", *(f"--dpkgopt=path-exclude={p}" for p in DOC_EXCLUDES),
+            *options, SUITE, str(tree), mirror()]  # fmt: skip
 
 
 def image_digest() -> str:
     """What an image is built from: suite, packages, apt sources, the embedded files."""
-    mirror = _mirror()
-    sources = Path(mirror).read_text() if mirror.startswith("/") else mirror
-    parts = [SUITE, PACKAGES, _EXCLUDES, sources, _READER, _UNIT, _UP, DISK_SIZE]
+    parts = [SUITE, PACKAGES, DOC_EXCLUDES, mirror_text(), _READER, _UNIT, _UP, DISK_SIZE]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
