@@ -45,11 +45,12 @@ def serve(lab_dir: Path) -> int:
     stop = _Stop()
     powers: list[NodePower] = []
     for node in config.nodes:
-        power = NodePower(node, paths.node(node.name), runner)
         if node.kind == MACHINE:
             taps = [config.veth(node, nic) for nic in range(len(node.networks))]
             image = MachineImage(image_cache(lab_dir) / image_digest())
-            power = MachinePower(node, paths.node(node.name), runner, image, taps)
+            power: NodePower = MachinePower(node, paths.node(node.name), runner, image, taps)
+        else:
+            power = NodePower(node, paths.node(node.name), runner)
         port = config.bmc_port(node)
         LabBmc(power, {config.bmc_user: state["bmc_password"]}, port=port, bmc_uuid=node.system_uuid)
         LOG.info("%s: IPMI BMC on 127.0.0.1:%d", node.name, port)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ __all__ = [
     "Step",
     "apply",
     "apply_firewall",
+    "change_address",
     "kernel_support",
+    "link_index",
     "main",
     "plan",
     "read_facts",
@@ -154,7 +157,8 @@ def _create_steps(dev: Device, facts: Facts) -> list[Step]:
     return [Step(f"create vlan {dev.name} (id {dev.vlan_id} on {parent})", vlan)]
 
 
-def _index(ipr: Any, name: str) -> int:
+def link_index(ipr: Any, name: str) -> int:
+    """The index of link ``name``."""
     return int(ipr.link_lookup(ifname=name)[0])
 
 
@@ -167,31 +171,35 @@ def _link_steps(dev: Device, container: Device | None, facts: Facts) -> list[Ste
             bridge = container.name
 
             def enslave(ipr: Any) -> None:
-                ipr.link("set", index=_index(ipr, dev.name), master=_index(ipr, bridge))
+                ipr.link("set", index=link_index(ipr, dev.name), master=link_index(ipr, bridge))
 
             steps.append(Step(f"add {dev.name} to {bridge}", enslave))
     if dev.mtu is not None and (fact is None or fact.mtu != dev.mtu):
         steps.append(
             Step(
                 f"set {dev.name} mtu {dev.mtu}",
-                lambda ipr: ipr.link("set", index=_index(ipr, dev.name), mtu=dev.mtu),
+                lambda ipr: ipr.link("set", index=link_index(ipr, dev.name), mtu=dev.mtu),
             )
         )
     if fact is None or not fact.up:
         steps.append(
-            Step(f"set {dev.name} up", lambda ipr: ipr.link("set", index=_index(ipr, dev.name), state="up"))
+            Step(
+                f"set {dev.name} up", lambda ipr: ipr.link("set", index=link_index(ipr, dev.name), state="up")
+            )
         )
     return steps
 
 
-def _address_step(verb: str, dev: str, text: str) -> Step:
+def change_address(ipr: Any, verb: str, dev: str, text: str) -> None:
+    """Add (``verb`` "add") or remove ("del") the address ``text`` (address/prefix) on link ``dev``."""
     iface = ipaddress.ip_interface(text)
+    ipr.addr(verb, index=link_index(ipr, dev), address=str(iface.ip), prefixlen=iface.network.prefixlen)
 
-    def run(ipr: Any) -> None:
-        ipr.addr(verb, index=_index(ipr, dev), address=str(iface.ip), prefixlen=iface.network.prefixlen)
 
+def _address_step(verb: str, dev: str, text: str) -> Step:
     where = "to" if verb == "add" else "from"
-    return Step(f"{'add' if verb == 'add' else 'remove'} address {text} {where} {dev}", run)
+    return Step(f"{'add' if verb == 'add' else 'remove'} address {text} {where} {dev}",
+                partial(change_address, verb=verb, dev=dev, text=text))  # fmt: skip
 
 
 def _address_steps(dev: Device, facts: Facts, floating: frozenset[str]) -> list[Step]:
@@ -211,7 +219,7 @@ def _route_steps(dev: Device, facts: Facts) -> list[Step]:
             continue
 
         def add(ipr: Any, r: RouteSpec = route) -> None:
-            kwargs: dict[str, Any] = {"gateway": str(r.next_hop), "oif": _index(ipr, dev.name)}
+            kwargs: dict[str, Any] = {"gateway": str(r.next_hop), "oif": link_index(ipr, dev.name)}
             if r.destination is not None:
                 kwargs["dst"] = str(r.destination)
             else:

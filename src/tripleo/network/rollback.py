@@ -22,6 +22,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from tripleo.network.apply import change_address, link_index, read_facts
 from tripleo.network.firewall import TABLE
 
 __all__ = ["answers", "restore_firewall", "revert", "ssh_peer"]
@@ -87,10 +88,6 @@ def answers(peer: str, timeout: float) -> bool:
     return False
 
 
-def _index(ipr: Any, name: str) -> int:
-    return int(ipr.link_lookup(ifname=name)[0])
-
-
 def _try(undone: list[str], failed: list[str], what: str, call: Callable[[], Any]) -> None:
     try:
         call()
@@ -100,11 +97,11 @@ def _try(undone: list[str], failed: list[str], what: str, call: Callable[[], Any
 
 
 def _delete(ipr: Any, name: str) -> None:
-    ipr.link("del", index=_index(ipr, name))
+    ipr.link("del", index=link_index(ipr, name))
 
 
 def _set(ipr: Any, name: str, **values: Any) -> None:
-    ipr.link("set", index=_index(ipr, name), **values)
+    ipr.link("set", index=link_index(ipr, name), **values)
 
 
 def _links(before: Any, now: Any, ipr: Any, floating: frozenset[str], undone: list[str],
@@ -120,25 +117,20 @@ def _links(before: Any, now: Any, ipr: Any, floating: frozenset[str], undone: li
             _try(undone, failed, f"{name} mtu {old.mtu}", partial(_set, ipr, name, mtu=old.mtu))
         for text in sorted((old.addresses - cur.addresses) - floating):
             back = f"address {text} back on {name}"
-            _try(undone, failed, back, partial(_addr, ipr, "add", name, text))
+            _try(undone, failed, back, partial(change_address, ipr, "add", name, text))
         for text in sorted((cur.addresses - old.addresses) - floating):
             off = f"address {text} off {name}"
-            _try(undone, failed, off, partial(_addr, ipr, "del", name, text))
+            _try(undone, failed, off, partial(change_address, ipr, "del", name, text))
         if cur.up != old.up:
             state = "up" if old.up else "down"
             _try(undone, failed, f"{name} {state}", partial(_set, ipr, name, state=state))
-
-
-def _addr(ipr: Any, verb: str, name: str, text: str) -> None:
-    iface = ipaddress.ip_interface(text)
-    ipr.addr(verb, index=_index(ipr, name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
 
 
 def _route(ipr: Any, verb: str, route: tuple[str, str | None, str]) -> None:
     dst, gateway, dev = route
     if dst == "default":
         dst = "default" if ipaddress.ip_address(str(gateway)).version == 4 else "::/0"
-    ipr.route(verb, dst=dst, gateway=gateway, oif=_index(ipr, dev))
+    ipr.route(verb, dst=dst, gateway=gateway, oif=link_index(ipr, dev))
 
 
 def revert(before: Any, ipr: Any, floating: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
@@ -147,8 +139,6 @@ def revert(before: Any, ipr: Any, floating: frozenset[str] = frozenset()) -> tup
 
     :returns: what was undone, and what could not be (each with its error).
     """
-    from tripleo.network.apply import read_facts
-
     undone: list[str] = []
     failed: list[str] = []
     now = read_facts(ipr)
