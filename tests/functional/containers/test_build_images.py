@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
-from labkit import free_cache_port
+from labkit import apt_installs, cached_packages, free_cache_port
 
 from tripleo.config.images import Podman
 
@@ -111,15 +111,6 @@ def test_a_build_killed_half_way_tags_nothing_and_the_same_command_converges(hom
     assert Podman(home).run("ps", "--all", "--external", "--format", "{{.ID}}").split() == []
 
 
-def _apt_installs(history: str) -> list[set[str]]:
-    """The packages of each ``Install:`` line of apt's history.log (``name:arch (version[, automatic])``)."""
-    out = []
-    for line in history.splitlines():
-        if line.startswith("Install: "):
-            out.append({item.strip().split(":")[0].split(" ")[0] for item in line[9:].split("),") if item})
-    return out
-
-
 def _debian_root(home: Path, directory: Path) -> Path:
     """The base image's file system (a Debian root with its own package database) under ``directory``."""
     podman = Podman(home)
@@ -179,11 +170,11 @@ def test_the_packages_unit_installs_only_what_is_missing_through_the_package_cac
         assert unit("python3 puppet ipmitool") == {"changed": True, "installed": "ipmitool"}
         assert unit("python3 puppet ipmitool") == {"changed": False}
         assert unit("python3 puppet ipmitool socat") == {"changed": True, "installed": "socat"}
-        installs = _apt_installs((root / "var" / "log" / "apt" / "history.log").read_text())
+        installs = apt_installs((root / "var" / "log" / "apt" / "history.log").read_text())
         assert len(installs) == 2 and "ipmitool" in installs[0] and "socat" in installs[1], installs
         assert "ipmitool" not in installs[1]
         assert not (root / "usr" / "sbin" / "policy-rc.d").exists()  # the script's own is removed
-        fetched = {p.name.split("_")[0] for p in (home / "package-cache" / "cache").rglob("*.deb")}
+        fetched = cached_packages(home / "package-cache" / "cache")
         assert installs[0] | installs[1] <= fetched, (installs, fetched)
     finally:
         tripleo(home, "undercloud", "package-cache", "stop", check=False)

@@ -243,3 +243,17 @@ def free_cache_port() -> int:
                 continue
             return port
     raise AssertionError("no free port below 32768")
+
+
+def apt_installs(history: str) -> list[set[str]]:
+    """The packages of each ``Install:`` line of apt's history.log (``name:arch (version[, automatic])``)."""
+    out = []
+    for line in history.splitlines():
+        if line.startswith("Install: "):
+            out.append({item.strip().split(":")[0].split(" ")[0] for item in line[9:].split("),") if item})
+    return out
+
+
+def cached_packages(cache: Path) -> set[str]:
+    """The packages whose .deb the package cache under ``cache`` holds."""
+    return {p.name.split("_")[0] for p in cache.resolve().rglob("*.deb")}

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
-from labkit import RunningLab, pinned_lab, running_lab
+from labkit import RunningLab, apt_installs, cached_packages, pinned_lab, running_lab, wait_until
 
 from tripleo.config.packagecache import PackageCache
 from tripleo.lab.drive import ConfigDrive
@@ -87,14 +87,6 @@ def _skip_reason() -> str | None:
     return f"QEMU machines need {', '.join(missing)} (scripts/debian-packages)" if missing else None
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float) -> float:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < timeout, f"{what}: not after {timeout} s"
-        time.sleep(1)
-    return time.monotonic() - started
-
-
 @pytest.fixture(scope="module")
 def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
     """A lab of a namespace controller (left off) and a machine (node-1), its image built by ``lab up``;
@@ -129,9 +121,9 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
         lab.api.write_config_drive(node.name, drive)
         started = time.monotonic()
         lab.power_on(node.name)
-        _wait("SSH to the machine", lambda: lab.ssh(address, "true", timeout=3).returncode == 0, 300)
+        wait_until(lambda: lab.ssh(address, "true", timeout=3).returncode == 0, 300, "SSH to the machine", 1)
         figures["boot_to_ssh_s"] = time.monotonic() - started
-        _wait("the machine's tl-init: up", lambda: lab.api.is_up(node.name), 30)
+        wait_until(lambda: lab.api.is_up(node.name), 30, "the machine's tl-init: up", 1)
         yield Booted(lab, node.name, address, dict(zip(node.networks, node.macs, strict=True)), figures)
     finally:
         cache.stop()
@@ -161,11 +153,9 @@ def test_deployed_as_a_compute_with_packages_from_the_cache(booted: Booted, tmp_
     booted.figures["packages_unit_s"] = task_seconds(done.stderr, "Debian packages of the services")
     # the packages unit installed what the role's services list, through the cache
     history = booted.ssh("cat /var/log/apt/history.log")
-    installed = {item.strip().split(":")[0].split(" ")[0] for line in history.splitlines()
-                 if line.startswith("Install: ") for item in line[9:].split("),") if item}  # fmt: skip
+    installed = set().union(*apt_installs(history))
     assert {"python3", "puppet", "memcached", "nftables"} <= installed, installed
-    cache = booted.lab.home / "package-cache" / "cache"
-    fetched = {p.name.split("_")[0] for p in cache.resolve().rglob("*.deb")}
+    fetched = cached_packages(booted.lab.home / "package-cache" / "cache")
     assert installed <= fetched, sorted(installed - fetched)  # every .deb came through the cache
     status = json.loads(booted.lab.cli("overcloud", "status", "-f", "json").stdout)
     (host,) = status["hosts"]
@@ -187,5 +177,5 @@ def test_a_soft_power_off_shuts_the_machine_down(booted: Booted) -> None:
     """IPMI's soft power off is the machine's ACPI power button: its systemd shuts down and QEMU exits."""
     out = booted.lab.ipmitool(booted.node, "chassis", "power", "soft")
     assert out == "Chassis Power Control: Soft", out
-    _wait("QEMU to exit", lambda: not booted.lab.api.is_on(booted.node), 120)
+    wait_until(lambda: not booted.lab.api.is_on(booted.node), 120, "QEMU to exit", 1)
     assert booted.lab.ipmitool(booted.node, "chassis", "power", "status") == "Chassis Power is off"
