@@ -6,7 +6,11 @@ Each run is tests/functional/machine/test_machine_lab.py (root, a lab of its own
 writes its figures; run 1 builds the image in a fresh directory and fills a fresh package cache, run 2 finds
 both (``--runs 1``: the cold run only). Prints one line per figure and run.
 
-    python benchmarks/machine.py [--runs 2]
+``--compute``: tests/functional/machine/test_machine_compute.py instead, the machine as a full Compute (Nova
+with the fake driver, the Linux bridge agent) beside a namespace controller, deployed by one deploy, with its
+no-op re-deploy and Memcached added to the role (about 30 minutes a run).
+
+    python benchmarks/machine.py [--runs 2] [--compute]
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TEST = REPO / "tests" / "functional" / "machine" / "test_machine_lab.py"
+TESTS = REPO / "tests" / "functional" / "machine"
 LABELS = {
     "image_build_s": "image built (mmdebstrap, mke2fs)",
     "image_cached_s": "image found in the cache",
@@ -29,16 +33,22 @@ LABELS = {
     "packages_unit_s": "bootstrap: the packages unit",
     "first_deploy_s": "first deploy (bootstrap, NIC config, 5 steps)",
     "noop_deploy_s": "no-op re-deploy",
+    "compute_packages_unit_s": "Compute bootstrap: the packages unit (nova-compute, the agent)",
+    "compute_first_deploy_s": "first deploy of a controller and the machine as a Compute",
+    "compute_noop_deploy_s": "no-op re-deploy of both",
+    "compute_service_added_s": "re-deploy with Memcached added to the Compute role",
 }
 
 
-def run(scratch: Path, index: int) -> dict[str, float]:
+def run(scratch: Path, index: int, compute: bool) -> dict[str, float]:
     figures = scratch / f"figures-{index}.json"
     env = {**os.environ, "TRIPLEO_MACHINE_FIGURES": str(figures),
            "TRIPLEO_MACHINE_CACHE": str(scratch / "images"),
-           "TRIPLEO_MACHINE_PACKAGE_CACHE": str(scratch / "packages")}  # fmt: skip
+           "TRIPLEO_MACHINE_PACKAGE_CACHE": str(scratch / "packages"),
+           "TRIPLEO_MACHINE_COMPUTE": "1"}  # fmt: skip
+    test = TESTS / ("test_machine_compute.py" if compute else "test_machine_lab.py")
     (scratch / "packages").mkdir(exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", str(TEST)],
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", str(test)],
                           env=env, cwd=REPO, capture_output=True, text=True)  # fmt: skip
     if done.returncode != 0 or not figures.exists():
         sys.exit(f"run {index}: the machine test failed:\n{done.stdout[-4000:]}{done.stderr[-2000:]}")
@@ -48,11 +58,12 @@ def run(scratch: Path, index: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=2, choices=(1, 2))
+    parser.add_argument("--compute", action="store_true", help="the machine as a full Compute")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tl-machine-bench-", dir="/var/tmp") as tmp:
         scratch = Path(tmp)
         for index in range(1, args.runs + 1):
-            figures = run(scratch, index)
+            figures = run(scratch, index, args.compute)
             cache = "cold" if index == 1 else "warm"
             for key, label in LABELS.items():
                 if key in figures:
