@@ -65,6 +65,25 @@ __all__ = [
 
 PLAYBOOK = "deploy_steps_playbook.yaml"
 BOOT_NAME = Path(BOOT_FILE).name
+BOOT_UNIT = "tripleo-boot.service"
+# A node whose init is systemd (a real or QEMU machine; a lab namespace node has its own init, which runs the
+# same command) runs the agent's ``boot start`` at every power-on: the NIC config and firewall again (they
+# are not kept across a reboot), then any boot service that did not start by itself (one that came up before
+# its network address did).
+_BOOT_UNIT_TEXT = f"""[Unit]
+Description=tripleo: the NIC config, the firewall and the boot services at power-on
+After=network.target ssh.service
+ConditionPathExists={BOOT_FILE}
+ConditionPathExists={AGENT_ON_NODE}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/bin/python3 {AGENT_ON_NODE} boot start
+
+[Install]
+WantedBy=multi-user.target
+"""
 
 
 @dataclass(frozen=True)
@@ -437,8 +456,25 @@ def _network_play() -> dict[str, Any]:
                 "changed_when": "(applied.stdout_lines | last | from_json).changed",
                 "when": _runs(NETWORK),
             },
+            {
+                "name": "Boot unit, where systemd is init",
+                "ansible.builtin.shell": {"cmd": _boot_unit_script()},
+                "register": "boot_unit",
+                "changed_when": "boot_unit.stdout == 'enabled'",
+                "when": _runs(NETWORK),
+            },
         ],
     }
+
+
+def _boot_unit_script() -> str:
+    """Install and enable the boot unit on a systemd host; nothing elsewhere."""
+    return (
+        f"[ -d /run/systemd/system ] || exit 0\nunit={BOOT_UNIT}; path=/etc/systemd/system/$unit\n"
+        f"cat > $path.new <<'EOF'\n{_BOOT_UNIT_TEXT}EOF\n"
+        "if cmp -s $path.new $path && systemctl -q is-enabled $unit; then rm $path.new; exit 0; fi\n"
+        "mv $path.new $path && systemctl daemon-reload && systemctl -q enable $unit && echo enabled\n"
+    )
 
 
 def _playbook(puppet: bool, vendor: list[str]) -> list[dict[str, Any]]:

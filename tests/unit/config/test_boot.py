@@ -4,9 +4,16 @@ commands (the lab's HA test powers a controller off and on for the start side)."
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
+
 from tripleo.config.boot import dead
+from tripleo.config.download import BOOT_UNIT, _boot_unit_script
+from tripleo.shipped import AGENT_ON_NODE
 
 
 def test_dead_lists_the_services_whose_status_fails(tmp_path: Path) -> None:
@@ -21,3 +28,42 @@ def test_dead_lists_the_services_whose_status_fails(tmp_path: Path) -> None:
     assert dead(tmp_path / "missing.json") == []
     boot.write_text("{not json")
     assert dead(boot) == []
+
+
+def _boot_unit(tmp_path: Path, systemd: bool) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The boot unit task's shell in a mount namespace: a scratch /run and /etc/systemd/system, and a
+    recording ``systemctl`` first on PATH (``is-enabled`` answers from the calls it recorded)."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare: the shell runs in a mount namespace of its own")
+    calls, fake = tmp_path / "calls", tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    (fake / "systemctl").write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\n'
+        f'case "$*" in *is-enabled*) grep -q "enable tripleo" {calls};; esac\n'
+    )
+    (fake / "systemctl").chmod(0o755)
+    setup = "mount -t tmpfs tl-run /run && mount -t tmpfs tl-units /etc/systemd/system"
+    setup += " && mkdir -p /run/systemd/system" if systemd else ""
+    twice = 'sh -c "$0" && sh -c "$0"'  # the second run finds the same unit enabled: no change
+    script = f"{setup} && PATH={fake}:$PATH && {twice} && cat /etc/systemd/system/*.service"
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, _boot_unit_script()]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60), calls
+
+
+def test_the_boot_unit_is_installed_and_enabled_once_where_systemd_is_init(tmp_path: Path) -> None:
+    done, calls = _boot_unit(tmp_path, systemd=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("enabled\n[Unit]")
+    assert f"ExecStart=/usr/bin/python3 {AGENT_ON_NODE} boot start" in done.stdout
+    assert calls.read_text().splitlines() == [
+        "daemon-reload",
+        f"-q enable {BOOT_UNIT}",
+        f"-q is-enabled {BOOT_UNIT}",
+    ]
+
+
+def test_no_boot_unit_where_systemd_is_not_init(tmp_path: Path) -> None:
+    """A lab namespace node: its own init runs ``boot start``; nothing is written, systemctl never runs."""
+    done, calls = _boot_unit(tmp_path, systemd=False)
+    assert done.returncode != 0 and done.stdout == ""  # cat finds no unit
+    assert not calls.exists()
