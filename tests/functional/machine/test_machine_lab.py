@@ -3,8 +3,10 @@ with the cloud kernel, systemd and sshd; no Python, no Puppet) on a lab's networ
 server of a Compute role (tests/data/deployed: Base, Sshd, Memcached). Its packages unit installs Python,
 Puppet, Debian's modules and memcached through the undercloud's package cache on the lab's ctlplane address
 (the machine has no route off the lab); the NIC config lands on its virtio NICs by MAC, its firewall is
-loaded, memcached answers on InternalApi; a second deploy runs nothing. ``TRIPLEO_MACHINE_FIGURES``: a file
-the test writes its timings to (benchmarks/machine.py prints them)."""
+loaded, memcached answers on InternalApi; a second deploy runs nothing. A NIC config that cuts the ctlplane
+is rolled back on the machine's own NICs; after a power cycle, the boot unit the deploy enabled brings the
+NIC config, the firewall and memcached back. ``TRIPLEO_MACHINE_FIGURES``: a file the test writes its timings
+to (benchmarks/machine.py prints them). test_machine_compute.py: the machine as a full Compute."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from labkit import apt_installs, cached_packages, wait_until
 from machinekit import Booted, booted_machine, task_seconds
+
+from tripleo.shipped import AGENT_ON_NODE
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.qemu]
 
@@ -78,6 +82,44 @@ def test_deployed_as_a_compute_with_packages_from_the_cache(booted: Booted, tmp_
     assert f"config plan: {HOSTNAME}.overcloud.lab: nothing to run" in again.stderr
     if FIGURES:
         Path(FIGURES).write_text(json.dumps(booted.figures, indent=2))
+
+
+def test_a_nic_config_that_cuts_the_ctlplane_is_rolled_back_on_the_machine(booted: Booted) -> None:
+    """The agent's applier on the machine's own virtio NICs, started from an SSH session as the deploy starts
+    it: a NIC config that puts eth0 (the ctlplane) into a bridge on another subnet cuts the session's peer,
+    so it is rolled back within the check's 10 s and the machine answers on its ctlplane address again."""
+    bridge = {"type": "linux_bridge", "name": "br-cut", "members": [{"type": "interface", "name": "eth0"}],
+              "addresses": [{"ip_netmask": "203.0.113.10/24"}]}  # fmt: skip
+    bad = {"network_config": [bridge]}
+    booted.ssh(f"echo '{json.dumps(bad)}' > /root/cut.json && rm -f /root/cut.rc")
+    run = f"python3 {AGENT_ON_NODE} /root/cut.json > /root/cut.out 2>&1; echo $? > /root/cut.rc"
+    booted.ssh(f"setsid sh -c '{run}' < /dev/null > /dev/null 2>&1 &")
+    wait_until(lambda: booted.lab.ssh(booted.address, "test -s /root/cut.rc", timeout=3).returncode == 0,
+               120, "the applier to end", 2)  # fmt: skip
+    out = booted.ssh("cat /root/cut.out")
+    assert booted.ssh("cat /root/cut.rc").strip() == "1", out
+    assert "stopped answering within 10 s" in out and "rolled back" in out, out
+    assert "could not undo" not in out, out
+    assert f"{booted.address}/" in booted.ssh("ip -o -4 addr show dev eth0")
+    assert booted.ssh("ip -o link show br-cut 2>&1; true").strip().endswith('"br-cut" does not exist.')
+
+
+def test_a_power_cycle_brings_back_the_nic_config_and_the_services(booted: Booted) -> None:
+    """The NIC config and firewall live in the kernel only: at power-on the machine's systemd runs the boot
+    unit the deploy enabled (the agent's boot start), which applies them again and starts memcached, whose
+    own unit came up before its InternalApi address did."""
+    assert booted.ssh("systemctl is-enabled tripleo-boot.service").strip() == "enabled"
+    status = json.loads(booted.lab.cli("overcloud", "status", "-f", "json").stdout)
+    internal = status["hosts"][0]["addresses"]["InternalApi"].split("/")[0]
+    booted.lab.power_off(booted.node)
+    wait_until(lambda: not booted.lab.api.is_on(booted.node), 30, "QEMU to exit", 0.5)
+    booted.lab.power_on(booted.node)
+    wait_until(lambda: booted.lab.ssh(booted.address, "true", timeout=3).returncode == 0, 300, "SSH", 1)
+    wait_until(lambda: f"{internal}:11211" in booted.ssh("ss -ltnH"), 180, "memcached on InternalApi", 2)
+    assert booted.ssh("systemctl is-active tripleo-boot.service").strip() == "active"
+    assert "table inet tripleo" in booted.ssh("nft list tables")
+    log = booted.ssh("journalctl -b -u tripleo-boot.service -o cat")
+    assert "network: applier exited 0" in log, log
 
 
 def test_a_soft_power_off_shuts_the_machine_down(booted: Booted) -> None:
