@@ -388,7 +388,9 @@ export DEBIAN_FRONTEND=noninteractive
 status=$?
 [ -z "$own" ] || rm -f $rcd
 if [ $status -ne 0 ]; then
-  echo "apt-get failed ($status) installing $missing:" >&2; tail -n 5 {PACKAGES_LOG} >&2; exit $status
+  echo "apt-get failed ($status) installing $missing:" >&2
+  {{ grep -B 15 -m 1 '^dpkg: error processing' {PACKAGES_LOG} || tail -n 5 {PACKAGES_LOG}; }} >&2
+  exit $status
 fi
 printf '{{"changed": true, "installed": "%s"}}\\n' "$missing"
 """

@@ -81,7 +81,10 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         started = time.monotonic()
         done = machine.deploy(home, "-e", str(fake))
         machine.figures["compute_first_deploy_s"] = time.monotonic() - started
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+        if done.returncode != 0:  # what the machine says, before lab down takes it away
+            logs = "tail -n 80 /var/log/tripleo-packages.log; journalctl -n 40 -o cat"
+            said = machine.ssh(logs, check=False)
+            pytest.fail(f"{done.stdout[-3000:]}{done.stderr[-5000:]}\n--- the machine:\n{said}")
         packages = task_seconds(done.stderr, "Debian packages of the services")
         machine.figures["compute_packages_unit_s"] = packages
         yield Deployed(machine, done.stderr)
