@@ -11,6 +11,7 @@ answer before the change (ICMP filtered on its side) is not checked: nothing cou
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import select
@@ -96,6 +97,21 @@ def _try(undone: list[str], failed: list[str], what: str, call: Callable[[], Any
         failed.append(f"{what}: {exc}")
 
 
+# an address already back (a network manager of the host's, e.g. systemd-networkd, applies its own file again
+# when the NIC leaves the bridge) or already gone is the state a rollback wants
+_ALREADY = {"add": errno.EEXIST, "del": errno.EADDRNOTAVAIL}
+
+
+def restore_address(ipr: Any, verb: str, name: str, text: str) -> None:
+    """``change_address``, where the address being there already (``add``) or gone already (``del``) is
+    done."""
+    try:
+        change_address(ipr, verb, name, text)
+    except Exception as exc:  # pyroute2's NetlinkError, with the kernel's errno as its code
+        if getattr(exc, "code", None) != _ALREADY[verb]:
+            raise
+
+
 def _delete(ipr: Any, name: str) -> None:
     ipr.link("del", index=link_index(ipr, name))
 
@@ -117,10 +133,10 @@ def _links(before: Any, now: Any, ipr: Any, floating: frozenset[str], undone: li
             _try(undone, failed, f"{name} mtu {old.mtu}", partial(_set, ipr, name, mtu=old.mtu))
         for text in sorted((old.addresses - cur.addresses) - floating):
             back = f"address {text} back on {name}"
-            _try(undone, failed, back, partial(change_address, ipr, "add", name, text))
+            _try(undone, failed, back, partial(restore_address, ipr, "add", name, text))
         for text in sorted((cur.addresses - old.addresses) - floating):
             off = f"address {text} off {name}"
-            _try(undone, failed, off, partial(change_address, ipr, "del", name, text))
+            _try(undone, failed, off, partial(restore_address, ipr, "del", name, text))
         if cur.up != old.up:
             state = "up" if old.up else "down"
             _try(undone, failed, f"{name} {state}", partial(_set, ipr, name, state=state))
