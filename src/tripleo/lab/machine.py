@@ -73,7 +73,11 @@ dev=/dev/vdb
 mkdir -p /run/tl-drive
 mount -o ro $dev /run/tl-drive
 d=/run/tl-drive
-if [ -f $d/hostname ]; then cp $d/hostname /etc/hostname; hostname "$(cat $d/hostname)"; fi
+if [ -f $d/hostname ]; then
+  name=$(cat $d/hostname); cp $d/hostname /etc/hostname; hostname "$name"
+  # its own name resolves without DNS, as Debian's installer writes it (package scripts run hostname -f)
+  sed -i '/^127[.]0[.]1[.]1[[:space:]]/d' /etc/hosts; echo "127.0.1.1 $name" >> /etc/hosts
+fi
 if [ -f $d/authorized_keys ]; then
   install -d -m 0700 /root/.ssh && install -m 0600 $d/authorized_keys /root/.ssh/authorized_keys
 fi

@@ -43,6 +43,7 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
 
 def test_the_machine_has_its_own_debian_and_no_route_off_the_lab(booted: Booted) -> None:
     assert booted.ssh("hostname").strip() == HOSTNAME
+    assert booted.ssh("hostname -f").strip() == HOSTNAME  # resolves without DNS (nova-common's script asks)
     assert booted.ssh("cat /proc/1/comm").strip() == "systemd"
     # its own root file system and package database, no Python and no Puppet before the deploy
     assert booted.ssh("findmnt -n -o SOURCE /").strip() == "/dev/vda"
