@@ -316,9 +316,12 @@ def _play(argv: list[str], project: Project, out: IO[bytes], events: Events, tim
     control = tempfile.mkdtemp(prefix="tripleo-cp-")  # short: ssh control sockets have a 108-byte limit
     read, write = os.pipe()
     try:
-        # ansible-playbook stays in our process group: a deploy killed with its group takes it along
+        # ansible-playbook stays in our process group: a deploy killed with its group takes it along. It
+        # reads nothing, and refuses to start on a non-blocking stdin (which an ssh run before under the
+        # same stdin may leave behind): /dev/null
         proc = subprocess.Popen(argv, cwd=project.directory, env=_environment(project, control, write),
-                                stdout=out, stderr=subprocess.STDOUT, pass_fds=(write,))  # fmt: skip
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                pass_fds=(write,))  # fmt: skip
         os.close(write)
         write = -1
         try:

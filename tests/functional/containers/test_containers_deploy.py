@@ -101,7 +101,7 @@ def ssh(deployed: Deployed, address: str, command: str) -> str:
     key = deployed.home / "ssh" / "id_ed25519"
     opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
     argv = ["ssh", "-i", str(key), *opts, "-o", "LogLevel=ERROR", f"root@{address}", command]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

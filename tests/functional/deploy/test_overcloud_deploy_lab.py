@@ -128,7 +128,7 @@ def ssh(home: Path, address: str, command: str, stdin: str | None = None) -> str
     opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
     proc = subprocess.run(
         ["ssh", "-i", str(key), *opts, "-o", "LogLevel=ERROR", f"root@{address}", command],
-        capture_output=True, text=True, timeout=30, input=stdin,
+        capture_output=True, text=True, timeout=30, input=stdin or "",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

@@ -67,7 +67,8 @@ class Cluster:
         opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
                 "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5"]  # fmt: skip
         return subprocess.run(["ssh", "-i", str(key), *opts, f"root@{host['ctlplane']}", command],
-                              capture_output=True, text=True, timeout=timeout)  # fmt: skip
+                              capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
 
     def ssh(self, host: dict[str, Any], command: str, timeout: float = 30) -> str:
         proc = self.try_ssh(host, command, timeout)

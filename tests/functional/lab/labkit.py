@@ -187,9 +187,8 @@ class RunningLab:
         opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
         opts += ["-o", f"ConnectTimeout={int(timeout)}", "-o", "LogLevel=ERROR"]
         cmd = ["ssh", "-i", str(self.api.ssh_key), *opts, f"root@{address}", command]
-        return subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout + 5, env={"PATH": "/usr/bin:/bin"}
-        )
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5,
+                              stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
 
     def wait_ssh(self, address: str, timeout: float = 10) -> float:
         return wait_until(

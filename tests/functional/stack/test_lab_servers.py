@@ -100,7 +100,7 @@ def test_two_servers_on_lab_nodes_answer_ssh_then_delete_frees_them(lab: Running
         ssh = subprocess.run(
             ["ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
              "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", f"root@{address}", "hostname"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         assert ssh.returncode == 0, ssh.stderr
         assert ssh.stdout.strip() == name
