@@ -187,8 +187,11 @@ class RunningLab:
         opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"]
         opts += ["-o", f"ConnectTimeout={int(timeout)}", "-o", "LogLevel=ERROR"]
         cmd = ["ssh", "-i", str(self.api.ssh_key), *opts, f"root@{address}", command]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5,
-                              stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5,
+                                  stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+        except subprocess.TimeoutExpired as exc:  # connected, then nothing (a node cut off or booting)
+            return subprocess.CompletedProcess(cmd, 255, "", f"ssh: no answer within {exc.timeout} s")
 
     def wait_ssh(self, address: str, timeout: float = 10) -> float:
         return wait_until(

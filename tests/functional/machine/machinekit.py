@@ -74,7 +74,7 @@ class Booted:
         network_env = self.lab.home / "lab" / "network-environment.yaml"
         argv = [TRIPLEO, "overcloud", "deploy", "-e", str(LAB_ENV), "-e", str(network_env), "--parameter",
                 "ComputeCount=1", "--deployed-servers", str(self.node_file(tmp)), *args]  # fmt: skip
-        return subprocess.run(argv, env=self.lab.env, capture_output=True, text=True, timeout=3600)
+        return subprocess.run(argv, env=self.lab.env, capture_output=True, text=True, timeout=7200)
 
 
 def skip_reason() -> str | None:

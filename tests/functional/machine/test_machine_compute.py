@@ -52,6 +52,8 @@ SHIFT = 7  # subnets and BMC ports no other lab of the tests takes
 HOSTNAME = "rack3-srv1"
 FQDN = f"{HOSTNAME}.overcloud.lab"
 FIGURES = os.environ.get("TRIPLEO_MACHINE_FIGURES")
+# the packages unit installs nova-compute and its ~400 packages under TCG: 25 min idle, more beside other work
+STEP_TIMEOUT = ("--step-timeout", "5400")
 
 
 @dataclass
@@ -79,7 +81,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     with booted_machine(home, LAB_NAME, SHIFT, HOSTNAME) as machine:
         enrol(machine.lab, home, ["node-0"])
         started = time.monotonic()
-        done = machine.deploy(home, "-e", str(fake))
+        done = machine.deploy(home, "-e", str(fake), *STEP_TIMEOUT)
         machine.figures["compute_first_deploy_s"] = time.monotonic() - started
         if done.returncode != 0:  # what the machine says, before lab down takes it away
             logs = "tail -n 80 /var/log/tripleo-packages.log; journalctl -n 40 -o cat"

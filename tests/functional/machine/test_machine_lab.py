@@ -117,7 +117,10 @@ def test_a_power_cycle_brings_back_the_nic_config_and_the_services(booted: Boote
     booted.lab.power_on(booted.node)
     wait_until(lambda: booted.lab.ssh(booted.address, "true", timeout=3).returncode == 0, 300, "SSH", 1)
     wait_until(lambda: f"{internal}:11211" in booted.ssh("ss -ltnH"), 180, "memcached on InternalApi", 2)
-    assert booted.ssh("systemctl is-active tripleo-boot.service").strip() == "active"
+    # a oneshot: "activating" while boot start still waits for a service to settle
+    state = lambda: booted.ssh("systemctl is-active tripleo-boot.service", check=False).strip()  # noqa: E731
+    wait_until(lambda: state() != "activating", 180, "the boot unit to finish", 2)
+    assert state() == "active", booted.ssh("journalctl -b -u tripleo-boot.service -o cat", check=False)
     assert "table inet tripleo" in booted.ssh("nft list tables")
     log = booted.ssh("journalctl -b -u tripleo-boot.service -o cat")
     assert "network: applier exited 0" in log, log
