@@ -122,7 +122,6 @@ def test_the_packages_came_through_the_cache(deployed: Deployed) -> None:
 
 def test_a_server_boots_on_the_machine(deployed: Deployed) -> None:
     """The demo's two servers (fake driver: no guest runs), both scheduled to the one compute, the machine."""
-    os.environ.setdefault("TRIPLEO_HOME", str(deployed.home))
     boot_servers(deployed.home)
     servers = deployed.openstack("server", "list", "--long")
     assert sorted((s["Status"], s["Host"]) for s in servers) == [("ACTIVE", FQDN)] * 2, servers
