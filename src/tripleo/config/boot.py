@@ -8,7 +8,9 @@ running is started through its init script, one after the other; a start that ha
 goes on by itself while the next service starts (a Galera member that finds no primary component waits for
 ``overcloud database recover``). ``boot check`` prints ``dead <name>`` for each service that is not
 running: the deploy's config plan asks it beside the unit records, so that the next deploy runs the steps of
-a dead service again (Puppet's ``ensure => running`` then starts it).
+a dead service again (Puppet's ``ensure => running`` then starts it). Config download also ships the same
+check as a plain shell script (:func:`check_script`), which the config plan runs instead: no Python starts
+on the node for a deploy that finds nothing to do (a second or more on an emulated machine).
 
 Standard library only: it runs inside the agent zip with the node's own python3.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -26,7 +29,7 @@ from typing import Any
 
 from tripleo.shipped import BOOT_FILE, FIREWALL_ON_NODE, NETWORK_CONFIG_ON_NODE
 
-__all__ = ["dead", "main", "start"]
+__all__ = ["check_script", "dead", "main", "start"]
 
 _ENV = {**os.environ, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}  # init's own
 CHECK_TIMEOUT = 15.0
@@ -71,6 +74,19 @@ def _settled(entry: dict[str, Any], tries: int = 5) -> bool:
 def dead(path: Path = Path(BOOT_FILE)) -> list[str]:
     """The boot services of ``path`` that are not running."""
     return [e["name"] for e in _entries(path) if not _runs(_status(e), CHECK_TIMEOUT)]
+
+
+def check_script(entries: Sequence[dict[str, Any]]) -> str:
+    """:func:`dead` as a POSIX shell script for ``entries`` (the boot file's list): one ``dead <name>`` line
+    per service whose status command fails or takes more than :data:`CHECK_TIMEOUT`."""
+    lines = ["# tripleo: the boot services that do not run (written by config download)"]
+    for entry in entries:
+        if not isinstance(entry.get("name"), str):
+            continue
+        status = shlex.quote(_status(entry))
+        lines.append(f"timeout {CHECK_TIMEOUT:.0f} sh -c {status} </dev/null >/dev/null 2>&1 || "
+                     f"echo dead {shlex.quote(entry['name'])}")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _log(message: str) -> None:

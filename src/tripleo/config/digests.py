@@ -36,7 +36,7 @@ from typing import Any
 
 from tripleo.config.roledata import Service
 from tripleo.nodeshell import NodeShell, ShellTimeout, SshShell
-from tripleo.shipped import AGENT_ON_NODE, BOOT_FILE
+from tripleo.shipped import AGENT_ON_NODE, BOOT_CHECK_ON_NODE, BOOT_FILE
 
 __all__ = [
     "APPLIED_DIR",
@@ -206,7 +206,9 @@ def plan(
 # "dead <name>" for each boot service that does not run (tripleo.config.boot)
 _QUERY = (
     f'(cd {APPLIED_DIR} 2>/dev/null && for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done); '
-    f"[ -f {BOOT_FILE} ] && [ -f {AGENT_ON_NODE} ] && python3 {AGENT_ON_NODE} boot check; true"
+    # the shell check config download ships; a node configured before it had one: the agent's own check
+    f"if [ -f {BOOT_CHECK_ON_NODE} ]; then sh {BOOT_CHECK_ON_NODE}; "
+    f"elif [ -f {BOOT_FILE} ] && [ -f {AGENT_ON_NODE} ]; then python3 {AGENT_ON_NODE} boot check; fi; true"
 )
 DEAD = "dead:"  # a record key: the boot service named after it does not run
 

@@ -21,6 +21,7 @@ Layout of ``$TRIPLEO_HOME/config-download/<stack>/``::
     files/puppet-modules.tar         the modules as one archive (unpacked on a node only when it changed)
     hosts/<host>/network_config.json the host's NIC config (nicN resolved where its NICs are known)
     hosts/<host>/firewall.nft        its nftables rules
+    hosts/<host>/boot-check.sh       its boot services' status commands, naming the dead ones (config plan)
     hosts/<host>/boot-services.json  the init scripts it starts by itself at power-on (:mod:`.boot`)
     hosts/<host>/hieradata/<n>.json  its hieradata files (0600: they hold service passwords)
     hosts/<host>/manifest.pp         the step_config of its services (role_data)
@@ -46,8 +47,16 @@ from typing import Any
 import yaml
 
 from tripleo.config.agent import AGENT_NAME, build_agent
+from tripleo.config.boot import check_script
 from tripleo.config.digests import APPLIED_DIR, NETWORK, PACKAGES, HostPlan, step_unit, units
-from tripleo.shipped import AGENT_ON_NODE, BOOT_FILE, FIREWALL_ON_NODE, FLOATING, NETWORK_CONFIG_ON_NODE
+from tripleo.shipped import (
+    AGENT_ON_NODE,
+    BOOT_CHECK_ON_NODE,
+    BOOT_FILE,
+    FIREWALL_ON_NODE,
+    FLOATING,
+    NETWORK_CONFIG_ON_NODE,
+)
 
 __all__ = [
     "MODULES_TAR",
@@ -65,6 +74,7 @@ __all__ = [
 
 PLAYBOOK = "deploy_steps_playbook.yaml"
 BOOT_NAME = Path(BOOT_FILE).name
+BOOT_CHECK_NAME = Path(BOOT_CHECK_ON_NODE).name
 BOOT_UNIT = "tripleo-boot.service"
 # A node whose init is systemd (a real or QEMU machine; a lab namespace node has its own init, which runs the
 # same command) runs the agent's ``boot start`` at every power-on: the NIC config and firewall again (they
@@ -448,7 +458,7 @@ def _network_play() -> dict[str, Any]:
                     "dest": "/etc/tripleo/{{ item }}",
                     "mode": "0600",
                 },
-                "loop": ["network_config.json", "firewall.nft", BOOT_NAME],
+                "loop": ["network_config.json", "firewall.nft", BOOT_NAME, BOOT_CHECK_NAME],
                 "when": _runs(NETWORK),
             },
             {
@@ -561,6 +571,7 @@ def _fill(directory: Path, stack: str, hosts: Sequence[Host], ssh_key: Path, vip
         host_dir.chmod(0o700)
         _write_json(host_dir / "network_config.json", network_document(host))
         _write_json(host_dir / BOOT_NAME, [dict(entry) for entry in host.boot])
+        (host_dir / BOOT_CHECK_NAME).write_text(check_script([dict(entry) for entry in host.boot]))
         (host_dir / "firewall.nft").write_text(host.firewall)
         (host_dir / "manifest.pp").write_text(host.manifest)
         if host.containers:

@@ -17,10 +17,12 @@ nodes. The node file::
 :func:`load_servers` reads and checks it against the plan (roles, networks, counts); :func:`probe` logs in to
 every host with the operator's access and checks what only the host knows (it answers over SSH, its
 ctlplane address is its own, every NIC named exists); both change nothing and raise InputError naming the
-file and the path. Then :func:`authorize` lets tripleo's key in as root (as TripleO's tripleo-admin step does)
-and :func:`environment` is what binds the roles' servers to the hosts: ``OS::TripleO::<Role>Server`` ->
-``deployed-server/deployed-server.yaml``, ``HostnameMap`` (the generated short name -> the host's) and
-``DeployedServerPortMap`` (the host's ctlplane address), as TripleO's parameters spell them.
+file and the path (the hosts are asked all at once, one SSH session each, which also says whether tripleo's
+key is in already). Then :func:`authorize` lets tripleo's key in as root where it is not (as TripleO's
+tripleo-admin step does), and :func:`environment` is what binds the roles' servers to the hosts:
+``OS::TripleO::<Role>Server`` -> ``deployed-server/deployed-server.yaml``, ``HostnameMap`` (the generated
+short name -> the host's) and ``DeployedServerPortMap`` (the host's ctlplane address), as TripleO's
+parameters spell them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -80,10 +83,12 @@ class DeployedHost:
 
 @dataclass(frozen=True)
 class HostFacts:
-    """What a host said over SSH: its interfaces (name -> MAC) and which one holds its ctlplane address."""
+    """What a host said over SSH: its interfaces (name -> MAC), which one holds its ctlplane address, and
+    whether tripleo's key is in root's authorized_keys already."""
 
     links: Mapping[str, str]
     ctlplane_nic: str
+    authorized: bool = False
 
 
 def _network_name(plan: Plan, role: Role, reader: Reader, key: Any, path: str) -> str:
@@ -169,9 +174,23 @@ def _why(result: Result) -> str:
     return (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
 
 
+_AUTHORIZED = "tripleo-key-authorized"
+_ROOT_KEYS = "/root/.ssh/authorized_keys"
+
+
+def _probe_command(host: DeployedHost) -> str:
+    """The links, the addresses, and (the key on stdin) whether root lets tripleo's key in; changes
+    nothing."""
+    sudo = "" if host.ssh_user == "root" else "sudo -n "
+    check = f'{sudo}grep -qxF "$k" {_ROOT_KEYS} 2>/dev/null && echo {_AUTHORIZED}'
+    return f'ip -o link; echo --; ip -o addr; echo --; k=$(cat); [ -n "$k" ] && {check}; true'
+
+
 def _facts(host: DeployedHost, text: str) -> HostFacts:
-    """``ip -o link`` then ``ip -o addr`` output (split by a line ``--``) as :class:`HostFacts`."""
-    links_text, _, addrs_text = text.partition("\n--\n")
+    """``ip -o link``, ``ip -o addr`` and the key check's output (split by lines ``--``) as
+    :class:`HostFacts`."""
+    links_text, _, rest = text.partition("\n--\n")
+    addrs_text, _, key_text = rest.partition("\n--\n")
     links: dict[str, str] = {}
     for line in links_text.splitlines():
         words = line.split()
@@ -182,23 +201,34 @@ def _facts(host: DeployedHost, text: str) -> HostFacts:
         words = line.split()
         if len(words) > 3 and words[3].split("/")[0] == host.ctlplane:
             holder = words[1]
-    return HostFacts(links, holder)
+    return HostFacts(links, holder, _AUTHORIZED in key_text.split())
 
 
-def probe(file: Path, hosts: Sequence[DeployedHost], default_key: Path) -> dict[str, HostFacts]:
-    """Log in to each host with the operator's access and check its ctlplane address and named NICs.
+def _ask(host: DeployedHost, default_key: Path, public_key: str) -> Result | OperationError:
+    try:
+        shell = _shell(host, default_key)
+        return shell.run(_probe_command(host), stdin=public_key.strip() + "\n", timeout=30)
+    except OperationError as exc:  # ShellTimeout: it answered nothing
+        return exc
+
+
+def probe(
+    file: Path, hosts: Sequence[DeployedHost], default_key: Path, public_key: str = ""
+) -> dict[str, HostFacts]:
+    """Log in to each host (all at once) with the operator's access and check its ctlplane address and named
+    NICs; ask whether ``public_key`` (tripleo's) is root's already.
 
     :raises InputError: a host does not answer over SSH (or refuses the user or key), does not hold its
-        ctlplane address, or has no NIC of a name or MAC the file gives; naming the file and the path.
+        ctlplane address, or has no NIC of a name or MAC the file gives; naming the file and the path (the
+        first such host in the file's order).
     """
     reader = Reader(str(file))
     out = {}
-    for host in hosts:
-        shell = _shell(host, default_key)
-        try:
-            result = shell.run("ip -o link; echo --; ip -o addr", timeout=30)
-        except OperationError as exc:  # ShellTimeout: it answered nothing
-            raise reader.fail(f"{host.at}.ctlplane", f"cannot log in as {host.ssh_user}: {exc}") from exc
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
+        answers = list(pool.map(lambda h: _ask(h, default_key, public_key), hosts))
+    for host, result in zip(hosts, answers, strict=True):
+        if isinstance(result, OperationError):
+            result = Result(255, "", str(result))
         if not result.ok:
             raise reader.fail(f"{host.at}.ctlplane", f"cannot log in as {host.ssh_user}: {_why(result)}")
         facts = _facts(host, result.stdout)
@@ -233,7 +263,7 @@ def authorize(hosts: Sequence[DeployedHost], default_key: Path, public_key: str)
 
     :raises OperationError: a host refused (no password-less sudo), naming the host.
     """
-    keys = "/root/.ssh/authorized_keys"
+    keys = _ROOT_KEYS
     script = (f"k=$(cat) && install -d -m 700 /root/.ssh && touch {keys} && chmod 600 {keys} && "
               f"{{ grep -qxF \"$k\" {keys} || echo \"$k\" >> {keys}; }}")  # fmt: skip
     for host in hosts:
@@ -272,6 +302,12 @@ class Bound:
 
     request: DeployRequest
     hosts: tuple[DeployedHost, ...] = ()
+    authorized: frozenset[str] = frozenset()  # the hosts (hostname) where tripleo's key is root's already
+
+    @property
+    def unauthorized(self) -> tuple[DeployedHost, ...]:
+        """The hosts where :func:`authorize` has to let tripleo's key in."""
+        return tuple(h for h in self.hosts if h.hostname not in self.authorized)
 
 
 def bind(req: DeployRequest, directory: Path | None = None) -> Bound:
@@ -291,7 +327,7 @@ def bind(req: DeployRequest, directory: Path | None = None) -> Bound:
 
     plan = network_plan(prepare_request(req, scratch=True))
     hosts = load_servers(req.deployed_servers, plan)
-    facts = probe(req.deployed_servers, hosts, ssh_key()[0])
+    facts = probe(req.deployed_servers, hosts, *ssh_key())
     path = (directory or tripleo_home() / "deployed-servers") / f"{req.stack}-environment.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_suffix(".part")
@@ -303,4 +339,4 @@ def bind(req: DeployRequest, directory: Path | None = None) -> Bound:
     bound = replace(
         req, environments=(*req.environments, str(path)), deployed_nics=nics, deployed_roles=roles
     )
-    return Bound(bound, tuple(hosts))
+    return Bound(bound, tuple(hosts), frozenset(h.hostname for h in hosts if facts[h.hostname].authorized))

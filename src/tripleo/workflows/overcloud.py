@@ -90,7 +90,7 @@ def deploy(
         req = bound.request
         check_request(service, db, req)
         if bound.hosts:
-            authorize(bound.hosts, *ssh_key())
+            authorize(bound.unauthorized, *ssh_key())
             progress(f"deployed servers: {len(bound.hosts)} host(s) reached, tripleo's key let in as root")
         record = DeployRecord(req.stack)
         record.begin()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tripleo.config.boot import dead
+from tripleo.config.boot import check_script, dead
 from tripleo.config.download import BOOT_UNIT, _boot_unit_script
 from tripleo.shipped import AGENT_ON_NODE
 
@@ -28,6 +28,24 @@ def test_dead_lists_the_services_whose_status_fails(tmp_path: Path) -> None:
     assert dead(tmp_path / "missing.json") == []
     boot.write_text("{not json")
     assert dead(boot) == []
+
+
+def test_the_shell_check_names_what_dead_names(tmp_path: Path) -> None:
+    """The script the config plan runs instead of the agent: same entries, same dead ones, quoting kept."""
+    entries = [
+        {"name": "up", "status": "true"},
+        {"name": "down", "status": "exit 3"},
+        {"name": "quoted", "status": "[ \"$(echo 'a b')\" = 'a b' ]"},  # runs, quotes and all
+        {"name": "no-such-init-script"},
+        {"status": "true"},
+    ]
+    boot = tmp_path / "boot-services.json"
+    boot.write_text(json.dumps(entries))
+    script = tmp_path / "boot-check.sh"
+    script.write_text(check_script(entries))
+    done = subprocess.run(["sh", str(script)], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split("\n") == [f"dead {name}" for name in dead(boot)] + [""]
+    assert dead(boot) == ["down", "no-such-init-script"]
 
 
 def _boot_unit(tmp_path: Path, systemd: bool) -> tuple[subprocess.CompletedProcess[str], Path]:

@@ -100,8 +100,9 @@ def test_a_node_that_does_not_answer_is_none(tmp_path: Path) -> None:
 # what every node is asked, byte for byte: each record of /var/lib/tripleo/applied as "<unit> <digest>"
 ASK = (
     '(cd /var/lib/tripleo/applied 2>/dev/null && for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done); '
-    "[ -f /etc/tripleo/boot-services.json ] && [ -f /var/lib/tripleo/tripleo-agent.pyz ] && "
-    "python3 /var/lib/tripleo/tripleo-agent.pyz boot check; true"
+    "if [ -f /etc/tripleo/boot-check.sh ]; then sh /etc/tripleo/boot-check.sh; "
+    "elif [ -f /etc/tripleo/boot-services.json ] && [ -f /var/lib/tripleo/tripleo-agent.pyz ]; then "
+    "python3 /var/lib/tripleo/tripleo-agent.pyz boot check; fi; true"
 )
 
 # address -> (the node's answer to ASK, what query makes of it)

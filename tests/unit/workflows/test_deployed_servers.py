@@ -5,7 +5,9 @@ parameters, and what the hosts say over SSH (here a FakeShell; the lab test logs
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 import yaml
@@ -16,6 +18,7 @@ from tripleo.nodeshell import FakeShell, Result
 from tripleo.shipped import TEMPLATES
 from tripleo.workflows import deployed
 from tripleo.workflows.deployed import DeployedHost, HostFacts, environment, load_servers, nic_names
+from tripleo.workflows.request import DeployRequest
 from tripleo.workflows.services import network_plan, scratch_prepare
 
 
@@ -136,6 +139,39 @@ def test_what_the_host_says_is_checked(plan: Plan, tmp_path: Path, monkeypatch: 
     moved = DeployedHost("rack1-srv3", "Compute", "192.168.24.40", "servers.0")
     with pytest.raises(InputError, match=r"servers\.0\.ctlplane: rack1-srv3 does not hold 192\.168\.24\.40"):
         deployed.probe(file, [moved], tmp_path / "key")
+
+
+def test_one_session_says_whether_the_key_is_in(
+    plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe carries tripleo's key on stdin and reads the host's answer: a re-deploy needs no second
+    session to let it in; the check reads root's keys through sudo for another user."""
+    file = _file(tmp_path, GOOD)
+    hosts = load_servers(file, plan)[:1]
+    shells: list[FakeShell] = []
+
+    def shell(answer: str) -> object:
+        def make(host: DeployedHost, key: Path) -> FakeShell:
+            shells.append(FakeShell(host.hostname, default=Result(0, answer)))
+            return shells[-1]
+
+        return make
+
+    monkeypatch.setattr(deployed, "_shell", shell(LINKS + "--\ntripleo-key-authorized\n"))
+    facts = deployed.probe(file, hosts, tmp_path / "key", "ssh-ed25519 AAAA tripleo")
+    assert facts["rack1-srv3"].authorized
+    assert shells[-1].calls[0].stdin == b"ssh-ed25519 AAAA tripleo\n"
+    assert "grep -qxF" in shells[-1].calls[0].command and "sudo" not in shells[-1].calls[0].command
+    monkeypatch.setattr(deployed, "_shell", shell(LINKS + "--\n"))
+    facts = deployed.probe(file, hosts, tmp_path / "key", "ssh-ed25519 AAAA tripleo")
+    assert not facts["rack1-srv3"].authorized
+    debian = [replace(hosts[0], ssh_user="debian")]
+    deployed.probe(file, debian, tmp_path / "key", "ssh-ed25519 AAAA tripleo")
+    assert "sudo -n grep -qxF" in shells[-1].calls[0].command
+    request = cast(DeployRequest, None)  # not read by unauthorized
+    assert deployed.Bound(request, (*hosts, *debian), frozenset({"rack1-srv3"})).unauthorized == ()
+    other = replace(hosts[0], hostname="rack1-srv4")
+    assert deployed.Bound(request, (hosts[0], other), frozenset({"rack1-srv3"})).unauthorized == (other,)
 
 
 def test_authorize_lets_the_key_in_through_sudo_or_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
