@@ -1,6 +1,7 @@
 # Neutron's server on a controller, in step 4: its database and user on the bootstrap node's MariaDB,
-# neutron.conf and the ML2 plugin (type drivers vxlan, flat and vlan; the linuxbridge and l2population
-# mechanisms; tenant network types and ranges from hieradata neutron::plugins::ml2::*), `neutron-db-manage
+# neutron.conf and the ML2 plugin (`type_drivers`, by default vxlan, flat and vlan; `mechanism_drivers`, by
+# default linuxbridge and l2population; with ovn, the OVN databases of every OVNDBs node; tenant network
+# types and ranges from hieradata neutron::plugins::ml2::*), `neutron-db-manage
 # upgrade heads` on the bootstrap node (the other nodes wait for it before they start theirs), Nova
 # notifications, and Debian's two services: neutron-api under
 # uwsgi bound to one address (HAProxy binds the VIPs) and neutron-rpc-server.
@@ -15,6 +16,9 @@ class tripleo::profile::base::neutron::server (
   String $database_password = lookup('neutron::db::mysql::password'),
   Boolean $manage_database = true,
   Optional[String] $bootstrap_node = lookup('neutron_api_short_bootstrap_node_name', Optional[String], 'first', undef),
+  Array[String, 1] $mechanism_drivers = ['linuxbridge', 'l2population'],
+  Array[String, 1] $type_drivers = ['vxlan', 'flat', 'vlan'],
+  Array[Stdlib::IP::Address] $ovn_dbs_ips = lookup('ovn_dbs_node_ips', Array[String], 'first', []),
 ) {
   include tripleo::profile::base::neutron
   if $step == 4 {
@@ -37,8 +41,19 @@ class tripleo::profile::base::neutron::server (
     }
     include neutron::keystone::authtoken
     class { 'neutron::plugins::ml2':
-      type_drivers      => ['vxlan', 'flat', 'vlan'],
-      mechanism_drivers => ['linuxbridge', 'l2population'],
+      type_drivers      => $type_drivers,
+      mechanism_drivers => $mechanism_drivers,
+    }
+    if 'ovn' in $mechanism_drivers {
+      if empty($ovn_dbs_ips) {
+        fail('the ovn mechanism driver needs the OVNDBs service on some role (ovn_dbs_node_ips is empty)')
+      }
+      # every member of the databases (a RAFT cluster when there are several): the driver finds the leader
+      class { 'neutron::plugins::ml2::ovn':
+        ovn_nb_connection    => $ovn_dbs_ips.map |$ip| { "tcp:${ip}:6641" },
+        ovn_sb_connection    => $ovn_dbs_ips.map |$ip| { "tcp:${ip}:6642" },
+        ovn_metadata_enabled => false,
+      }
     }
     class { 'neutron::server':
       sync_db     => $is_bootstrap,
