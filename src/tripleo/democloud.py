@@ -114,8 +114,9 @@ def _computes(home: Path) -> list[str]:
     return proc.stdout.split()
 
 
-def boot_servers(home: Path) -> None:
-    """Two servers on two computes, on one VXLAN tenant network, that ping each other."""
+def boot_servers(home: Path, spread: bool = True) -> None:
+    """Two servers on two computes (``spread``; on one otherwise), on one tenant network (the default type:
+    VXLAN with the Linux bridge agent, Geneve with OVN), that ping each other."""
     openstack(
         home,
         "The compute services",
@@ -135,9 +136,9 @@ def boot_servers(home: Path) -> None:
     qemu = any(k.get("Hypervisor Type") == "QEMU" for k in kinds)
     print("virt driver:", "libvirt, plain QEMU emulation" if qemu else "fake.FakeDriver (no guest runs)")
     openstack(home, "A flavor", *f"flavor create --ram 128 --disk 1 --vcpus 1 {FLAVOR} -c name".split())
-    openstack(home, "A tenant network (VXLAN)", *f"network create {NETWORK} -c provider:network_type".split())
+    openstack(home, "A tenant network", *f"network create {NETWORK} -c provider:network_type".split())
     subnet = f"subnet create --network {NETWORK} --subnet-range {SUBNET_RANGE} demo-subnet -c cidr"
-    openstack(home, "Its subnet, served by the controller's DHCP agent", *subnet.split())
+    openstack(home, "Its subnet, with DHCP (the controller's agent, or OVN's own)", *subnet.split())
     # the project's own default group, by id: the admin sees every project's "default" (tempest makes many)
     groups = _json(home, "The project's security groups", "security", "group", "list", "--project",
                    rc_env(home)["OS_PROJECT_NAME"], "-c", "ID", "-c", "Name")  # fmt: skip
@@ -149,7 +150,7 @@ def boot_servers(home: Path) -> None:
     addresses = [str(p["fixed_ips"][0]["ip_address"]) for p in ports]
     image = _upload_guest(home, addresses)
     first = _boot(home, "demo-a", image, str(ports[0]["id"]), None)
-    others = [host for host in _computes(home) if host != first]
+    others = [host for host in _computes(home) if host != first] if spread else [first]
     _boot(home, "demo-b", image, str(ports[1]["id"]), others[0] if others else None)
     openstack(home, "demo-a's port: bound to its compute, ACTIVE", "port", "show", str(ports[0]["id"]),
               "-c", "binding_host_id", "-c", "status")  # fmt: skip
@@ -157,4 +158,5 @@ def boot_servers(home: Path) -> None:
         return
     _console_says(home, "demo-a", f"ping {addresses[1]} ok")
     _console_says(home, "demo-b", f"ping {addresses[0]} ok")
-    print("\nthe two guests, on two computes, ping each other over their VXLAN network")
+    where = "on two computes" if spread else "on one compute"
+    print(f"\nthe two guests, {where}, ping each other over their tenant network")
