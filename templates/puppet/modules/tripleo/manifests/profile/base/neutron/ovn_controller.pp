@@ -30,11 +30,20 @@ class tripleo::profile::base::neutron::ovn_controller (
       mode    => '0644',
       content => "# managed by tripleo (puppet)\nOVS_CTL_OPTS=\"--no-mlockall --no-record-hostname${vswitchd}\"\n",
     }
+    # Debian's init script starts ovs-ctl with --system-id=random, which sets external_ids:system-id from this
+    # file at every start (one it made up when there is none): the chassis would change name each time
+    file { '/etc/openvswitch/system-id.conf':
+      ensure  => file,
+      owner   => 'root',
+      group   => 'root',
+      mode    => '0644',
+      content => "${hostname}\n",
+    }
     service { 'openvswitch-switch':
       ensure    => running,
       hasstatus => true,
       status    => '/sbin/start-stop-daemon --status --pidfile /var/run/openvswitch/ovs-vswitchd.pid',
-      subscribe => File['/etc/default/openvswitch-switch'],
+      subscribe => File['/etc/default/openvswitch-switch', '/etc/openvswitch/system-id.conf'],
     }
     $vsctl = '/usr/bin/ovs-vsctl --timeout=30'
     exec { 'ovn integration bridge':
