@@ -141,3 +141,28 @@ def test_only_os_heat_none_disables_a_service(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     services = {(r["role"], r["service"]) for r in json.loads(proc.stdout)}
     assert ("Controller", "keystone") in services and ("Controller", "glance_api") not in services
+
+
+def test_the_ovn_environment_swaps_the_agents_and_opens_its_ports_on_their_networks(tmp_path: Path) -> None:
+    """environments/neutron-ovn.yaml: OVN's services replace the Linux bridge and DHCP agents, its databases
+    (and their RAFT ports) open on InternalApi only, Geneve on Tenant only; the default registry has none."""
+    ovn = str(Path(LAB[1]).with_name("neutron-ovn.yaml"))
+    env = {**os.environ, "TRIPLEO_HOME": str(tmp_path)}
+    rows = {}
+    for args in ([], ["-e", ovn]):
+        proc = subprocess.run([TRIPLEO, "overcloud", "validate", "templates", *LAB, *args, "-f", "json"],
+                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        rows[bool(args)] = {(r["role"], r["service"]): r["ports"] for r in json.loads(proc.stdout)}
+    assert not any(service.startswith("ovn_") for _, service in rows[False])
+    with_ovn = rows[True]
+    assert with_ovn[("Controller", "ovn_dbs")].split() == [
+        f"internal_api:{p}/tcp" for p in (6641, 6642, 6643, 6644)
+    ]
+    assert (
+        with_ovn[("Controller", "ovn_controller")]
+        == with_ovn[("Compute", "ovn_controller")]
+        == "tenant:6081/udp"
+    )
+    agents = {"neutron_linuxbridge_agent", "neutron_dhcp"}
+    assert not agents & {service for _, service in with_ovn} and agents <= {s for _, s in rows[False]}
