@@ -43,8 +43,10 @@ __all__ = [
     "DEAD",
     "NETWORK",
     "PACKAGES",
+    "QUERY",
     "HostPlan",
     "acting_steps",
+    "parse_answer",
     "plan",
     "query",
     "step_unit",
@@ -204,7 +206,7 @@ def plan(
 
 # each file of the applied directory as "<unit> <digest>"; nothing (and success) on a node that has none; then
 # "dead <name>" for each boot service that does not run (tripleo.config.boot)
-_QUERY = (
+QUERY = (
     f'(cd {APPLIED_DIR} 2>/dev/null && for f in *; do [ -f "$f" ] && echo "$f $(cat "$f")"; done); '
     # the shell check config download ships; a node configured before it had one: the agent's own check
     f"if [ -f {BOOT_CHECK_ON_NODE} ]; then sh {BOOT_CHECK_ON_NODE}; "
@@ -213,15 +215,11 @@ _QUERY = (
 DEAD = "dead:"  # a record key: the boot service named after it does not run
 
 
-def _ask(shell: NodeShell, timeout: float) -> dict[str, str] | None:
-    try:
-        done = shell.run(_QUERY, timeout=timeout + 5)
-    except ShellTimeout:
-        return None
-    if not done.ok:
-        return None
+def parse_answer(text: str) -> dict[str, str]:
+    """A node's answer to :data:`QUERY`: unit -> digest, and ``dead:<name>`` for each boot service that does
+    not run."""
     out = {}
-    for line in done.stdout.splitlines():
+    for line in text.splitlines():
         name, _, digest = line.strip().partition(" ")
         if name == "dead" and digest:
             out[DEAD + digest] = ""
@@ -230,23 +228,40 @@ def _ask(shell: NodeShell, timeout: float) -> dict[str, str] | None:
     return out
 
 
+def _ask(shell: NodeShell, timeout: float) -> dict[str, str] | None:
+    try:
+        done = shell.run(QUERY, timeout=timeout + 5)
+    except ShellTimeout:
+        return None
+    if not done.ok:
+        return None
+    return parse_answer(done.stdout)
+
+
 def query(
     addresses: Mapping[str, str],
     key: Path,
     timeout: float = 10.0,
     *,
     connect: Callable[[str], NodeShell] | None = None,
+    known: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, dict[str, str] | None]:
     """What each node (host -> ctlplane address) last applied, asked of all nodes at once; None for a node
     that did not answer (every unit runs there; Ansible then says why it is unreachable).
 
     :param connect: the shell to an address; by default SSH with ``key``, ``timeout`` to connect (and five
         seconds more for the answer).
+    :param known: answers this deploy already has (address -> parsed answer: the deployed servers' probe asks
+        the same in its session); those nodes are not asked again.
     :raises OperationError: the SSH client could not be started.
     """
-    if not addresses:
-        return {}
+    known = known or {}
+    out: dict[str, dict[str, str] | None] = {h: dict(known[a]) for h, a in addresses.items() if a in known}
+    ask = {h: a for h, a in addresses.items() if a not in known}
+    if not ask:
+        return out
     shell_to = connect or (lambda address: SshShell(address, key, connect_timeout=int(timeout)))
-    with ThreadPoolExecutor(max_workers=min(32, len(addresses))) as pool:
-        futures = {host: pool.submit(_ask, shell_to(address), timeout) for host, address in addresses.items()}
-        return {host: future.result() for host, future in futures.items()}
+    with ThreadPoolExecutor(max_workers=min(32, len(ask))) as pool:
+        futures = {host: pool.submit(_ask, shell_to(address), timeout) for host, address in ask.items()}
+        out.update({host: future.result() for host, future in futures.items()})
+    return {h: out[h] for h in addresses}

@@ -102,15 +102,17 @@ def selected(hosts: Sequence[Host], limit: Sequence[str]) -> list[Host]:
 
 
 def config_plan(project: Project, hosts: Sequence[Host], roles: Mapping[str, RoleData], ssh_key: Path, *,
-                force: bool = False, limit: Sequence[str] = ()) -> dict[str, HostPlan]:  # fmt: skip
-    """The plan (see the module docstring); hosts outside ``limit`` get an empty one."""
+                force: bool = False, limit: Sequence[str] = (),
+                known: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, HostPlan]:  # fmt: skip
+    """The plan (see the module docstring); hosts outside ``limit`` get an empty one; ``known``: what some
+    nodes (by ctlplane address) already said they applied, in this deploy (not asked again)."""
     shared, modules = _shared(project)
     acting = _acting(roles, modules)
     digests = host_digests(hosts, roles, shared, acting)
     chosen = selected(hosts, limit)
     names = {h.name for h in chosen}
     ask = {h.name: h.ctlplane for h in chosen} if not force else {}
-    applied: dict[str, Mapping[str, str] | None] = dict(query(ask, ssh_key))
+    applied: dict[str, Mapping[str, str] | None] = dict(query(ask, ssh_key, known=known))
     plans = plan({h: d for h, d in digests.items() if h in names}, applied,
                  force=names if force else ())  # fmt: skip
     for host in chosen:

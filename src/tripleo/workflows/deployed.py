@@ -40,6 +40,7 @@ import yaml
 
 from tripleo.baremetal.node import MAC_RE
 from tripleo.boundedyaml import load_file
+from tripleo.config.digests import QUERY, parse_answer
 from tripleo.errors import OperationError
 from tripleo.fields import Reader
 from tripleo.network.environment import Plan
@@ -89,6 +90,7 @@ class HostFacts:
     links: Mapping[str, str]
     ctlplane_nic: str
     authorized: bool = False
+    applied: Mapping[str, str] | None = None  # what deploys applied there (asked as root, as the config plan)
 
 
 def _network_name(plan: Plan, role: Role, reader: Reader, key: Any, path: str) -> str:
@@ -179,18 +181,20 @@ _ROOT_KEYS = "/root/.ssh/authorized_keys"
 
 
 def _probe_command(host: DeployedHost) -> str:
-    """The links, the addresses, and (the key on stdin) whether root lets tripleo's key in; changes
-    nothing."""
+    """The links, the addresses, (the key on stdin) whether root lets tripleo's key in, and as root what the
+    config plan asks (:data:`~tripleo.config.digests.QUERY`: one session for a re-deploy); changes nothing."""
     sudo = "" if host.ssh_user == "root" else "sudo -n "
     check = f'{sudo}grep -qxF "$k" {_ROOT_KEYS} 2>/dev/null && echo {_AUTHORIZED}'
-    return f'ip -o link; echo --; ip -o addr; echo --; k=$(cat); [ -n "$k" ] && {check}; true'
+    ask = f"; echo --; {QUERY}" if host.ssh_user == "root" else ""
+    return f'ip -o link; echo --; ip -o addr; echo --; k=$(cat); [ -n "$k" ] && {check}; true{ask}'
 
 
 def _facts(host: DeployedHost, text: str) -> HostFacts:
     """``ip -o link``, ``ip -o addr`` and the key check's output (split by lines ``--``) as
     :class:`HostFacts`."""
     links_text, _, rest = text.partition("\n--\n")
-    addrs_text, _, key_text = rest.partition("\n--\n")
+    addrs_text, _, rest = rest.partition("\n--\n")
+    key_text, asked, applied = rest.partition("--\n")
     links: dict[str, str] = {}
     for line in links_text.splitlines():
         words = line.split()
@@ -201,7 +205,8 @@ def _facts(host: DeployedHost, text: str) -> HostFacts:
         words = line.split()
         if len(words) > 3 and words[3].split("/")[0] == host.ctlplane:
             holder = words[1]
-    return HostFacts(links, holder, _AUTHORIZED in key_text.split())
+    known = parse_answer(applied) if asked and host.ssh_user == "root" else None
+    return HostFacts(links, holder, _AUTHORIZED in key_text.split(), known)
 
 
 def _ask(host: DeployedHost, default_key: Path, public_key: str) -> Result | OperationError:
@@ -336,7 +341,7 @@ def bind(req: DeployRequest, directory: Path | None = None) -> Bound:
     os.replace(scratch, path)
     nics = {h.hostname: nic_names(plan, h, facts[h.hostname]) for h in hosts}
     roles = tuple(sorted({h.role for h in hosts}))
-    bound = replace(
-        req, environments=(*req.environments, str(path)), deployed_nics=nics, deployed_roles=roles
-    )
+    known = {h.ctlplane: dict(a) for h in hosts if (a := facts[h.hostname].applied) is not None}
+    bound = replace(req, environments=(*req.environments, str(path)), deployed_nics=nics,
+                    deployed_roles=roles, known_applied=known)  # fmt: skip
     return Bound(bound, tuple(hosts), frozenset(h.hostname for h in hosts if facts[h.hostname].authorized))

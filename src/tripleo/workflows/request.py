@@ -67,6 +67,9 @@ class DeployRequest:
     deployed_servers: Path | None = None  # a node file of deployed servers (tripleo.workflows.deployed)
     deployed_nics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # bound: host -> NICs, nic1..
     deployed_roles: tuple[str, ...] = ()  # bound: the roles whose servers are deployed servers
+    # bound: ctlplane address -> what the node applied, as the deployed servers' probe found it (the config
+    # plan does not ask those nodes again)
+    known_applied: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import cast
 import pytest
 import yaml
 
+from tripleo.config.digests import QUERY, query
 from tripleo.errors import InputError, OperationError
 from tripleo.network.environment import Plan
 from tripleo.nodeshell import FakeShell, Result
@@ -172,6 +173,35 @@ def test_one_session_says_whether_the_key_is_in(
     assert deployed.Bound(request, (*hosts, *debian), frozenset({"rack1-srv3"})).unauthorized == ()
     other = replace(hosts[0], hostname="rack1-srv4")
     assert deployed.Bound(request, (hosts[0], other), frozenset({"rack1-srv3"})).unauthorized == (other,)
+
+
+def test_as_root_the_same_session_asks_what_the_config_plan_asks(
+    plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-deploy reaches a deployed server once: the probe's session as root also reads the applied records
+    and the dead boot services (digests.QUERY), which the config plan then does not ask again."""
+    file = _file(tmp_path, GOOD)
+    hosts = load_servers(file, plan)[:1]
+    answer = LINKS + "--\ntripleo-key-authorized\n--\nnetwork n1\nstep1 a1\ndead memcached\n"
+    shells: list[FakeShell] = []
+
+    def make(host: DeployedHost, key: Path) -> FakeShell:
+        shells.append(FakeShell(host.hostname, default=Result(0, answer)))
+        return shells[-1]
+
+    monkeypatch.setattr(deployed, "_shell", make)
+    facts = deployed.probe(file, hosts, tmp_path / "key", "ssh-ed25519 AAAA tripleo")["rack1-srv3"]
+    assert facts.authorized and facts.applied == {"network": "n1", "step1": "a1", "dead:memcached": ""}
+    assert shells[-1].calls[0].command.endswith(QUERY)
+    # another user reads nothing of root's: the config plan asks as root, as before
+    debian = [replace(hosts[0], ssh_user="debian")]
+    assert deployed.probe(file, debian, tmp_path / "key", "k")["rack1-srv3"].applied is None
+    assert QUERY not in shells[-1].calls[0].command
+    # what query makes of a known answer: nobody is asked
+    asked = query({"rack1-srv3": "192.168.24.30", "other": "192.168.24.31"}, tmp_path / "key",
+                  connect=lambda a: FakeShell(a, default=Result(0, "step2 b2\n")),
+                  known={"192.168.24.30": dict(facts.applied or {})})  # fmt: skip
+    assert asked == {"rack1-srv3": dict(facts.applied or {}), "other": {"step2": "b2"}}
 
 
 def test_authorize_lets_the_key_in_through_sudo_or_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
