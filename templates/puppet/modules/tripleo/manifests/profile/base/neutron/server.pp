@@ -55,10 +55,17 @@ class tripleo::profile::base::neutron::server (
         ovn_metadata_enabled => false,
       }
     }
+    # ML2/OVN does not run under uWSGI in this Neutron: Neutron's own eventlet server (API and RPC in one),
+    # started by files/neutron-server.init, in place of Debian's neutron-api and neutron-rpc-server
+    $eventlet = 'ovn' in $mechanism_drivers
     class { 'neutron::server':
-      sync_db     => $is_bootstrap,
-      api_workers => $workers,
-      rpc_workers => $workers,
+      sync_db      => $is_bootstrap,
+      api_workers  => $workers,
+      rpc_workers  => $workers,
+      service_name => $eventlet ? {
+        true    => 'neutron-server',
+        default => $::neutron::params::server_service,
+      },
     }
     include neutron::server::notifications::nova
     if !$is_bootstrap {
@@ -76,18 +83,41 @@ class tripleo::profile::base::neutron::server (
         before    => Anchor['neutron::service::begin'],
       }
     }
-    tripleo::profile::base::uwsgi_bind { 'neutron-api':
-      bind_host => $bind_host,
-      bind_port => $bind_port,
-      ini       => '/etc/neutron/neutron-api-uwsgi.ini',
-      defaults  => 'neutron-server',
-      processes => $workers,
-      # an idle uwsgi worker runs no green thread: its AMQP heartbeats stopped, RabbitMQ closed the connection
-      # after 60 s, and the next request waited a minute for a new one (tempest: a 60 s read timeout). The
-      # heartbeat in a native thread, as oslo.messaging says for WSGI services; the eventlet services keep theirs
-      env       => {'OS_OSLO_MESSAGING_RABBIT__HEARTBEAT_IN_PTHREAD' => 'true'},
-      require   => Anchor['neutron::install::end'],
-      before    => Anchor['neutron::service::begin'],
+    if $eventlet {
+      neutron_config {
+        'DEFAULT/bind_host': value => $bind_host;
+        'DEFAULT/bind_port': value => $bind_port;
+      }
+      file { '/etc/init.d/neutron-server':
+        ensure  => file,
+        owner   => 'root',
+        group   => 'root',
+        mode    => '0755',
+        content => file('tripleo/neutron-server.init'),
+        before  => Anchor['neutron::service::begin'],
+      }
+      ~> Service['neutron-server']
+      # what an earlier deploy (the Linux bridge agent's) or the packages started would hold the port
+      service { ['neutron-api', 'neutron-rpc-server']:
+        ensure    => stopped,
+        enable    => false,
+        hasstatus => true,
+        before    => Service['neutron-server'],
+      }
+    } else {
+      tripleo::profile::base::uwsgi_bind { 'neutron-api':
+        bind_host => $bind_host,
+        bind_port => $bind_port,
+        ini       => '/etc/neutron/neutron-api-uwsgi.ini',
+        defaults  => 'neutron-server',
+        processes => $workers,
+        # an idle uwsgi worker runs no green thread: its AMQP heartbeats stopped, RabbitMQ closed the connection
+        # after 60 s, and the next request waited a minute for a new one (tempest: a 60 s read timeout). The
+        # heartbeat in a native thread, as oslo.messaging says for WSGI services; the eventlet services keep theirs
+        env       => {'OS_OSLO_MESSAGING_RABBIT__HEARTBEAT_IN_PTHREAD' => 'true'},
+        require   => Anchor['neutron::install::end'],
+        before    => Anchor['neutron::service::begin'],
+      }
     }
   }
 }
