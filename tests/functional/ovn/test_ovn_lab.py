@@ -1,6 +1,6 @@
 """Neutron on ML2/OVN in the lab (issue 26, its first part): ``overcloud deploy -e neutron-ovn.yaml``.
 
-One lab (a controller, two computes) deployed once with OVN in place of the Linux bridge agent: OVN's
+One lab (a controller, a compute) deployed once with OVN in place of the Linux bridge agent: OVN's
 databases and ovn-northd on the controller, ovn-controller and Open vSwitch (userspace datapath: the lab
 kernel has no openvswitch module) on every node, Neutron's ovn mechanism driver, DHCP from ovn-controller.
 The tests ask the nodes and the real ``openstack`` client what runs, then boot two guests on one compute on
@@ -101,13 +101,15 @@ def _ip(cidr: str) -> str:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     home = tmp_path_factory.mktemp("ovn-home")
-    labs = running_lab(home, *pinned_lab(home, LAB_NAME, nodes=3, shift=SHIFT))
+    labs = running_lab(home, *pinned_lab(home, LAB_NAME, nodes=2, shift=SHIFT))
     lab = next(labs)
     try:
         run(home, "overcloud", "node", "import", str(home / "lab" / "instackenv.json"))
         run(home, "overcloud", "node", "introspect", "--all-manageable", "--provide")
         envs = [arg for env in [*ENVS, home / "lab" / "network-environment.yaml"] for arg in ("-e", str(env))]
-        assert "Overcloud Deployed" in run(home, "overcloud", "deploy", *envs)
+        assert "Overcloud Deployed" in run(
+            home, "overcloud", "deploy", *envs, "--parameter", "ComputeCount=1"
+        )
         yield Deployed(lab, json.loads(run(home, "overcloud", "status", "-f", "json")))
     finally:
         labs.close()  # lab down, whatever happened
