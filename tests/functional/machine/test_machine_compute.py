@@ -84,7 +84,10 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         done = machine.deploy(home, "-e", str(fake), *STEP_TIMEOUT)
         machine.figures["compute_first_deploy_s"] = time.monotonic() - started
         if done.returncode != 0:  # what the machine says, before lab down takes it away
-            logs = "tail -n 80 /var/log/tripleo-packages.log; journalctl -n 40 -o cat"
+            logs = (
+                "tail -n 30 /var/log/tripleo-packages.log; systemctl --no-pager status nova-compute "
+                "neutron-linuxbridge-agent | head -n 30; tail -n 40 /var/log/nova/nova-compute.log"
+            )
             said = machine.ssh(logs, check=False)
             pytest.fail(f"{done.stdout[-3000:]}{done.stderr[-5000:]}\n--- the machine:\n{said}")
         packages = task_seconds(done.stderr, "Debian packages of the services")
