@@ -1,7 +1,8 @@
 # nova-compute on a compute node, in step 4, with its virt driver. libvirt: qemu.conf and libvirtd.conf
 # written here (guests run as root, no security driver, no cgroup controllers: a lab node has no systemd
 # and its own sysfs), virtlogd and libvirtd through Debian's init scripts, then nova-compute with
-# `virt_type` kvm (real hosts) or qemu (plain emulation). fake.FakeDriver: no libvirt at all.
+# `virt_type` kvm (real hosts) or qemu (plain emulation). fake.FakeDriver: no libvirt at all. The driver is
+# written to nova-compute.conf as well, which Debian's init script reads after nova.conf.
 class tripleo::profile::base::nova::compute (
   Integer $step = Integer($facts['tripleo_step']),
   Enum['libvirt.LibvirtDriver', 'fake.FakeDriver'] $driver = 'libvirt.LibvirtDriver',
@@ -58,6 +59,18 @@ class tripleo::profile::base::nova::compute (
       nova_config { 'DEFAULT/compute_driver':
         value => $driver,
       }
+    }
+    # Debian's /etc/nova/nova-compute.conf (nova-compute-kvm's) says compute_driver=libvirt.LibvirtDriver and
+    # is read after nova.conf: the driver there too, or the fake driver's compute would run libvirt's and
+    # never register (it waits for a libvirtd nobody starts)
+    ini_setting { 'nova-compute.conf DEFAULT/compute_driver':
+      ensure  => present,
+      path    => '/etc/nova/nova-compute.conf',
+      section => 'DEFAULT',
+      setting => 'compute_driver',
+      value   => $driver,
+      require => Anchor['nova::config::begin'],
+      notify  => Anchor['nova::config::end'],
     }
   }
 }
