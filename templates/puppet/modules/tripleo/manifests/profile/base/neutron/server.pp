@@ -84,10 +84,9 @@ class tripleo::profile::base::neutron::server (
       }
     }
     if $eventlet {
-      neutron_config {
-        'DEFAULT/bind_host': value => $bind_host;
-        'DEFAULT/bind_port': value => $bind_port;
-      }
+      # the neutron class writes both (from its own parameters): the node's address of its network
+      Neutron_config <| title == 'DEFAULT/bind_host' |> { value => $bind_host }
+      Neutron_config <| title == 'DEFAULT/bind_port' |> { value => $bind_port }
       file { '/etc/init.d/neutron-server':
         ensure  => file,
         owner   => 'root',
