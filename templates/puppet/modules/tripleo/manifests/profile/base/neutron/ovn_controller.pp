@@ -93,6 +93,24 @@ class tripleo::profile::base::neutron::ovn_controller (
       unless  => "/bin/sh -c '${vsctl} get-manager | grep -qx ptcp:6640:127.0.0.1'",
       require => Service['openvswitch-switch'],
     }
+    # This Neutron (Zed) reads a chassis' ovn-cms-options and ovn-bridge-mappings from its external_ids in the
+    # southbound database, where OVN 23.03's ovn-controller no longer copies them (it writes other_config):
+    # without them Neutron sees no gateway chassis. Written there once the chassis has registered.
+    $sbctl = "/usr/bin/ovn-sbctl --timeout=30 --db=${remote}"
+    $for_neutron = { 'ovn-cms-options' => $cms_options, 'ovn-bridge-mappings' => $mappings }
+    $for_neutron.each |$key, $value| {
+      unless $value == '' {
+        $seen = "\$(${sbctl} --if-exists get chassis ${hostname} external_ids:${key} | tr -d '\"')"
+        exec { "ovn chassis ${key} for neutron":
+          command   => "${sbctl} set chassis ${hostname} external_ids:${key}='\"${value}\"'",
+          unless    => "[ \"${seen}\" = '${value}' ]",
+          provider  => shell,
+          tries     => 20,
+          try_sleep => 3,
+          require   => Service['ovn-host'],
+        }
+      }
+    }
     file { '/etc/init.d/ovn-host':
       ensure  => file,
       owner   => 'root',
