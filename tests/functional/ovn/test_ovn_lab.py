@@ -161,3 +161,20 @@ def test_two_guests_on_a_geneve_network_ping_each_other(deployed: Deployed) -> N
     assert network["provider:network_type"] == "geneve"
     ports = openstack(deployed.home, "port", "list", "--network", "demo-net", "--long")
     assert all(p["Status"] == "ACTIVE" for p in ports if "compute" in str(p.get("Device Owner")))
+
+
+def test_a_chassis_keeps_its_name_when_open_vswitch_restarts(deployed: Deployed) -> None:
+    """Debian's init script starts Open vSwitch with --system-id=random: the profile's system-id.conf keeps
+    the chassis' name, so a restart makes no second chassis."""
+    home, controller = deployed.home, deployed.controller
+    compute = next(h for h in deployed.hosts if h["role"] == "Compute")
+    ssh(home, compute["ctlplane"], "/etc/init.d/openvswitch-switch restart >/dev/null 2>&1")
+    assert (
+        ssh(home, compute["ctlplane"], "ovs-vsctl get open_vswitch . external_ids:system-id")
+        .strip()
+        .strip('"')
+        == compute["name"]
+    )
+    sbctl = f"ovn-sbctl --db=tcp:{_ip(controller['addresses']['InternalApi'])}:6642 --bare --columns=hostname"
+    chassis = ssh(home, controller["ctlplane"], f"{sbctl} list Chassis").split()
+    assert sorted(chassis) == sorted(h["name"] for h in deployed.hosts)
