@@ -58,7 +58,14 @@ def _runs(command: str, timeout: float) -> bool:
         return False
 
 
-def _status(entry: dict[str, Any]) -> str:
+SYSTEMD = "/run/systemd/system"  # where systemd is init: it knows what runs
+
+
+def _status(entry: dict[str, Any], systemd: bool | None = None) -> str:
+    """The command that says whether the entry's service runs: systemd's word where it is init (Debian's
+    units run the daemons without the pid files the templates' status commands read), else the entry's."""
+    if systemd if systemd is not None else os.path.isdir(SYSTEMD):
+        return f"systemctl is-active --quiet {shlex.quote(entry['name'])}"
     return str(entry.get("status") or f"/etc/init.d/{entry['name']} status")
 
 
@@ -78,14 +85,20 @@ def dead(path: Path = Path(BOOT_FILE)) -> list[str]:
 
 def check_script(entries: Sequence[dict[str, Any]]) -> str:
     """:func:`dead` as a POSIX shell script for ``entries`` (the boot file's list): one ``dead <name>`` line
-    per service whose status command fails or takes more than :data:`CHECK_TIMEOUT`."""
-    lines = ["# tripleo: the boot services that do not run (written by config download)"]
+    per service whose status command (systemd's, where it is init on the node) fails or takes more than
+    :data:`CHECK_TIMEOUT`."""
+    lines = ["# tripleo: the boot services that do not run (written by config download)",
+             f"s=; [ -d {SYSTEMD} ] && s=1"]  # fmt: skip
     for entry in entries:
         if not isinstance(entry.get("name"), str):
             continue
-        status = shlex.quote(_status(entry))
-        lines.append(f"timeout {CHECK_TIMEOUT:.0f} sh -c {status} </dev/null >/dev/null 2>&1 || "
-                     f"echo dead {shlex.quote(entry['name'])}")  # fmt: skip
+        on, off = (shlex.quote(_status(entry, systemd)) for systemd in (True, False))
+        run = f"timeout {CHECK_TIMEOUT:.0f} sh -c"
+        quiet = "</dev/null >/dev/null 2>&1"
+        name = shlex.quote(entry["name"])
+        lines.append(
+            f'if [ -n "$s" ]; then {run} {on} {quiet}; else {run} {off} {quiet}; fi || echo dead {name}'
+        )
     return "\n".join(lines) + "\n"
 
 

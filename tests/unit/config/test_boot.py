@@ -85,3 +85,25 @@ def test_no_boot_unit_where_systemd_is_not_init(tmp_path: Path) -> None:
     done, calls = _boot_unit(tmp_path, systemd=False)
     assert done.returncode != 0 and done.stdout == ""  # cat finds no unit
     assert not calls.exists()
+
+
+def test_where_systemd_is_init_the_check_asks_systemd(tmp_path: Path) -> None:
+    """Debian's units run the daemons without the pid files the templates' status commands read: on a
+    systemd node both the agent's check and the shell script ask systemctl instead (here a recording one,
+    in a mount namespace whose /run has systemd's directory)."""
+    entries = [{"name": "up", "status": "exit 3"}, {"name": "down", "status": "true"}]
+    script = tmp_path / "boot-check.sh"
+    script.write_text(check_script(entries))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "systemctl"
+    fake.write_text('#!/bin/sh\necho "$@" >> "$CALLS"\n[ "$3" = up ]\n')
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    inner = f"mount -t tmpfs t /run && mkdir -p /run/systemd/system && sh {script}"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)}
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner],
+                          capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "dead down\n"  # the pid-file commands would have said the opposite
+    assert calls.read_text().split("\n")[:2] == ["is-active --quiet up", "is-active --quiet down"]
