@@ -172,8 +172,9 @@ def _configure(done: DeployResult, project: Any, log: Path, roles: Mapping[str, 
     """Phases 4 and 5: the config plan; config download on the hosts with work up to the catalog's step;
     the catalog (when something ran or it changed); the later steps; overcloudrc."""
     mark = time.perf_counter()
-    done.plan = config_plan(project, done.hosts, roles, ssh_key()[0], force=req.force, limit=req.limit,
-                            known=req.known_applied)
+    done.plan = config_plan(
+        project, done.hosts, roles, ssh_key()[0], force=req.force, limit=req.limit, known=req.known_applied
+    )
     write_run_plan(project, done.plan)
     for line in describe(done.plan):
         progress(f"config plan: {line}")
